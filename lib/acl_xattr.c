@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* POSIX ACL xattr codec; see acl_xattr.h. */
+#include <endian.h>
+#include <errno.h>
+#include <string.h>
+#include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>
+
+#include "acl_xattr.h"
+
+#define HDR_SIZE sizeof(struct posix_acl_xattr_header)
+#define ENT_SIZE sizeof(struct posix_acl_xattr_entry)
+
+bool acl_xattr_is_acl(const char *name)
+{
+	return strcmp(name, ACL_XATTR_ACCESS) == 0 ||
+	       strcmp(name, ACL_XATTR_DEFAULT) == 0;
+}
+
+static bool tag_known(uint16_t tag)
+{
+	switch (tag) {
+	case ACL_USER_OBJ:
+	case ACL_USER:
+	case ACL_GROUP_OBJ:
+	case ACL_GROUP:
+	case ACL_MASK:
+	case ACL_OTHER:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Entries are read with memcpy: a blob from getxattr need not be aligned. */
+static void get_entry(const void *buf, size_t i, struct acl_xattr_entry *e)
+{
+	struct posix_acl_xattr_entry raw;
+
+	memcpy(&raw, (const char *)buf + HDR_SIZE + i * ENT_SIZE, ENT_SIZE);
+	e->tag = le16toh(raw.e_tag);
+	e->perm = le16toh(raw.e_perm);
+	e->id = le32toh(raw.e_id);
+}
+
+static void put_entry(void *buf, size_t i, const struct acl_xattr_entry *e)
+{
+	struct posix_acl_xattr_entry raw;
+
+	raw.e_tag = htole16(e->tag);
+	raw.e_perm = htole16(e->perm);
+	raw.e_id = htole32(e->id);
+	memcpy((char *)buf + HDR_SIZE + i * ENT_SIZE, &raw, ENT_SIZE);
+}
+
+int acl_xattr_count(const void *buf, size_t size)
+{
+	struct posix_acl_xattr_header hdr;
+	struct acl_xattr_entry e;
+	size_t i, n;
+
+	if (size < HDR_SIZE || (size - HDR_SIZE) % ENT_SIZE != 0)
+		return -EINVAL;
+	memcpy(&hdr, buf, HDR_SIZE);
+	if (le32toh(hdr.a_version) != POSIX_ACL_XATTR_VERSION)
+		return -EINVAL;
+	n = (size - HDR_SIZE) / ENT_SIZE;
+	if (n > 65536)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		get_entry(buf, i, &e);
+		if (!tag_known(e.tag))
+			return -EINVAL;
+	}
+	return (int)n;
+}
+
+int acl_xattr_decode(const void *buf, size_t size, struct acl_xattr_entry *out,
+		     size_t max)
+{
+	int n = acl_xattr_count(buf, size);
+	int i;
+
+	if (n < 0)
+		return n;
+	if ((size_t)n > max)
+		return -ERANGE;
+	for (i = 0; i < n; i++)
+		get_entry(buf, (size_t)i, &out[i]);
+	return n;
+}
+
+size_t acl_xattr_encode(const struct acl_xattr_entry *e, size_t n, void *buf,
+			size_t size)
+{
+	struct posix_acl_xattr_header hdr;
+	size_t need = HDR_SIZE + n * ENT_SIZE, i;
+
+	if (size < need)
+		return need;
+	hdr.a_version = htole32(POSIX_ACL_XATTR_VERSION);
+	memcpy(buf, &hdr, HDR_SIZE);
+	for (i = 0; i < n; i++)
+		put_entry(buf, i, &e[i]);
+	return need;
+}
+
+static int shift_one(struct acl_xattr_entry *e, const struct idmaps *m,
+		     bool to_view)
+{
+	const struct idmap *map;
+	uint32_t overflow, out;
+
+	if (e->tag == ACL_USER) {
+		map = &m->uid;
+		overflow = m->overflow_uid;
+	} else if (e->tag == ACL_GROUP) {
+		map = &m->gid;
+		overflow = m->overflow_gid;
+	} else {
+		return 0;
+	}
+	if (idmap_translate(map, to_view, e->id, &out) < 0) {
+		if (!to_view)
+			return -EOVERFLOW;
+		out = overflow;
+	}
+	if (out == e->id)
+		return 0;
+	e->id = out;
+	return 1;
+}
+
+int acl_xattr_shift(void *buf, size_t size, const struct idmaps *m,
+		    bool to_view)
+{
+	struct acl_xattr_entry e;
+	int n = acl_xattr_count(buf, size);
+	int i, r, changed = 0;
+
+	if (n < 0)
+		return n;
+	/* Check all entries first so a refused blob is left untouched. */
+	if (!to_view) {
+		for (i = 0; i < n; i++) {
+			get_entry(buf, (size_t)i, &e);
+			r = shift_one(&e, m, false);
+			if (r < 0)
+				return r;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		get_entry(buf, (size_t)i, &e);
+		r = shift_one(&e, m, to_view);
+		if (r > 0) {
+			put_entry(buf, (size_t)i, &e);
+			changed = 1;
+		}
+	}
+	return changed;
+}

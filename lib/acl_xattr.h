@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The raw value of system.posix_acl_access / system.posix_acl_default:
+ * a little-endian header (version 2) and 8-byte entries. libacl exports no
+ * codec for these bytes, so this is one, validating the way libacl's
+ * __acl_from_xattr() does. Pure functions on caller buffers; thread-safe.
+ */
+#ifndef SHIFT_ACL_XATTR_H
+#define SHIFT_ACL_XATTR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "idmap.h"
+
+#define ACL_XATTR_ACCESS "system.posix_acl_access"
+#define ACL_XATTR_DEFAULT "system.posix_acl_default"
+
+struct acl_xattr_entry {
+	uint16_t tag;  /* ACL_USER_OBJ ... ACL_OTHER from <linux/posix_acl.h> */
+	uint16_t perm; /* ACL_READ | ACL_WRITE | ACL_EXECUTE */
+	uint32_t id;   /* meaningful for ACL_USER and ACL_GROUP only */
+};
+
+/* true for the two xattr names whose values this module understands. */
+bool acl_xattr_is_acl(const char *name);
+
+/*
+ * Validate buf and return the number of entries (>= 0), or -EINVAL for a
+ * blob shorter than the header, a version other than 2, a size that is not
+ * header + n entries, or an unknown tag.
+ */
+int acl_xattr_count(const void *buf, size_t size);
+
+/* Decode into out (max entries). Returns the count, -EINVAL as above, or
+ * -ERANGE when max is too small. */
+int acl_xattr_decode(const void *buf, size_t size, struct acl_xattr_entry *out,
+		     size_t max);
+
+/* Encode n entries into buf. Returns the size needed; nothing is written
+ * when size is smaller than that. */
+size_t acl_xattr_encode(const struct acl_xattr_entry *e, size_t n, void *buf,
+			size_t size);
+
+/*
+ * Shift every ACL_USER and ACL_GROUP entry of the blob in place.
+ * to_view: disk -> view, an unmapped disk id becomes the overflow id (what
+ * the kernel shows); !to_view: view -> disk, an unmapped view id fails with
+ * -EOVERFLOW and leaves buf unchanged. -EINVAL for a malformed blob.
+ * Returns 0, or 1 when at least one id changed.
+ */
+int acl_xattr_shift(void *buf, size_t size, const struct idmaps *m,
+		    bool to_view);
+
+#endif

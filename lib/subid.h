@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * /etc/subuid and /etc/subgid: "OWNER:START:COUNT" lines, OWNER a user name
+ * or a numeric uid (as shadow's newuidmap accepts), '#' comments and blank
+ * lines ignored. A user may have several lines; they are kept in file order.
+ */
+#ifndef SHIFT_SUBID_H
+#define SHIFT_SUBID_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "idmap.h"
+
+struct subid_range {
+	uint32_t start;
+	uint32_t count;
+};
+
+struct subid_ranges {
+	uint32_t n;
+	struct subid_range r[IDMAP_MAX_RANGES];
+};
+
+/*
+ * Collect the ranges of the user named name (or whose numeric uid is id,
+ * when has_id) from text of length len; file is the name used in messages.
+ * Errors: -EINVAL for a malformed line (file:line and token in d), -ERANGE
+ * for a range past 2^32, -E2BIG for too many, -ENOENT when the user has no
+ * entry ("no entry for user NAME in FILE").
+ */
+int subid_parse(const char *text, size_t len, const char *file,
+		const char *name, bool has_id, uint32_t id,
+		struct subid_ranges *out, struct shift_diag *d);
+
+/* The same, reading path. -errno from open/read with d naming the file. */
+int subid_read(const char *path, const char *name, bool has_id, uint32_t id,
+	       struct subid_ranges *out, struct shift_diag *d);
+
+#endif

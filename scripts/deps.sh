@@ -1,0 +1,40 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Install everything shiftfs needs to build, test and benchmark on Debian 12
+# (bookworm), and prepare the machine for the tests: an unprivileged test
+# user and user_allow_other in /etc/fuse.conf. Idempotent; needs root.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "scripts/deps.sh: run as root (it uses apt-get)" >&2
+	exit 1
+fi
+
+packages=(
+	build-essential cmake pkg-config clang libclang-rt-14-dev
+	libfuse3-dev fuse3 libacl1-dev libattr1-dev libcap-dev libjson-c-dev
+	acl attr libcap2-bin uidmap util-linux e2fsprogs
+	python3 python3-pytest mandoc
+	bindfs fio
+)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# An unprivileged host user for tests that act as "another host user".
+if ! id shiftfs-test >/dev/null 2>&1; then
+	useradd --system --no-create-home --shell /usr/sbin/nologin shiftfs-test
+fi
+# Rootless FUSE mounts that a container (another uid) must see need it.
+if [ -f /etc/fuse.conf ] && ! grep -q '^user_allow_other' /etc/fuse.conf; then
+	echo user_allow_other >>/etc/fuse.conf
+fi
+[ -e /dev/fuse ] && chmod 0666 /dev/fuse
+exit 0

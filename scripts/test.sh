@@ -1,0 +1,30 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The whole test suite, as the README and .ci/run run it: install
+# dependencies, build twice (plain, and AddressSanitizer + UBSan), run every
+# CTest test in both. Any failure, or any test skipped for a capability this
+# machine has, fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/deps.sh
+jobs=$(nproc)
+export SHIFTFS_TEST_MUST_MOUNT=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export LSAN_OPTIONS=suppressions=$PWD/tests/lsan_suppress.txt
+
+run_suite() {
+	local dir=$1
+	shift
+	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+	cmake --build "$dir" -j "$jobs" -- --no-print-directory 2>&1 |
+		{ grep -E 'warning|error' || true; }
+	cmake --build "$dir" -j "$jobs" >/dev/null
+	ctest --test-dir "$dir" --output-on-failure --no-tests=error -j "$jobs"
+}
+
+echo "== plain build"
+run_suite build
+echo "== AddressSanitizer + UBSan build"
+run_suite build-asan -DSHIFT_SANITIZE=ON

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The MAP SOURCE options every verb shares. Parsing of map text and the
+ * layouts themselves live in the library (layout_build()); this file only
+ * turns options into a struct layout_req and prints errors.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "parse_int.h"
+#include "passwd.h"
+#include "shiftctl.h"
+
+void mapsrc_init(struct mapsrc *ms, const char *verb)
+{
+	memset(ms, 0, sizeof(*ms));
+	ms->verb = verb;
+	ms->req.subuid_path = getenv("SHIFTCTL_SUBUID");
+	ms->req.subgid_path = getenv("SHIFTCTL_SUBGID");
+}
+
+static void set_kind(struct mapsrc *ms, enum layout_kind kind)
+{
+	/* --uid-map and --gid-map together (and with --map) name one source. */
+	if (ms->req.kind == kind && kind == LAYOUT_EXPLICIT)
+		return;
+	if (ms->req.kind != LAYOUT_NONE)
+		usage_error(ms->verb,
+			    "give one map source: --%s conflicts with --%s",
+			    layout_kind_name(kind),
+			    layout_kind_name(ms->req.kind));
+	ms->req.kind = kind;
+}
+
+static uint32_t parse_id_opt(const struct mapsrc *ms, const char *opt,
+			     const char *arg)
+{
+	uint32_t v;
+	int r = parse_u32(arg, 0, UINT32_MAX - 1, &v);
+
+	if (r < 0)
+		usage_error(ms->verb, "--%s '%s': %s", opt, arg,
+			    parse_u32_reason(r));
+	return v;
+}
+
+bool mapsrc_option(struct mapsrc *ms, int opt, const char *arg)
+{
+	uint32_t pid;
+	int r;
+
+	switch (opt) {
+	case OPT_ROOTLESS:
+		set_kind(ms, LAYOUT_ROOTLESS);
+		ms->req.user = arg;
+		break;
+	case OPT_USERNS_REMAP:
+		set_kind(ms, LAYOUT_USERNS_REMAP);
+		ms->req.user = arg;
+		break;
+	case OPT_PID:
+		set_kind(ms, LAYOUT_PID);
+		r = parse_u32(arg, 1, INT32_MAX, &pid);
+		if (r < 0)
+			usage_error(ms->verb, "--pid '%s': %s", arg,
+				    parse_u32_reason(r));
+		ms->req.pid = (pid_t)pid;
+		break;
+	case OPT_MAP:
+		set_kind(ms, LAYOUT_EXPLICIT);
+		ms->req.map_spec = arg;
+		break;
+	case OPT_UID_MAP:
+		set_kind(ms, LAYOUT_EXPLICIT);
+		ms->req.uid_spec = arg;
+		break;
+	case OPT_GID_MAP:
+		set_kind(ms, LAYOUT_EXPLICIT);
+		ms->req.gid_spec = arg;
+		break;
+	case OPT_SUBUID_FILE:
+		ms->req.subuid_path = arg;
+		break;
+	case OPT_SUBGID_FILE:
+		ms->req.subgid_path = arg;
+		break;
+	case OPT_ROOTFS:
+		snprintf(ms->passwd_buf, sizeof(ms->passwd_buf),
+			 "%s/etc/passwd", arg);
+		snprintf(ms->group_buf, sizeof(ms->group_buf), "%s/etc/group",
+			 arg);
+		ms->passwd_path = ms->passwd_buf;
+		ms->group_path = ms->group_buf;
+		break;
+	case OPT_PASSWD:
+		ms->passwd_path = arg;
+		break;
+	case OPT_GROUP:
+		ms->group_path = arg;
+		break;
+	case OPT_OVERFLOW_UID:
+		ms->req.overflow_uid = parse_id_opt(ms, "overflow-uid", arg);
+		ms->req.has_overflow_uid = true;
+		break;
+	case OPT_OVERFLOW_GID:
+		ms->req.overflow_gid = parse_id_opt(ms, "overflow-gid", arg);
+		ms->req.has_overflow_gid = true;
+		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
+const char *mapsrc_passwd(const struct mapsrc *ms)
+{
+	return ms->passwd_path;
+}
+
+const char *mapsrc_group(const struct mapsrc *ms)
+{
+	return ms->group_path;
+}
+
+/* Owner mode: --user=C[:G] names container ids, --owner=H[:G] host ids. */
+static void resolve_owner_mode(struct mapsrc *ms)
+{
+	struct shift_diag d = {""};
+	int r;
+
+	r = passwd_resolve_pair(ms->passwd_path, ms->group_path,
+				ms->user_spec, &ms->req.user_uid,
+				&ms->req.user_gid, &d);
+	if (r < 0)
+		die(EXIT_FAIL, "--user=%s: %s", ms->user_spec, d.msg);
+	r = passwd_resolve_pair("/etc/passwd", "/etc/group", ms->owner_spec,
+				&ms->req.owner_uid, &ms->req.owner_gid, &d);
+	if (r < 0)
+		die(EXIT_FAIL, "--owner=%s: %s (host user)", ms->owner_spec,
+		    d.msg);
+	ms->req.owner_mode = true;
+}
+
+void mapsrc_build(struct mapsrc *ms, bool default_rootless, struct idmaps *out)
+{
+	struct shift_diag d = {""};
+	int r;
+
+	if (ms->req.kind == LAYOUT_NONE) {
+		if (!default_rootless)
+			usage_error(ms->verb,
+				    "no map source: give --rootless, "
+				    "--userns-remap, --pid or --map");
+		ms->req.kind = LAYOUT_ROOTLESS;
+	}
+	if (ms->user_spec && ms->owner_spec)
+		resolve_owner_mode(ms);
+	r = layout_build(&ms->req, out, &d);
+	if (r < 0)
+		die(EXIT_FAIL, "%s", d.msg[0] ? d.msg : strerror(-r));
+}
+
+void mapsrc_describe(const struct mapsrc *ms, char *buf, size_t len)
+{
+	const struct layout_req *q = &ms->req;
+
+	switch (q->kind) {
+	case LAYOUT_ROOTLESS:
+	case LAYOUT_USERNS_REMAP:
+		if (q->user)
+			snprintf(buf, len, "%s (%s)", layout_kind_name(q->kind),
+				 q->user);
+		else
+			snprintf(buf, len, "%s (uid %u)",
+				 layout_kind_name(q->kind), (unsigned)getuid());
+		break;
+	case LAYOUT_PID:
+		snprintf(buf, len, "pid %d", (int)q->pid);
+		break;
+	default:
+		snprintf(buf, len, "%s", layout_kind_name(q->kind));
+		break;
+	}
+}

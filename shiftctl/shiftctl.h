@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Private to shiftctl: verbs, exit codes, the MAP SOURCE options every verb
+ * shares, and output helpers. Only this layer prints or exits.
+ */
+#ifndef SHIFTCTL_H
+#define SHIFTCTL_H
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdnoreturn.h>
+
+#include <json-c/json.h>
+
+#include "idmap.h"
+#include "layout.h"
+
+/* Exit codes (shiftctl(1), EXIT STATUS). */
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+extern const char *program_name;
+
+/* "shiftctl: MSG" on stderr, then exit(code). */
+noreturn void die(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* "shiftctl: warning: MSG" on stderr. */
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* After getopt_long printed its own complaint: the "Try" line, exit 2. */
+noreturn void usage_try(const char *verb);
+/* "shiftctl VERB: MSG" + "Try 'shiftctl VERB --help'." and exit 2. */
+noreturn void usage_error(const char *verb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* The verbs: argv[0] is the verb name; they return an exit code. */
+int cmd_map(int argc, char **argv);
+int cmd_mount(int argc, char **argv);
+int cmd_umount(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_chown(int argc, char **argv);
+int cmd_shift(int argc, char **argv);
+int cmd_undo(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+
+/*
+ * MAP SOURCE options, shared by every verb that needs a map. A verb puts
+ * MAPSRC_LONG_OPTIONS into its getopt_long table and hands every option it
+ * does not know to mapsrc_option().
+ */
+enum {
+	OPT_MAPSRC_FIRST = 0x1000,
+	OPT_ROOTLESS = OPT_MAPSRC_FIRST,
+	OPT_USERNS_REMAP,
+	OPT_PID,
+	OPT_MAP,
+	OPT_UID_MAP,
+	OPT_GID_MAP,
+	OPT_SUBUID_FILE,
+	OPT_SUBGID_FILE,
+	OPT_ROOTFS,
+	OPT_PASSWD,
+	OPT_GROUP,
+	OPT_OVERFLOW_UID,
+	OPT_OVERFLOW_GID,
+	OPT_MAPSRC_LAST,
+	OPT_VERB_FIRST = 0x2000, /* verbs number their own long options here */
+};
+
+#define MAPSRC_LONG_OPTIONS                                                   \
+	{"rootless", optional_argument, NULL, OPT_ROOTLESS},                  \
+	{"userns-remap", required_argument, NULL, OPT_USERNS_REMAP},          \
+	{"pid", required_argument, NULL, OPT_PID},                            \
+	{"map", required_argument, NULL, OPT_MAP},                            \
+	{"uid-map", required_argument, NULL, OPT_UID_MAP},                    \
+	{"uidmap", required_argument, NULL, OPT_UID_MAP},                     \
+	{"gid-map", required_argument, NULL, OPT_GID_MAP},                    \
+	{"gidmap", required_argument, NULL, OPT_GID_MAP},                     \
+	{"subuid-file", required_argument, NULL, OPT_SUBUID_FILE},            \
+	{"subgid-file", required_argument, NULL, OPT_SUBGID_FILE},            \
+	{"rootfs", required_argument, NULL, OPT_ROOTFS},                      \
+	{"passwd", required_argument, NULL, OPT_PASSWD},                      \
+	{"group", required_argument, NULL, OPT_GROUP},                        \
+	{"overflow-uid", required_argument, NULL, OPT_OVERFLOW_UID},          \
+	{"overflow-gid", required_argument, NULL, OPT_OVERFLOW_GID}
+
+/* Help text for MAPSRC_LONG_OPTIONS, for a verb's usage(). */
+#define MAPSRC_HELP                                                             \
+	"\nMap source (one of):\n"                                              \
+	"     --rootless[=USER]      podman/rootless docker: 0 -> USER, 1.. ->\n"  \
+	"                              USER's /etc/subuid, /etc/subgid ranges\n"   \
+	"     --userns-remap=USER[:GROUP]  docker userns-remap: 0.. -> ranges\n"   \
+	"     --pid=PID              the maps of a running (container) process\n"  \
+	"     --map=SPEC             explicit DISK:VIEW:COUNT[,...] for both\n"    \
+	"     --uid-map=SPEC, --gid-map=SPEC  explicit, one kind each\n"           \
+	"\nMap options:\n"                                                      \
+	"     --subuid-file=FILE     instead of /etc/subuid ($SHIFTCTL_SUBUID)\n"  \
+	"     --subgid-file=FILE     instead of /etc/subgid ($SHIFTCTL_SUBGID)\n"  \
+	"     --overflow-uid=ID, --overflow-gid=ID  shown for unmapped ids\n"      \
+	"                              (default: /proc/sys/kernel/overflowuid)\n"  \
+	"     --rootfs=DIR           the container's root: names resolve in its\n" \
+	"                              /etc/passwd and /etc/group\n"               \
+	"     --passwd=FILE, --group=FILE  the container's passwd/group files\n"
+
+struct mapsrc {
+	struct layout_req req;
+	const char *verb;
+	int nsources;     /* layouts named; more than one is a usage error */
+	const char *passwd_path, *group_path;
+	char passwd_buf[PATH_MAX], group_buf[PATH_MAX];
+	const char *user_spec, *owner_spec; /* owner mode, if set */
+};
+
+void mapsrc_init(struct mapsrc *ms, const char *verb);
+/* Handle one MAPSRC option; returns false if opt is not one of them. */
+bool mapsrc_option(struct mapsrc *ms, int opt, const char *arg);
+/* The container's passwd/group files (NULL when none was given). */
+const char *mapsrc_passwd(const struct mapsrc *ms);
+const char *mapsrc_group(const struct mapsrc *ms);
+/*
+ * Build the maps. With no layout named, default_rootless picks the
+ * invoking user's rootless layout, else it is a usage error. With user_spec
+ * and owner_spec set (owner mode) the layout is reduced to owner <-> user.
+ * Prints one line and exits 1 (2 for usage) on error.
+ */
+void mapsrc_build(struct mapsrc *ms, bool default_rootless, struct idmaps *out);
+/* A short description, e.g. "rootless (alice)" or "pid 1234". */
+void mapsrc_describe(const struct mapsrc *ms, char *buf, size_t len);
+
+/* JSON helpers (json-c). */
+struct json_object *json_idmap(const struct idmap *m);
+/* Print obj pretty to stdout, newline-terminated, and release it. */
+void json_print(struct json_object *obj);
+
+#endif
