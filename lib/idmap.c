@@ -202,9 +202,9 @@ uint64_t idmap_size(const struct idmap *m)
 	return total;
 }
 
-/* spec: "D:V:C,D:V:C"; otherwise "D V C\n" lines. */
+/* sep ',' or ':': "D:V:C<sep>D:V:C"; sep '\n': "D V C\n" lines. */
 static size_t format_ranges(const struct idmap *m, char *buf, size_t len,
-			    bool spec)
+			    char sep)
 {
 	size_t used = 0;
 	uint32_t i;
@@ -217,9 +217,9 @@ static size_t format_ranges(const struct idmap *m, char *buf, size_t len,
 		size_t room = used < len ? len - used : 0;
 		int w;
 
-		if (spec)
-			w = snprintf(at, room, "%s%u:%u:%u", i ? "," : "",
-				     r->disk, r->view, r->count);
+		if (sep != '\n')
+			w = snprintf(at, room, "%.*s%u:%u:%u", i ? 1 : 0,
+				     &sep, r->disk, r->view, r->count);
 		else
 			w = snprintf(at, room, "%u %u %u\n", r->disk, r->view,
 				     r->count);
@@ -231,10 +231,15 @@ static size_t format_ranges(const struct idmap *m, char *buf, size_t len,
 
 size_t idmap_format(const struct idmap *m, char *buf, size_t len)
 {
-	return format_ranges(m, buf, len, false);
+	return format_ranges(m, buf, len, '\n');
 }
 
 size_t idmap_format_spec(const struct idmap *m, char *buf, size_t len)
 {
-	return format_ranges(m, buf, len, true);
+	return format_ranges(m, buf, len, ',');
+}
+
+size_t idmap_format_opt(const struct idmap *m, char *buf, size_t len)
+{
+	return format_ranges(m, buf, len, ':');
 }

@@ -97,4 +97,8 @@ size_t idmap_format(const struct idmap *m, char *buf, size_t len);
 /* Same, as the compact spec "DISK:VIEW:COUNT,..." accepted by the parser. */
 size_t idmap_format_spec(const struct idmap *m, char *buf, size_t len);
 
+/* Same with ':' between ranges too ("0:100000:65536:65536:1000:1"), the
+ * form for shiftfs's -o uidmap=, where a comma would end the option. */
+size_t idmap_format_opt(const struct idmap *m, char *buf, size_t len);
+
 #endif
