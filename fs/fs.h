@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * shiftfs daemon internals: the private state of one mount, the inode table
+ * (the passthrough_ll.c lo_inode model, keyed by (dev, ino) in a hash table)
+ * and the handlers of each op family. Private to fs/.
+ *
+ * Threading: the inode table is guarded by one mutex; id maps are immutable
+ * after startup and read without a lock. Credentials (fsuid/fsgid, umask)
+ * are per thread and only changed for the duration of one create op.
+ */
+#ifndef SHIFT_FS_H
+#define SHIFT_FS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <fuse_lowlevel.h>
+
+#include "idmap.h"
+#include "log.h"
+
+enum sfs_cache { SFS_CACHE_AUTO, SFS_CACHE_ALWAYS, SFS_CACHE_NEVER };
+
+/* How creates get their final owner (see creds.c). */
+enum sfs_creds_mode {
+	SFS_CREDS_FSUID,   /* root: per-thread fsuid/fsgid, caps kept */
+	SFS_CREDS_CAPSET,  /* root without securebits: re-raise caps */
+	SFS_CREDS_UNPRIV,  /* no CAP_SETUID/CHOWN: own credentials only */
+};
+
+/*
+ * One source inode the kernel knows about. Memory per cached inode: this
+ * struct (64 bytes on x86-64) plus malloc overhead (16) plus its share of the
+ * hash buckets (8-16), so about 96 bytes of daemon memory, and one O_PATH
+ * file descriptor (one struct file, ~256 bytes of kernel memory, which also
+ * pins the source dentry and inode).
+ */
+struct sfs_inode {
+	struct sfs_inode *next; /* hash chain */
+	uint64_t nlookup;       /* kernel references; guarded by table lock */
+	dev_t dev;
+	ino_t ino;
+	int fd;                 /* O_PATH|O_NOFOLLOW, owned */
+	bool is_symlink;
+	/* cache=auto: mtime and size at the last open (table lock) */
+	struct timespec open_mtime;
+	off_t open_size;
+};
+
+struct sfs_table {
+	pthread_mutex_t lock;
+	struct sfs_inode **buckets;
+	size_t nbuckets; /* power of two */
+	size_t count;
+};
+
+struct sfs {
+	/* options (fuse_opt writes strings it allocates: freed in main) */
+	char *source;
+	char *uidmap, *gidmap, *map;
+	char *rootless, *userns_remap, *pid;
+	char *subuid_file, *subgid_file;
+	char *owner, *user;
+	char *overflow_uid, *overflow_gid;
+	char *cache_opt;
+	char *max_write_opt;
+	int identity;
+	int rootless_self;
+	int writeback;
+	int allow_other;
+	int suid, dev;
+	int debug;
+
+	/* derived */
+	struct idmaps maps;
+	enum sfs_cache cache;
+	double timeout;
+	unsigned int max_write;
+	enum sfs_creds_mode creds;
+	uid_t euid;
+	gid_t egid;
+	struct sfs_inode root;
+	struct sfs_table table;
+};
+
+/* The state of the mount a request belongs to. */
+static inline struct sfs *sfs_data(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+#define sfs_debug(fs, ...)                                                    \
+	do {                                                                  \
+		if ((fs)->debug)                                              \
+			shift_log(SHIFT_LOG_DEBUG, __VA_ARGS__);              \
+	} while (0)
+
+/* inode.c */
+int sfs_table_init(struct sfs_table *t);
+void sfs_table_free(struct sfs_table *t);
+struct sfs_inode *sfs_inode(fuse_req_t req, fuse_ino_t ino);
+int sfs_fd(fuse_req_t req, fuse_ino_t ino);
+/* The fuse_ino_t the kernel knows inode by. */
+fuse_ino_t sfs_ino(const struct sfs *fs, const struct sfs_inode *inode);
+/* Disk attributes of inode, translated to view. 0 or -errno. */
+int sfs_getattr_view(const struct sfs *fs, int fd, struct stat *st);
+/* Translate owner of st from disk to view ids: THE attribute translation. */
+void sfs_stat_to_view(const struct sfs *fs, struct stat *st);
+/*
+ * Look name up in parent and fill e (one more kernel reference on success).
+ * Returns 0 or an errno value (positive).
+ */
+int sfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  struct fuse_entry_param *e);
+void sfs_unref(struct sfs *fs, struct sfs_inode *inode, uint64_t n);
+/* Path through /proc for calls that have no fd-relative form. */
+void sfs_proc_path(char *buf, size_t len, int fd);
+#define SFS_PROC_PATH_MAX 32
+
+/* creds.c: run a create as the caller's disk ids */
+struct sfs_creds_saved {
+	bool changed;
+};
+/* Probe privileges once, in the main thread before any worker exists. */
+void sfs_creds_setup(struct sfs *fs);
+/*
+ * Become the caller's disk ids for a create in parent directory fd pfd.
+ * Returns 0, or a positive errno (EOVERFLOW: unmapped caller; EPERM:
+ * unprivileged and the ids are not ours). On 0, sfs_creds_leave() must
+ * follow. *mode (may be NULL) is masked by the caller's umask when this
+ * thread cannot have its own umask. *fix_gid is set to the disk gid to chown to afterwards, or -1.
+ */
+int sfs_creds_enter(fuse_req_t req, int pfd, mode_t *mode, gid_t *fix_gid);
+void sfs_creds_leave(fuse_req_t req);
+/* Log once that an op needs privileges the daemon does not have. */
+void sfs_log_unpriv(const char *what, unsigned int id);
+
+/* ops_*.c: the lowlevel op handlers */
+void sfs_init(void *userdata, struct fuse_conn_info *conn);
+void sfs_destroy(void *userdata);
+void sfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void sfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void sfs_forget_multi(fuse_req_t req, size_t count,
+		      struct fuse_forget_data *forgets);
+void sfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		 int valid, struct fuse_file_info *fi);
+void sfs_readlink(fuse_req_t req, fuse_ino_t ino);
+void sfs_statfs(fuse_req_t req, fuse_ino_t ino);
+
+void sfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+	       mode_t mode, dev_t rdev);
+void sfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+	       mode_t mode);
+void sfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		 const char *name);
+void sfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+	      const char *newname);
+void sfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void sfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void sfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		fuse_ino_t newparent, const char *newname, unsigned int flags);
+void sfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void sfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		 struct fuse_file_info *fi);
+void sfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		     struct fuse_file_info *fi);
+void sfs_releasedir(fuse_req_t req, fuse_ino_t ino,
+		    struct fuse_file_info *fi);
+void sfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+		  struct fuse_file_info *fi);
+
+void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		mode_t mode, struct fuse_file_info *fi);
+void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void sfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void sfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void sfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+	       struct fuse_file_info *fi);
+void sfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	      struct fuse_file_info *fi);
+void sfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
+		   off_t off, struct fuse_file_info *fi);
+void sfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+		   off_t length, struct fuse_file_info *fi);
+void sfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			 struct fuse_file_info *fi_in, fuse_ino_t ino_out,
+			 off_t off_out, struct fuse_file_info *fi_out,
+			 size_t len, int flags);
+void sfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+	       struct fuse_file_info *fi);
+
+void sfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		  size_t size);
+void sfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		  const char *value, size_t size, int flags);
+void sfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void sfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+#endif

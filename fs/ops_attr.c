@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Attribute ops: getattr and setattr (owners view -> disk; an unmapped view
+ * id is refused with EOVERFLOW, never guessed), readlink and statfs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "log.h"
+
+static void reply_attr(fuse_req_t req, int fd)
+{
+	struct sfs *fs = sfs_data(req);
+	struct stat st;
+	int r = sfs_getattr_view(fs, fd, &st);
+
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &st, fs->timeout);
+}
+
+void sfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)fi;
+	reply_attr(req, sfs_fd(req, ino));
+}
+
+/* View owners of a setattr to disk ids ((uid_t)-1: unchanged). */
+static int owners_to_disk(const struct sfs *fs, const struct stat *attr,
+			  int valid, uid_t *uid, gid_t *gid)
+{
+	uint32_t id;
+
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if ((valid & FUSE_SET_ATTR_UID) && attr->st_uid != (uid_t)-1) {
+		if (idmap_to_disk(&fs->maps.uid, attr->st_uid, &id) < 0)
+			return EOVERFLOW;
+		*uid = id;
+	}
+	if ((valid & FUSE_SET_ATTR_GID) && attr->st_gid != (gid_t)-1) {
+		if (idmap_to_disk(&fs->maps.gid, attr->st_gid, &id) < 0)
+			return EOVERFLOW;
+		*gid = id;
+	}
+	return 0;
+}
+
+static int set_owners(const struct sfs *fs, int fd, uid_t uid, gid_t gid)
+{
+	if (uid == (uid_t)-1 && gid == (gid_t)-1)
+		return 0;
+	if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) ==
+	    0)
+		return 0;
+	if (errno == EPERM && fs->creds == SFS_CREDS_UNPRIV)
+		sfs_log_unpriv("changing an owner to disk id",
+			       uid != (uid_t)-1 ? uid : gid);
+	return errno;
+}
+
+static int set_times(const struct sfs_inode *inode, const char *path,
+		     const struct stat *attr, int valid,
+		     const struct fuse_file_info *fi)
+{
+	struct timespec tv[2];
+	int res;
+
+	tv[0].tv_sec = 0;
+	tv[1].tv_sec = 0;
+	tv[0].tv_nsec = UTIME_OMIT;
+	tv[1].tv_nsec = UTIME_OMIT;
+	if (valid & FUSE_SET_ATTR_ATIME_NOW)
+		tv[0].tv_nsec = UTIME_NOW;
+	else if (valid & FUSE_SET_ATTR_ATIME)
+		tv[0] = attr->st_atim;
+	if (valid & FUSE_SET_ATTR_MTIME_NOW)
+		tv[1].tv_nsec = UTIME_NOW;
+	else if (valid & FUSE_SET_ATTR_MTIME)
+		tv[1] = attr->st_mtim;
+
+	if (fi)
+		res = futimens((int)fi->fh, tv);
+	else if (inode->is_symlink)
+		res = utimensat(inode->fd, "", tv,
+				AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+	else
+		res = utimensat(AT_FDCWD, path, tv, 0);
+	return res < 0 ? errno : 0;
+}
+
+void sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		 int valid, struct fuse_file_info *fi)
+{
+	struct sfs *fs = sfs_data(req);
+	struct sfs_inode *inode = sfs_inode(req, ino);
+	char path[SFS_PROC_PATH_MAX];
+	uid_t uid;
+	gid_t gid;
+	int err, res;
+
+	sfs_proc_path(path, sizeof(path), inode->fd);
+	err = owners_to_disk(fs, attr, valid, &uid, &gid);
+	if (err)
+		return (void)fuse_reply_err(req, err);
+	if (valid & FUSE_SET_ATTR_MODE) {
+		res = fi ? fchmod((int)fi->fh, attr->st_mode)
+			 : fchmodat(AT_FDCWD, path, attr->st_mode, 0);
+		if (res < 0)
+			return (void)fuse_reply_err(req, errno);
+	}
+	err = set_owners(fs, inode->fd, uid, gid);
+	if (err)
+		return (void)fuse_reply_err(req, err);
+	if (valid & FUSE_SET_ATTR_SIZE) {
+		res = fi ? ftruncate((int)fi->fh, attr->st_size)
+			 : truncate(path, attr->st_size);
+		if (res < 0)
+			return (void)fuse_reply_err(req, errno);
+	}
+	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+		err = set_times(inode, path, attr, valid, fi);
+		if (err)
+			return (void)fuse_reply_err(req, err);
+	}
+	reply_attr(req, inode->fd);
+}
+
+void sfs_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	char buf[PATH_MAX + 1];
+	ssize_t res = readlinkat(sfs_fd(req, ino), "", buf, sizeof(buf));
+
+	if (res < 0)
+		return (void)fuse_reply_err(req, errno);
+	if ((size_t)res == sizeof(buf))
+		return (void)fuse_reply_err(req, ENAMETOOLONG);
+	buf[res] = '\0';
+	fuse_reply_readlink(req, buf);
+}
+
+void sfs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs st;
+
+	if (fstatvfs(sfs_fd(req, ino), &st) < 0)
+		return (void)fuse_reply_err(req, errno);
+	fuse_reply_statfs(req, &st);
+}

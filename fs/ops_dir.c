@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Directory ops: lookup and forget, creating and removing names, rename,
+ * and reading directories (readdir and readdirplus). Everything is relative
+ * to the parent's O_PATH fd; new inodes are made with the caller's disk ids
+ * (creds.c) so they carry their final owner from the first instant.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "log.h"
+
+struct sfs_dir {
+	DIR *dp;
+	struct dirent *entry;
+	off_t offset;
+};
+
+static struct sfs_dir *sfs_dirp(struct fuse_file_info *fi)
+{
+	return (struct sfs_dir *)(uintptr_t)fi->fh;
+}
+
+void sfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param e;
+	int err = sfs_do_lookup(req, parent, name, &e);
+
+	if (err == ENOENT && sfs_data(req)->timeout > 0) {
+		/* A negative entry, cached for the entry timeout. */
+		e.ino = 0;
+		fuse_reply_entry(req, &e);
+	} else if (err) {
+		fuse_reply_err(req, err);
+	} else {
+		fuse_reply_entry(req, &e);
+	}
+}
+
+void sfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	sfs_unref(sfs_data(req), sfs_inode(req, ino), nlookup);
+	fuse_reply_none(req);
+}
+
+void sfs_forget_multi(fuse_req_t req, size_t count,
+		      struct fuse_forget_data *forgets)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		sfs_unref(sfs_data(req), sfs_inode(req, forgets[i].ino),
+			  forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+/* Unprivileged: give a new entry the caller's group if we may, else undo. */
+static int fix_group(int pfd, const char *name, gid_t gid, bool is_dir)
+{
+	if (fchownat(pfd, name, (uid_t)-1, gid, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	unlinkat(pfd, name, is_dir ? AT_REMOVEDIR : 0);
+	sfs_log_unpriv("creating files owned by disk gid", gid);
+	return EPERM;
+}
+
+/* mknod, mkdir and symlink: made as the caller, then looked up. */
+static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, dev_t rdev, const char *link)
+{
+	int pfd = sfs_fd(req, parent);
+	struct fuse_entry_param e;
+	gid_t fix_gid;
+	int res, err;
+
+	err = sfs_creds_enter(req, pfd, &mode, &fix_gid);
+	if (err)
+		return (void)fuse_reply_err(req, err);
+	if (S_ISDIR(mode))
+		res = mkdirat(pfd, name, mode & ~S_IFMT);
+	else if (S_ISLNK(mode))
+		res = symlinkat(link, pfd, name);
+	else
+		res = mknodat(pfd, name, mode, rdev);
+	err = res < 0 ? errno : 0;
+	sfs_creds_leave(req);
+	if (!err && fix_gid != (gid_t)-1)
+		err = fix_group(pfd, name, fix_gid, S_ISDIR(mode));
+	if (!err)
+		err = sfs_do_lookup(req, parent, name, &e);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+void sfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+	       mode_t mode, dev_t rdev)
+{
+	make_node(req, parent, name, mode, rdev, NULL);
+}
+
+void sfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+	       mode_t mode)
+{
+	make_node(req, parent, name, S_IFDIR | mode, 0, NULL);
+}
+
+void sfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		 const char *name)
+{
+	make_node(req, parent, name, S_IFLNK, 0, link);
+}
+
+void sfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+	      const char *newname)
+{
+	char path[SFS_PROC_PATH_MAX];
+	struct fuse_entry_param e;
+	int err;
+
+	/* Through /proc: AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH. */
+	sfs_proc_path(path, sizeof(path), sfs_fd(req, ino));
+	if (linkat(AT_FDCWD, path, sfs_fd(req, newparent), newname,
+		   AT_SYMLINK_FOLLOW) < 0)
+		return (void)fuse_reply_err(req, errno);
+	err = sfs_do_lookup(req, newparent, newname, &e);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+void sfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	int res = unlinkat(sfs_fd(req, parent), name, 0);
+
+	fuse_reply_err(req, res < 0 ? errno : 0);
+}
+
+void sfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	int res = unlinkat(sfs_fd(req, parent), name, AT_REMOVEDIR);
+
+	fuse_reply_err(req, res < 0 ? errno : 0);
+}
+
+void sfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	int res = renameat2(sfs_fd(req, parent), name, sfs_fd(req, newparent),
+			    newname, flags);
+
+	fuse_reply_err(req, res < 0 ? errno : 0);
+}
+
+void sfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct sfs *fs = sfs_data(req);
+	struct sfs_dir *d = calloc(1, sizeof(*d));
+	int fd, err;
+
+	if (!d)
+		return (void)fuse_reply_err(req, ENOMEM);
+	fd = openat(sfs_fd(req, ino), ".", O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		goto out_err;
+	d->dp = fdopendir(fd);
+	if (!d->dp) {
+		err = errno;
+		close(fd);
+		errno = err;
+		goto out_err;
+	}
+	fi->fh = (uint64_t)(uintptr_t)d;
+	if (fs->cache == SFS_CACHE_ALWAYS) {
+		fi->keep_cache = 1;
+		fi->cache_readdir = 1;
+	}
+	fuse_reply_open(req, fi);
+	return;
+
+out_err:
+	err = errno;
+	free(d);
+	fuse_reply_err(req, err);
+}
+
+static bool is_dot_or_dotdot(const char *name)
+{
+	return name[0] == '.' &&
+	       (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+}
+
+/*
+ * Add d->entry to buf. Returns the size it took, 0 when it did not fit
+ * (nothing added, no reference taken), or -errno.
+ */
+static ssize_t add_entry(fuse_req_t req, fuse_ino_t ino, struct sfs_dir *d,
+			 char *p, size_t rem, off_t nextoff, bool plus)
+{
+	const char *name = d->entry->d_name;
+	struct fuse_entry_param e;
+	size_t size;
+	int err;
+
+	if (!plus || is_dot_or_dotdot(name)) {
+		memset(&e, 0, sizeof(e));
+		e.attr.st_ino = d->entry->d_ino;
+		e.attr.st_mode = (mode_t)d->entry->d_type << 12;
+		if (plus)
+			size = fuse_add_direntry_plus(req, p, rem, name, &e,
+						      nextoff);
+		else
+			size = fuse_add_direntry(req, p, rem, name, &e.attr,
+						 nextoff);
+		return size > rem ? 0 : (ssize_t)size;
+	}
+	err = sfs_do_lookup(req, ino, name, &e);
+	if (err)
+		return -err;
+	size = fuse_add_direntry_plus(req, p, rem, name, &e, nextoff);
+	if (size > rem) {
+		/* Did not fit: the kernel never sees this reference. */
+		sfs_unref(sfs_data(req), sfs_inode(req, e.ino), 1);
+		return 0;
+	}
+	return (ssize_t)size;
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t offset, struct fuse_file_info *fi, bool plus)
+{
+	struct sfs_dir *d = sfs_dirp(fi);
+	char *buf, *p;
+	size_t rem = size;
+	int err = 0;
+
+	buf = malloc(size);
+	if (!buf)
+		return (void)fuse_reply_err(req, ENOMEM);
+	p = buf;
+	if (offset != d->offset) {
+		seekdir(d->dp, offset);
+		d->entry = NULL;
+		d->offset = offset;
+	}
+	for (;;) {
+		ssize_t used;
+
+		if (!d->entry) {
+			errno = 0;
+			d->entry = readdir(d->dp);
+			if (!d->entry) {
+				err = errno;
+				break;
+			}
+		}
+		used = add_entry(req, ino, d, p, rem, d->entry->d_off, plus);
+		if (used == -ENOENT) {
+			/* Removed since readdir saw it: skip it. */
+			used = 0;
+		} else if (used < 0) {
+			err = (int)-used;
+			break;
+		} else if (used == 0) {
+			break;
+		}
+		p += used;
+		rem -= (size_t)used;
+		d->offset = d->entry->d_off;
+		d->entry = NULL;
+	}
+	/* Entries already added carry references: report them, not err. */
+	if (err && rem == size)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_buf(req, buf, size - rem);
+	free(buf);
+}
+
+void sfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		 struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, false);
+}
+
+void sfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, true);
+}
+
+void sfs_releasedir(fuse_req_t req, fuse_ino_t ino,
+		    struct fuse_file_info *fi)
+{
+	struct sfs_dir *d = sfs_dirp(fi);
+
+	(void)ino;
+	closedir(d->dp);
+	free(d);
+	fuse_reply_err(req, 0);
+}
+
+void sfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+		  struct fuse_file_info *fi)
+{
+	int fd = dirfd(sfs_dirp(fi)->dp);
+	int res = datasync ? fdatasync(fd) : fsync(fd);
+
+	(void)ino;
+	fuse_reply_err(req, res < 0 ? errno : 0);
+}

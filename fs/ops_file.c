@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * File ops: create and open (the fd in fi->fh is a real open file of the
+ * source), then pure passthrough on it: splice read (fuse_reply_data with an
+ * fd buffer) and splice write (write_buf), fsync, fallocate,
+ * copy_file_range, lseek. Locks are not implemented on purpose: the kernel
+ * then handles flock and POSIX locks locally on the mount.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "log.h"
+
+static int open_flags(const struct sfs *fs, int flags)
+{
+	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY);
+	if (fs->writeback) {
+		/* The kernel may read pages of a write-only file... */
+		if ((flags & O_ACCMODE) == O_WRONLY)
+			flags = (flags & ~O_ACCMODE) | O_RDWR;
+		/* ...and appends at the end it knows itself. */
+		flags &= ~O_APPEND;
+	}
+	return flags;
+}
+
+static bool same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* Cache flags for an open file of inode (fd is the new open file). */
+static void set_cache_flags(struct sfs *fs, struct sfs_inode *inode, int fd,
+			    struct fuse_file_info *fi)
+{
+	struct stat st;
+
+	if (fs->cache == SFS_CACHE_ALWAYS) {
+		fi->keep_cache = 1;
+		return;
+	}
+	if (fs->cache == SFS_CACHE_NEVER || fstat(fd, &st) < 0)
+		return;
+	/* cache=auto: keep the page cache if the file did not change. */
+	pthread_mutex_lock(&fs->table.lock);
+	if (same_time(&inode->open_mtime, &st.st_mtim) &&
+	    inode->open_size == st.st_size && st.st_mtim.tv_sec != 0)
+		fi->keep_cache = 1;
+	inode->open_mtime = st.st_mtim;
+	inode->open_size = st.st_size;
+	pthread_mutex_unlock(&fs->table.lock);
+}
+
+void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		mode_t mode, struct fuse_file_info *fi)
+{
+	struct sfs *fs = sfs_data(req);
+	int pfd = sfs_fd(req, parent);
+	struct fuse_entry_param e;
+	int fd, err, flags;
+	gid_t fix_gid;
+
+	err = sfs_creds_enter(req, pfd, &mode, &fix_gid);
+	if (err)
+		return (void)fuse_reply_err(req, err);
+	/* Never follow a symlink planted at name since the kernel looked. */
+	flags = open_flags(fs, fi->flags) | O_CREAT | O_NOFOLLOW;
+	if (fix_gid != (gid_t)-1)
+		flags |= O_EXCL;
+	fd = openat(pfd, name, flags, mode);
+	err = fd < 0 ? errno : 0;
+	sfs_creds_leave(req);
+	if (err)
+		return (void)fuse_reply_err(req, err);
+	if (fix_gid != (gid_t)-1 && fchown(fd, (uid_t)-1, fix_gid) < 0) {
+		close(fd);
+		unlinkat(pfd, name, 0);
+		sfs_log_unpriv("creating files owned by disk gid", fix_gid);
+		return (void)fuse_reply_err(req, EPERM);
+	}
+	err = sfs_do_lookup(req, parent, name, &e);
+	if (err) {
+		close(fd);
+		return (void)fuse_reply_err(req, err);
+	}
+	fi->fh = (uint64_t)fd;
+	set_cache_flags(fs, sfs_inode(req, e.ino), fd, fi);
+	if (fuse_reply_create(req, &e, fi) != 0) {
+		/* The kernel is gone (interrupted): drop what it never saw. */
+		close(fd);
+		sfs_unref(fs, sfs_inode(req, e.ino), 1);
+	}
+}
+
+void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct sfs *fs = sfs_data(req);
+	struct sfs_inode *inode = sfs_inode(req, ino);
+	char path[SFS_PROC_PATH_MAX];
+	int fd;
+
+	if (inode->is_symlink)
+		return (void)fuse_reply_err(req, ELOOP);
+	/* Reopen the O_PATH fd: the same inode, no path resolved again. */
+	sfs_proc_path(path, sizeof(path), inode->fd);
+	fd = open(path, open_flags(fs, fi->flags) & ~O_NOFOLLOW);
+	if (fd < 0)
+		return (void)fuse_reply_err(req, errno);
+	fi->fh = (uint64_t)fd;
+	set_cache_flags(fs, inode, fd, fi);
+	if (fuse_reply_open(req, fi) != 0)
+		close(fd);
+}
+
+void sfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	close((int)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+void sfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	/* close() of a duplicate reports what close() of the file would. */
+	int res = close(dup((int)fi->fh));
+
+	(void)ino;
+	fuse_reply_err(req, res < 0 ? errno : 0);
+}
+
+void sfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+	       struct fuse_file_info *fi)
+{
+	int fd = (int)fi->fh;
+	int res = datasync ? fdatasync(fd) : fsync(fd);
+
+	(void)ino;
+	fuse_reply_err(req, res < 0 ? errno : 0);
+}
+
+void sfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	      struct fuse_file_info *fi)
+{
+	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+
+	(void)ino;
+	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	buf.buf[0].fd = (int)fi->fh;
+	buf.buf[0].pos = off;
+	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+void sfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
+		   off_t off, struct fuse_file_info *fi)
+{
+	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in_buf));
+	ssize_t res;
+
+	(void)ino;
+	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	out.buf[0].fd = (int)fi->fh;
+	out.buf[0].pos = off;
+	res = fuse_buf_copy(&out, in_buf, 0);
+	if (res < 0)
+		fuse_reply_err(req, (int)-res);
+	else
+		fuse_reply_write(req, (size_t)res);
+}
+
+void sfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+		   off_t length, struct fuse_file_info *fi)
+{
+	int res = fallocate((int)fi->fh, mode, offset, length);
+
+	(void)ino;
+	fuse_reply_err(req, res < 0 ? errno : 0);
+}
+
+void sfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			 struct fuse_file_info *fi_in, fuse_ino_t ino_out,
+			 off_t off_out, struct fuse_file_info *fi_out,
+			 size_t len, int flags)
+{
+	ssize_t res;
+
+	(void)ino_in;
+	(void)ino_out;
+	res = copy_file_range((int)fi_in->fh, &off_in, (int)fi_out->fh,
+			      &off_out, len, (unsigned int)flags);
+	if (res < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_write(req, (size_t)res);
+}
+
+void sfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+	       struct fuse_file_info *fi)
+{
+	off_t res = lseek((int)fi->fh, off, whence);
+
+	(void)ino;
+	if (res < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_lseek(req, res);
+}

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Extended attributes. Values pass through, except the two that hold ids:
+ * POSIX ACLs (system.posix_acl_access/_default, every ACL_USER/ACL_GROUP
+ * entry) and security.capability v3 (rootid). Those are shifted disk -> view
+ * on get and view -> disk on set, where an unmapped view id is refused with
+ * EOVERFLOW. O_PATH fds have no f*xattr(), hence the /proc paths (which name
+ * the very inode, not a path to resolve again).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+
+#include "acl_xattr.h"
+#include "fcaps_xattr.h"
+#include "fs.h"
+#include "log.h"
+
+/* Shift the ids in an xattr value in place. 0 or -errno. */
+static int shift_value(const struct sfs *fs, const char *name, void *buf,
+		       size_t size, bool to_view)
+{
+	int r;
+
+	if (acl_xattr_is_acl(name))
+		r = acl_xattr_shift(buf, size, &fs->maps, to_view);
+	else if (strcmp(name, FCAPS_XATTR) == 0)
+		r = fcaps_xattr_shift(buf, size, &fs->maps.uid, to_view);
+	else
+		return 0;
+	/* A malformed value is the source filesystem's to judge. */
+	if (r == -EINVAL)
+		return 0;
+	return r < 0 ? r : 0;
+}
+
+void sfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		  size_t size)
+{
+	char path[SFS_PROC_PATH_MAX];
+	ssize_t res;
+	void *buf;
+	int r;
+
+	sfs_proc_path(path, sizeof(path), sfs_fd(req, ino));
+	if (!size) {
+		/* Shifting never changes a value's size. */
+		res = getxattr(path, name, NULL, 0);
+		if (res < 0)
+			fuse_reply_err(req, errno);
+		else
+			fuse_reply_xattr(req, (size_t)res);
+		return;
+	}
+	buf = malloc(size);
+	if (!buf)
+		return (void)fuse_reply_err(req, ENOMEM);
+	res = getxattr(path, name, buf, size);
+	if (res < 0)
+		r = -errno;
+	else
+		r = shift_value(sfs_data(req), name, buf, (size_t)res, true);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_buf(req, buf, (size_t)res);
+	free(buf);
+}
+
+void sfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		  const char *value, size_t size, int flags)
+{
+	char path[SFS_PROC_PATH_MAX];
+	void *buf;
+	int r;
+
+	sfs_proc_path(path, sizeof(path), sfs_fd(req, ino));
+	buf = malloc(size ? size : 1);
+	if (!buf)
+		return (void)fuse_reply_err(req, ENOMEM);
+	memcpy(buf, value, size);
+	r = shift_value(sfs_data(req), name, buf, size, false);
+	if (r == 0 && setxattr(path, name, buf, size, flags) < 0)
+		r = -errno;
+	free(buf);
+	fuse_reply_err(req, -r);
+}
+
+void sfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	char path[SFS_PROC_PATH_MAX];
+	ssize_t res;
+	char *buf;
+
+	sfs_proc_path(path, sizeof(path), sfs_fd(req, ino));
+	if (!size) {
+		res = listxattr(path, NULL, 0);
+		if (res < 0)
+			fuse_reply_err(req, errno);
+		else
+			fuse_reply_xattr(req, (size_t)res);
+		return;
+	}
+	buf = malloc(size);
+	if (!buf)
+		return (void)fuse_reply_err(req, ENOMEM);
+	res = listxattr(path, buf, size);
+	if (res < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_buf(req, buf, (size_t)res);
+	free(buf);
+}
+
+void sfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	char path[SFS_PROC_PATH_MAX];
+
+	sfs_proc_path(path, sizeof(path), sfs_fd(req, ino));
+	if (removexattr(path, name) < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_err(req, 0);
+}
