@@ -1,0 +1,876 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Filesystem benchmark: native vs bindfs vs shiftfs vs idmapped mount.
+
+Every target lives on one journaled scratch ext4 image on a loop device
+(direct I/O), all targets are mounted at once, and each repetition visits every
+target in a rotated order, so that the ratios to native come from the same
+run (see shared BENCH-NOTES: freed memory is slow to touch again in these VMs,
+so running targets one after another skews whichever goes first).
+
+Run as root, by hand:
+
+    sudo bench/fs/run.py --quick                 # smoke run, 1 rep, small sizes
+    sudo bench/fs/run.py --reps 3 --json out.json
+    sudo bench/fs/run.py --targets native,shiftfs,shiftfs-wb
+    sudo bench/fs/run.py --walk-million          # daemon RSS after 1M inodes
+
+Targets: native, bindfs, bindfs-mt, shiftfs, shiftfs-wb, idmap (the last one
+only when `shiftctl mount --backend=idmap` works; probed at start).
+"""
+
+import argparse
+import datetime
+import glob
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+
+DISK_ID = 100000  # every target shows disk id 100000 as view id 0
+ALL_TARGETS = ["native", "bindfs", "bindfs-mt", "shiftfs", "shiftfs-wb",
+               "idmap"]
+
+# workload name -> (kind, label); kind "time" = seconds (lower is better),
+# kind "tput" = throughput (higher is better; unit in label)
+WORKLOADS = [
+    ("create", "time", "create"),
+    ("stat", "time", "stat, warm (attrs cached)"),
+    ("stat_expired", "time", "stat, warm, attrs expired"),
+    ("ls_lR", "time", "ls -lR"),
+    ("unlink", "time", "unlink"),
+    ("seq_write", "tput", "seq write (MiB/s)"),
+    ("seq_read_cold", "tput", "seq read, cold (MiB/s)"),
+    ("seq_read_warm", "tput", "seq read, warm (MiB/s)"),
+    ("fio_randread", "tput", "fio 4k randread (IOPS)"),
+    ("fio_randwrite", "tput", "fio 4k randwrite (IOPS)"),
+    ("untar", "time", "untar"),
+]
+METADATA = ["create", "stat", "stat_expired", "ls_lR", "unlink"]
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def run(cmd, check=True, **kw):
+    return subprocess.run(cmd, check=check, **kw)
+
+
+def out(cmd):
+    return subprocess.run(cmd, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def mounted(path):
+    path = os.path.realpath(path)
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            mp = line.split()[4].encode().decode("unicode_escape")
+            if mp == path:
+                return True
+    return False
+
+
+def wait_mounted(path, proc=None, timeout=15.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if mounted(path):
+            return True
+        if proc is not None and proc.poll() is not None:
+            return False
+        time.sleep(0.05)
+    return False
+
+
+def drop_caches():
+    os.sync()
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
+
+
+def rss_kib(pid):
+    """VmRSS and VmHWM in KiB of one process (0 when gone)."""
+    res = {"VmRSS": 0, "VmHWM": 0}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                k = line.split(":")[0]
+                if k in res:
+                    res[k] = int(line.split()[1])
+    except OSError:
+        pass
+    return res
+
+
+def nthreads(pid):
+    try:
+        return len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return 0
+
+
+def find_binary(name, explicit):
+    if explicit:
+        return explicit if os.access(explicit, os.X_OK) else None
+    cands = [p for p in glob.glob(os.path.join(REPO, "build*", name))
+             if os.access(p, os.X_OK) and os.path.isfile(p)]
+    if not cands:
+        return None
+    return max(cands, key=os.path.getmtime)
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.work = None
+        self.image = None
+        self.loop = None
+        self.img_mnt = None
+        self.mounts = []   # (mountpoint, kind, proc or None)
+        self.daemons = {}  # target -> Popen
+        self.logs = {}
+        self.targets = {}  # name -> dict(path=..., src=...)
+        self.notes = []
+        self.results = {}  # workload -> target -> [values]
+        self.rss = {}
+        self.tarball = None
+
+    # ---------------------------------------------------------------- setup
+    def setup_image(self, size_gib, inodes):
+        base = self.args.workdir or "/var/tmp"
+        self.work = tempfile.mkdtemp(prefix="shiftfs-bench.", dir=base)
+        os.chmod(self.work, 0o700)
+        self.image = os.path.join(self.work, "scratch.img")
+        log(f"scratch image {self.image}: {size_gib} GiB, {inodes} inodes")
+        with open(self.image, "wb") as f:
+            f.truncate(size_gib << 30)
+        run(["mkfs.ext4", "-q", "-F", "-N", str(inodes),
+             "-E", "lazy_itable_init=0,lazy_journal_init=0", self.image])
+        self.loop = out(["losetup", "--find", "--show", "--direct-io=on",
+                         self.image]).strip()
+        self.img_mnt = os.path.join(self.work, "img")
+        os.mkdir(self.img_mnt)
+        run(["mount", "-t", "ext4", self.loop, self.img_mnt])
+        self.mounts.append((self.img_mnt, "ext4", None))
+        log(f"{self.loop} mounted on {self.img_mnt}")
+
+    def src_dir(self, name):
+        d = os.path.join(self.img_mnt, "src-" + name)
+        os.mkdir(d)
+        if name != "native":
+            os.chown(d, DISK_ID, DISK_ID)
+        return d
+
+    def mnt_dir(self, name):
+        d = os.path.join(self.work, "mnt-" + name)
+        os.mkdir(d)
+        return d
+
+    def start_daemon(self, name, cmd, mnt):
+        logf = open(os.path.join(self.work, f"{name}.log"), "w")
+        self.logs[name] = logf.name
+        proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+        logf.close()
+        self.mounts.append((mnt, "fuse", proc))
+        if not wait_mounted(mnt, proc):
+            with open(self.logs[name]) as f:
+                tail = f.read()[-2000:]
+            raise RuntimeError(f"{name}: mount failed: {' '.join(cmd)}\n"
+                               f"{tail}")
+        self.daemons[name] = proc
+        return proc
+
+    def probe_idmap(self, shiftctl):
+        """Whether `shiftctl mount --backend=idmap` works here."""
+        if not shiftctl:
+            return "no shiftctl binary built"
+        src = os.path.join(self.img_mnt, "idmap-probe")
+        mnt = os.path.join(self.work, "idmap-probe-mnt")
+        os.mkdir(src)
+        os.chown(src, DISK_ID, DISK_ID)
+        os.mkdir(mnt)
+        r = subprocess.run([shiftctl, "mount", "--backend=idmap",
+                            f"--map={DISK_ID}:0:1", src, mnt],
+                           capture_output=True, text=True, timeout=30)
+        ok = r.returncode == 0 and mounted(mnt)
+        why = None
+        if ok:
+            st = os.stat(mnt)
+            if st.st_uid != 0:
+                why = f"probe mount shows uid {st.st_uid}, expected 0"
+        else:
+            why = ("`shiftctl mount --backend=idmap` failed: " +
+                   (r.stderr.strip().splitlines() or ["exit %d" %
+                                                      r.returncode])[-1])
+        if mounted(mnt):
+            subprocess.run([shiftctl, "umount", mnt], capture_output=True,
+                           timeout=30)
+            if mounted(mnt):
+                run(["umount", "-l", mnt], check=False)
+        os.rmdir(mnt)
+        shutil.rmtree(src)
+        return why
+
+    def setup_targets(self, wanted):
+        a = self.args
+        shiftfs = find_binary("fs/shiftfs", a.shiftfs)
+        shiftctl = find_binary("shiftctl/shiftctl", a.shiftctl)
+        self.shiftfs_bin, self.shiftctl_bin = shiftfs, shiftctl
+        m = f"{DISK_ID}:0:1"
+        for name in wanted:
+            if name == "native":
+                src = self.src_dir(name)
+                self.targets[name] = {"path": src}
+            elif name in ("bindfs", "bindfs-mt"):
+                if not shutil.which("bindfs"):
+                    self.notes.append(f"{name}: bindfs not installed")
+                    continue
+                src, mnt = self.src_dir(name), self.mnt_dir(name)
+                cmd = ["bindfs", "-f",
+                       f"--map={DISK_ID}/0:@{DISK_ID}/@0", src, mnt]
+                if name == "bindfs-mt":
+                    cmd.insert(1, "--multithreaded")
+                self.start_daemon(name, cmd, mnt)
+                self.targets[name] = {"path": mnt, "cmd": cmd}
+            elif name in ("shiftfs", "shiftfs-wb"):
+                if not shiftfs:
+                    self.notes.append(f"{name}: n/a, no build*/fs/shiftfs")
+                    continue
+                src, mnt = self.src_dir(name), self.mnt_dir(name)
+                opts = f"uidmap={m},gidmap={m}"
+                if name == "shiftfs-wb":
+                    opts += ",writeback"
+                cmd = [shiftfs, src, mnt, "-f", "-o", opts]
+                try:
+                    self.start_daemon(name, cmd, mnt)
+                except RuntimeError as e:
+                    self.notes.append(f"{name}: n/a, {e}".splitlines()[0])
+                    log(str(e))
+                    continue
+                self.targets[name] = {"path": mnt, "cmd": cmd}
+            elif name == "idmap":
+                why = self.probe_idmap(shiftctl)
+                if why:
+                    self.notes.append(f"idmap: n/a, {why}")
+                    log(f"idmap column skipped: {why}")
+                    continue
+                src, mnt = self.src_dir(name), self.mnt_dir(name)
+                cmd = [shiftctl, "mount", "--backend=idmap",
+                       f"--map={m}", src, mnt]
+                run(cmd, capture_output=True)
+                if not mounted(mnt):
+                    self.notes.append("idmap: n/a, mount did not appear")
+                    continue
+                self.mounts.append((mnt, "shiftctl", None))
+                self.targets[name] = {"path": mnt, "cmd": cmd}
+        for name, t in self.targets.items():
+            st = os.stat(t["path"])
+            log(f"target {name:10s} {t['path']} (root shows as "
+                f"{st.st_uid}:{st.st_gid})")
+
+    def make_tarball(self, entries):
+        """A tarball of real system files with ~`entries` entries, all owned
+        by 0:0 (so every target can represent every owner), cached in
+        /var/tmp across runs."""
+        path = f"/var/tmp/shiftfs-bench-untar-{entries}.tar"
+        if os.path.exists(path):
+            self.tarball = path
+            return
+        roots = ["/usr/include"]
+        count = int(out(["sh", "-c", "find /usr/include | wc -l"]))
+        for d in sorted(os.listdir("/usr/share")):
+            if count >= entries:
+                break
+            p = os.path.join("/usr/share", d)
+            n = int(out(["sh", "-c", f"find '{p}' | wc -l"]))
+            if count + n > entries * 1.15 and count > entries * 0.5:
+                continue
+            roots.append(p)
+            count += n
+        log(f"making {path} ({count} entries)")
+        tmp = path + ".part"
+        run(["tar", "cf", tmp, "--owner=0", "--group=0", "--numeric-owner",
+             "--warning=no-file-changed", "--warning=no-file-removed",
+             "--ignore-failed-read"] + roots, check=False,
+            stderr=subprocess.DEVNULL)
+        os.rename(tmp, path)
+        self.tarball = path
+
+    # ------------------------------------------------------------- workloads
+    def record(self, wl, target, value):
+        self.results.setdefault(wl, {}).setdefault(target, []).append(value)
+
+    def tree_paths(self, root):
+        nd, nf = self.args.dirs, self.args.files
+        per = nf // nd
+        dirs = [os.path.join(root, f"d{i:04d}") for i in range(nd)]
+        files = [os.path.join(d, f"f{j:05d}") for d in dirs
+                 for j in range(per)]
+        return dirs, files
+
+    def wl_create(self, name, root):
+        dirs, files = self.tree_paths(root)
+        os.mkdir(root)
+        t0 = time.perf_counter()
+        for d in dirs:
+            os.mkdir(d)
+        for f in files:
+            os.close(os.open(f, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o644))
+        return time.perf_counter() - t0
+
+    def wl_stat(self, name, root):
+        dirs, files = self.tree_paths(root)
+        for f in files:  # warm
+            os.lstat(f)
+        t0 = time.perf_counter()
+        for f in files:
+            os.lstat(f)
+        return time.perf_counter() - t0
+
+    def wl_stat_expired(self, name, root):
+        """lstat of every file once the FUSE attribute/entry timeouts of the
+        last pass have run out (the caller sleeps before the first target):
+        every call goes to the daemon, but the source's caches are warm."""
+        dirs, files = self.tree_paths(root)
+        t0 = time.perf_counter()
+        for f in files:
+            os.lstat(f)
+        return time.perf_counter() - t0
+
+    def wl_ls(self, name, root):
+        t0 = time.perf_counter()
+        run(["ls", "-lR", root], stdout=subprocess.DEVNULL)
+        return time.perf_counter() - t0
+
+    def wl_unlink(self, name, root):
+        dirs, files = self.tree_paths(root)
+        t0 = time.perf_counter()
+        for f in files:
+            os.unlink(f)
+        for d in dirs:
+            os.rmdir(d)
+        el = time.perf_counter() - t0
+        os.rmdir(root)
+        return el
+
+    def wl_seq_write(self, path):
+        mib = self.args.seq_mib
+        t0 = time.perf_counter()
+        run(["dd", "if=/dev/zero", f"of={path}", "bs=1M", f"count={mib}",
+             "conv=fsync"], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        return mib / (time.perf_counter() - t0)
+
+    def wl_seq_read(self, path):
+        mib = self.args.seq_mib
+        t0 = time.perf_counter()
+        run(["dd", f"if={path}", "of=/dev/null", "bs=1M"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return mib / (time.perf_counter() - t0)
+
+    def wl_fio(self, path, rw):
+        a = self.args
+        # warm: fio would otherwise drop the page cache first
+        # (invalidate=1), which on FUSE drops only the upper cache
+        run(["cat", path], stdout=subprocess.DEVNULL)
+        r = run(["fio", "--name=bench", f"--filename={path}",
+                 "--invalidate=0",
+                 f"--size={a.fio_mib}M", "--bs=4k", f"--rw={rw}",
+                 "--direct=0", "--ioengine=psync", "--numjobs=1",
+                 f"--runtime={a.fio_runtime}", "--time_based",
+                 "--output-format=json"], capture_output=True, text=True)
+        job = json.loads(r.stdout[r.stdout.index("{"):])["jobs"][0]
+        side = "read" if rw == "randread" else "write"
+        return job[side]["iops"]
+
+    def wl_untar(self, root):
+        os.mkdir(root)
+        t0 = time.perf_counter()
+        run(["tar", "xf", self.tarball, "-C", root])
+        return time.perf_counter() - t0
+
+    def rotated(self, rep):
+        names = list(self.targets)
+        k = rep % len(names)
+        return names[k:] + names[:k]
+
+    def fuse_pids(self):
+        return {n: p.pid for n, p in self.daemons.items()
+                if n.startswith("shiftfs")}
+
+    def one_rep(self, rep):
+        order = self.rotated(rep)
+        log(f"rep {rep + 1}/{self.args.reps}: order {', '.join(order)}")
+        T = self.targets
+        trees = {n: os.path.join(T[n]["path"], f"tree{rep}") for n in order}
+
+        base = {n: rss_kib(p)["VmRSS"] for n, p in self.fuse_pids().items()}
+        for wl, fn in (("create", self.wl_create), ("stat", self.wl_stat),
+                       ("stat_expired", self.wl_stat_expired),
+                       ("ls_lR", self.wl_ls)):
+            if wl == "stat_expired":
+                time.sleep(self.args.expire_wait)
+            for n in order:
+                v = fn(n, trees[n])
+                self.record(wl, n, v)
+                log(f"  {wl:14s} {n:10s} {v:9.3f} s")
+        for n, pid in self.fuse_pids().items():
+            r = rss_kib(pid)
+            nino = self.args.files + self.args.dirs
+            self.rss.setdefault(n, []).append({
+                "rep": rep, "rss_before_kib": base[n],
+                "rss_after_walk_kib": r["VmRSS"], "hwm_kib": r["VmHWM"],
+                "threads": nthreads(pid),
+                "bytes_per_inode": (r["VmRSS"] - base[n]) * 1024 / nino})
+            log(f"  shiftfs RSS {n}: {base[n]} -> {r['VmRSS']} KiB "
+                f"({(r['VmRSS'] - base[n]) * 1024 / nino:.0f} B/inode), "
+                f"{nthreads(pid)} threads")
+        for n in order:
+            v = self.wl_unlink(n, trees[n])
+            self.record("unlink", n, v)
+            log(f"  {'unlink':14s} {n:10s} {v:9.3f} s")
+
+        seqf = {n: os.path.join(T[n]["path"], f"seq{rep}") for n in order}
+        for n in order:
+            drop_caches()
+            v = self.wl_seq_write(seqf[n])
+            self.record("seq_write", n, v)
+            log(f"  {'seq_write':14s} {n:10s} {v:9.1f} MiB/s")
+        for n in order:
+            drop_caches()
+            v = self.wl_seq_read(seqf[n])
+            self.record("seq_read_cold", n, v)
+            log(f"  {'seq_read_cold':14s} {n:10s} {v:9.1f} MiB/s")
+        for n in order:
+            self.wl_seq_read(seqf[n])  # make sure it is warm
+            v = self.wl_seq_read(seqf[n])
+            self.record("seq_read_warm", n, v)
+            log(f"  {'seq_read_warm':14s} {n:10s} {v:9.1f} MiB/s")
+        for n in order:
+            os.unlink(seqf[n])
+
+        fiof = {n: os.path.join(T[n]["path"], f"fio{rep}") for n in order}
+        for n in order:  # lay the files out, untimed
+            with open(fiof[n], "wb") as f:
+                f.truncate(0)
+            run(["dd", "if=/dev/zero", f"of={fiof[n]}", "bs=1M",
+                 f"count={self.args.fio_mib}", "conv=fsync"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for wl, rw in (("fio_randread", "randread"),
+                       ("fio_randwrite", "randwrite")):
+            for n in order:
+                v = self.wl_fio(fiof[n], rw)
+                self.record(wl, n, v)
+                log(f"  {wl:14s} {n:10s} {v:9.0f} IOPS")
+        for n in order:
+            os.unlink(fiof[n])
+        os.sync()
+
+        if self.tarball:
+            for n in order:
+                root = os.path.join(T[n]["path"], f"untar{rep}")
+                v = self.wl_untar(root)
+                self.record("untar", n, v)
+                log(f"  {'untar':14s} {n:10s} {v:9.3f} s")
+                run(["rm", "-rf", root])
+        os.sync()
+
+    # --------------------------------------------------------- walk million
+    def walk_million(self):
+        a = self.args
+        shiftfs = find_binary("fs/shiftfs", a.shiftfs)
+        if not shiftfs:
+            raise SystemExit("--walk-million needs build*/fs/shiftfs")
+        nd, nf = 1000, a.million
+        per = nf // nd
+        src = self.src_dir("shiftfs")
+        log(f"creating {nd * per} files in {nd} dirs on the image")
+        t0 = time.perf_counter()
+        for i in range(nd):
+            d = os.path.join(src, f"d{i:04d}")
+            os.mkdir(d)
+            for j in range(per):
+                os.close(os.open(os.path.join(d, f"f{j:05d}"),
+                                 os.O_CREAT | os.O_WRONLY, 0o644))
+        log(f"created in {time.perf_counter() - t0:.1f} s")
+        drop_caches()
+        mnt = self.mnt_dir("shiftfs")
+        m = f"{DISK_ID}:0:1"
+        cmd = [shiftfs, src, mnt, "-f", "-o", f"uidmap={m},gidmap={m}"]
+        proc = self.start_daemon("shiftfs", cmd, mnt)
+        base = rss_kib(proc.pid)
+        t0 = time.perf_counter()
+        run(["sh", "-c", f"find '{mnt}' -ls >/dev/null"])
+        walk = time.perf_counter() - t0
+        r = rss_kib(proc.pid)
+        res = {"files": nd * per, "dirs": nd, "walk_s": walk,
+               "rss_before_kib": base["VmRSS"],
+               "rss_after_kib": r["VmRSS"], "hwm_kib": r["VmHWM"],
+               "threads": nthreads(proc.pid),
+               "bytes_per_inode": (r["VmRSS"] - base["VmRSS"]) * 1024 /
+               (nd * per + nd),
+               "target_met": r["VmRSS"] < 150 * 1024}
+        log(f"find -ls through shiftfs: {walk:.1f} s; daemon RSS "
+            f"{base['VmRSS']} -> {r['VmRSS']} KiB (HWM {r['VmHWM']} KiB)")
+        return res
+
+    # ---------------------------------------------------------------- cleanup
+    def cleanup(self):
+        for mnt, kind, proc in reversed(self.mounts):
+            try:
+                if kind == "shiftctl" and self.shiftctl_bin and mounted(mnt):
+                    subprocess.run([self.shiftctl_bin, "umount", mnt],
+                                   capture_output=True, timeout=30)
+                if mounted(mnt):
+                    r = subprocess.run(["umount", mnt], capture_output=True)
+                    if r.returncode != 0 and mounted(mnt):
+                        subprocess.run(["umount", "-l", mnt],
+                                       capture_output=True)
+                if proc is not None:
+                    try:
+                        proc.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        proc.terminate()
+                        try:
+                            proc.wait(timeout=5)
+                        except subprocess.TimeoutExpired:
+                            proc.kill()
+                            proc.wait()
+            except Exception as e:  # keep going: detach and remove anyway
+                log(f"cleanup of {mnt}: {e}")
+        self.mounts = []
+        if self.loop:
+            subprocess.run(["losetup", "-d", self.loop], capture_output=True)
+            self.loop = None
+        if self.work and not self.args.keep:
+            shutil.rmtree(self.work, ignore_errors=True)
+        elif self.work:
+            log(f"kept {self.work}")
+
+
+# ------------------------------------------------------------------- report
+def med(v):
+    return statistics.median(v) if v else None
+
+
+def versions(bench):
+    v = {"date": datetime.datetime.now(datetime.timezone.utc)
+         .strftime("%Y-%m-%d %H:%M UTC"),
+         "kernel": platform.release(),
+         "cpus": os.cpu_count()}
+    try:
+        v["bindfs"] = out(["bindfs", "--version"]).split()[-1]
+    except Exception:
+        v["bindfs"] = None
+    try:
+        v["fio"] = out(["fio", "--version"]).strip()
+    except Exception:
+        v["fio"] = None
+    try:
+        v["libfuse3"] = out(["pkg-config", "--modversion", "fuse3"]).strip()
+    except Exception:
+        v["libfuse3"] = None
+    b = getattr(bench, "shiftfs_bin", None)
+    if b:
+        r = subprocess.run([b, "--version"], capture_output=True, text=True)
+        v["shiftfs"] = (r.stdout + r.stderr).strip().splitlines()[:1]
+        v["shiftfs_bin"] = b
+    try:
+        v["git"] = out(["git", "-C", REPO, "rev-parse", "--short",
+                        "HEAD"]).strip()
+    except Exception:
+        v["git"] = None
+    return v
+
+
+def fmt_val(kind, v):
+    if v is None:
+        return "n/a"
+    if kind == "time":
+        return f"{v:.3f} s" if v < 10 else f"{v:.1f} s"
+    return f"{v:,.0f}"
+
+
+def summarize(bench):
+    """Medians, ratios (target time / native time) and % of native
+    throughput, from the same run."""
+    S = {}
+    for wl, kind, label in WORKLOADS:
+        per = bench.results.get(wl, {})
+        nat = med(per.get("native", []))
+        row = {}
+        for t in bench.targets:
+            m = med(per.get(t, []))
+            if m is None:
+                continue
+            e = {"median": m, "n": len(per[t])}
+            if nat:
+                if kind == "time":
+                    e["ratio"] = m / nat
+                else:
+                    e["ratio"] = nat / m if m else None
+                    e["pct_native"] = 100.0 * m / nat
+            row[t] = e
+        S[wl] = row
+    return S
+
+
+def speedup(S, wl, a, b):
+    """How many times faster target a is than target b."""
+    ra, rb = S.get(wl, {}).get(a), S.get(wl, {}).get(b)
+    if not ra or not rb or "ratio" not in ra or "ratio" not in rb:
+        return None
+    return rb["ratio"] / ra["ratio"] if ra["ratio"] else None
+
+
+def goals(S, rss_million, targets):
+    """Issue 3 targets for shiftfs (default options); each met/not met."""
+    g = []
+    sh = "shiftfs"
+    if sh not in targets:
+        return g
+
+    def r(wl, t=sh):
+        return S.get(wl, {}).get(t, {}).get("ratio")
+
+    for wl in METADATA:
+        x, s = r(wl), speedup(S, wl, sh, "bindfs")
+        if x is None:
+            continue
+        ok = x <= 2.0 and (s is None or s >= 3.0)
+        g.append((f"{wl}: ≤ 2× native and ≥ 3× faster than bindfs",
+                  f"{x:.2f}× native, " +
+                  (f"{s:.1f}× faster than bindfs" if s else "no bindfs"),
+                  ok))
+    for wl in ("seq_write", "seq_read_cold", "seq_read_warm"):
+        p = S.get(wl, {}).get(sh, {}).get("pct_native")
+        if p is None:
+            continue
+        g.append((f"{wl}: ≥ 80 % of native throughput", f"{p:.0f} %",
+                  p >= 80))
+    x = r("untar")
+    if x is not None:
+        g.append(("untar: ≤ 2× native", f"{x:.2f}×", x <= 2.0))
+    if rss_million:
+        g.append(("daemon RSS < 150 MiB after 1M files",
+                  f"{rss_million['rss_after_kib'] / 1024:.0f} MiB",
+                  rss_million["target_met"]))
+    return g
+
+
+def markdown(bench, S, meta, rss_million=None):
+    L = []
+    tg = list(bench.targets)
+    L.append(f"Run: {meta['date']}, kernel {meta['kernel']}, "
+             f"{meta['cpus']} CPUs, bindfs {meta.get('bindfs')}, "
+             f"{meta.get('fio')}, libfuse {meta.get('libfuse3')}, "
+             f"git {meta.get('git')}; reps {bench.args.reps}, "
+             f"{bench.args.files} files in {bench.args.dirs} dirs, "
+             f"seq {bench.args.seq_mib} MiB, fio {bench.args.fio_mib} MiB "
+             f"× {bench.args.fio_runtime} s.")
+    L.append("")
+    L.append("Medians; in brackets the ratio target time / native time "
+             "(for throughput: native / target, and % of native "
+             "throughput).")
+    L.append("")
+    L.append("| workload | " + " | ".join(tg) + " |")
+    L.append("|---|" + "---|" * len(tg))
+    for wl, kind, label in WORKLOADS:
+        row = S.get(wl)
+        if not row:
+            continue
+        cells = []
+        for t in tg:
+            e = row.get(t)
+            if not e:
+                cells.append("n/a")
+                continue
+            c = fmt_val(kind, e["median"])
+            if t != "native" and e.get("ratio"):
+                c += f" ({e['ratio']:.2f}×"
+                if kind == "tput":
+                    c += f", {e['pct_native']:.0f} %"
+                c += ")"
+            cells.append(c)
+        L.append(f"| {label} | " + " | ".join(cells) + " |")
+    sh = [t for t in tg if t.startswith("shiftfs")]
+    bf = [t for t in tg if t.startswith("bindfs")]
+    if sh and bf:
+        L.append("")
+        L.append("Speedup of shiftfs over bindfs (bindfs time / shiftfs "
+                 "time, same run):")
+        L.append("")
+        pairs = [(s, b) for s in sh for b in bf]
+        L.append("| workload | " + " | ".join(f"{s} vs {b}"
+                                              for s, b in pairs) + " |")
+        L.append("|---|" + "---|" * len(pairs))
+        for wl, kind, label in WORKLOADS:
+            cells = []
+            for s, b in pairs:
+                x = speedup(S, wl, s, b)
+                cells.append(f"{x:.1f}×" if x else "n/a")
+            L.append(f"| {label} | " + " | ".join(cells) + " |")
+    if bench.rss:
+        L.append("")
+        for n, rs in bench.rss.items():
+            bpi = med([r["bytes_per_inode"] for r in rs])
+            after = med([r["rss_after_walk_kib"] for r in rs])
+            thr = max(r["threads"] for r in rs)
+            L.append(f"- {n} daemon RSS after walking the "
+                     f"{bench.args.files}-file tree: {after / 1024:.1f} MiB,"
+                     f" {bpi:.0f} bytes per cached inode (RSS growth / "
+                     f"inodes), {thr} threads.")
+    if rss_million:
+        r = rss_million
+        L.append(f"- walk-million: `find -ls` of {r['files']} files through "
+                 f"shiftfs in {r['walk_s']:.1f} s; daemon RSS "
+                 f"{r['rss_before_kib'] / 1024:.1f} → "
+                 f"{r['rss_after_kib'] / 1024:.1f} MiB (HWM "
+                 f"{r['hwm_kib'] / 1024:.1f} MiB), "
+                 f"{r['bytes_per_inode']:.0f} B/inode.")
+    for n in bench.notes:
+        L.append(f"- note: {n}")
+    g = goals(S, rss_million, bench.targets)
+    if g:
+        L.append("")
+        L.append("Issue 3 targets (shiftfs, default options):")
+        L.append("")
+        L.append("| target | measured | |")
+        L.append("|---|---|---|")
+        for what, val, ok in g:
+            L.append(f"| {what} | {val} | {'met' if ok else 'NOT met'} |")
+    return "\n".join(L)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--quick", action="store_true",
+                   help="smoke run: 1 rep, 2,000 files, 64 MiB, fio 3 s")
+    p.add_argument("--targets", default=",".join(ALL_TARGETS),
+                   help="comma list of: " + ", ".join(ALL_TARGETS))
+    p.add_argument("--json", metavar="FILE", help="write all raw numbers")
+    p.add_argument("--markdown", metavar="FILE",
+                   help="also write the Markdown table to FILE")
+    p.add_argument("--shiftfs", help="daemon binary (default: newest "
+                   "build*/fs/shiftfs)")
+    p.add_argument("--shiftctl", help="shiftctl binary (default: newest "
+                   "build*/shiftctl/shiftctl)")
+    p.add_argument("--workdir", help="where the image goes (/var/tmp)")
+    p.add_argument("--image-gib", type=int, default=16)
+    p.add_argument("--files", type=int, default=20000)
+    p.add_argument("--dirs", type=int, default=200)
+    p.add_argument("--seq-mib", type=int, default=1024)
+    p.add_argument("--fio-mib", type=int, default=512)
+    p.add_argument("--fio-runtime", type=int, default=15)
+    p.add_argument("--expire-wait", type=float, default=2.5,
+                   help="seconds to wait for FUSE attr/entry timeouts "
+                   "(default 2.5; libfuse and shiftfs cache=auto use 1 s)")
+    p.add_argument("--untar-entries", type=int, default=40000)
+    p.add_argument("--no-untar", action="store_true")
+    p.add_argument("--walk-million", action="store_true",
+                   help="only: 1M files in 1000 dirs, find -ls through "
+                   "shiftfs, report daemon RSS")
+    p.add_argument("--million", type=int, default=1000000,
+                   help=argparse.SUPPRESS)
+    p.add_argument("--keep", action="store_true",
+                   help="keep the work directory (image) for debugging")
+    a = p.parse_args()
+    if a.quick:
+        a.reps = 1
+        a.files, a.dirs = 2000, 20
+        a.seq_mib, a.fio_mib, a.fio_runtime = 64, 64, 3
+        a.untar_entries = 4000
+        a.image_gib = 4
+    if os.geteuid() != 0:
+        p.error("run as root (loop devices, mounts, drop_caches)")
+    wanted = [t.strip() for t in a.targets.split(",") if t.strip()]
+    for t in wanted:
+        if t not in ALL_TARGETS:
+            p.error(f"unknown target {t!r}")
+    if "native" not in wanted and not a.walk_million:
+        wanted.insert(0, "native")
+
+    bench = Bench(a)
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    rc = 0
+    try:
+        if a.walk_million:
+            bench.setup_image(a.image_gib, int(a.million * 1.3) + 100000)
+            bench.targets = {"shiftfs": {}}
+            bench.shiftfs_bin = find_binary("fs/shiftfs", a.shiftfs)
+            res = bench.walk_million()
+            meta = versions(bench)
+            md = (f"walk-million ({meta['date']}, kernel {meta['kernel']}): "
+                  f"{res['files']} files in {res['dirs']} dirs, `find -ls` "
+                  f"through shiftfs {res['walk_s']:.1f} s, daemon RSS "
+                  f"{res['rss_before_kib'] / 1024:.1f} → "
+                  f"{res['rss_after_kib'] / 1024:.1f} MiB (HWM "
+                  f"{res['hwm_kib'] / 1024:.1f} MiB), "
+                  f"{res['bytes_per_inode']:.0f} B/inode, "
+                  f"{res['threads']} threads: target < 150 MiB "
+                  f"{'met' if res['target_met'] else 'NOT met'}.")
+            print(md)
+            if a.json:
+                with open(a.json, "w") as f:
+                    json.dump({"meta": meta, "walk_million": res}, f,
+                              indent=1)
+            if a.markdown:
+                with open(a.markdown, "w") as f:
+                    f.write(md + "\n")
+            return 0
+        inodes = max(200000, 6 * (a.files + a.dirs) + 3 * a.untar_entries)
+        bench.setup_image(a.image_gib, inodes)
+        if not a.no_untar:
+            bench.make_tarball(a.untar_entries)
+        bench.setup_targets(wanted)
+        for rep in range(a.reps):
+            bench.one_rep(rep)
+        S = summarize(bench)
+        meta = versions(bench)
+        md = markdown(bench, S, meta)
+        print(md)
+        if a.markdown:
+            with open(a.markdown, "w") as f:
+                f.write(md + "\n")
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump({"meta": meta, "args": vars(a),
+                           "targets": bench.targets, "raw": bench.results,
+                           "summary": S, "rss": bench.rss,
+                           "notes": bench.notes}, f, indent=1)
+    except KeyboardInterrupt:
+        log("interrupted: cleaning up")
+        rc = 130
+    finally:
+        for n, lf in bench.logs.items():
+            try:
+                with open(lf) as f:
+                    txt = f.read().strip()
+                if txt:
+                    log(f"{n} daemon log (last lines):\n" +
+                        "\n".join(txt.splitlines()[-5:]))
+            except OSError:
+                pass
+        bench.cleanup()
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
