@@ -102,7 +102,8 @@ class Mount:
             raise RuntimeError("mount failed; daemon said: " + self.output())
 
     def output(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         with open(self.log_path) as f:
             return f.read()
 

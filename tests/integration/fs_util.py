@@ -1,0 +1,234 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Helpers for the shiftfs filesystem tests (test_fs_*.py).
+
+- libc calls Python's os module lacks (renameat2, fallocate with modes),
+- encoders/decoders for the xattr values shiftfs translates (POSIX ACLs,
+  security.capability v3),
+- world-traversable scratch directories (pytest's tmp_path lives under a
+  0700 directory, which an unprivileged host user cannot reach),
+- running a small Python snippet as another host user and getting its
+  results (values or errno names) back as JSON.
+"""
+import ctypes
+import ctypes.util
+import errno
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+from conftest import TEST_USER, need
+
+libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+RENAME_NOREPLACE = 1
+RENAME_EXCHANGE = 2
+FALLOC_FL_KEEP_SIZE = 1
+FALLOC_FL_PUNCH_HOLE = 2
+FALLOC_FL_ZERO_RANGE = 0x10
+AT_FDCWD = -100
+UTIME_NOW = (1 << 30) - 1
+UTIME_OMIT = (1 << 30) - 2
+
+libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
+                           ctypes.c_char_p, ctypes.c_uint]
+libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64,
+                           ctypes.c_int64]
+
+
+def _check(r, what):
+    if r < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, "%s: %s" % (what, os.strerror(e)))
+    return r
+
+
+def _b(p):
+    return os.fsencode(p)
+
+
+def renameat2(old, new, flags=0):
+    _check(libc.renameat2(AT_FDCWD, _b(old), AT_FDCWD, _b(new), flags), "renameat2")
+
+
+def fallocate(fd, mode, offset, length):
+    _check(libc.fallocate(fd, mode, offset, length), "fallocate")
+
+
+def ename(e):
+    """errno number -> name, e.g. 'ENOENT'."""
+    return errno.errorcode.get(e, str(e))
+
+
+# --- POSIX ACL xattr values (include/uapi/linux/posix_acl_xattr.h) --------
+ACL_XATTR_ACCESS = "system.posix_acl_access"
+ACL_XATTR_DEFAULT = "system.posix_acl_default"
+ACL_USER_OBJ, ACL_USER, ACL_GROUP_OBJ, ACL_GROUP, ACL_MASK, ACL_OTHER = 1, 2, 4, 8, 0x10, 0x20
+ACL_UNDEFINED_ID = 0xFFFFFFFF
+
+
+def acl_decode(blob):
+    """-> list of (tag, perm, id)."""
+    ver, = struct.unpack_from("<I", blob, 0)
+    assert ver == 2, "ACL xattr version %d" % ver
+    assert (len(blob) - 4) % 8 == 0, "ACL xattr size %d" % len(blob)
+    return [struct.unpack_from("<HHI", blob, off) for off in range(4, len(blob), 8)]
+
+
+def acl_encode(entries):
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in entries)
+
+
+def acl_named(blob):
+    """{('u'|'g', id): perm} of the named entries of an ACL value."""
+    out = {}
+    for tag, perm, i in acl_decode(blob):
+        if tag == ACL_USER:
+            out[("u", i)] = perm
+        elif tag == ACL_GROUP:
+            out[("g", i)] = perm
+    return out
+
+
+# --- security.capability (include/uapi/linux/capability.h) ----------------
+CAP_XATTR = "security.capability"
+VFS_CAP_REVISION_2 = 0x02000000
+VFS_CAP_REVISION_3 = 0x03000000
+VFS_CAP_FLAGS_EFFECTIVE = 1
+CAP_NET_BIND_SERVICE = 10
+
+
+def fcaps_v3(rootid, permitted=1 << CAP_NET_BIND_SERVICE, effective=True):
+    magic = VFS_CAP_REVISION_3 | (VFS_CAP_FLAGS_EFFECTIVE if effective else 0)
+    return struct.pack("<IIIIII", magic, permitted, 0, 0, 0, rootid)
+
+
+def fcaps_v2(permitted=1 << CAP_NET_BIND_SERVICE, effective=True):
+    magic = VFS_CAP_REVISION_2 | (VFS_CAP_FLAGS_EFFECTIVE if effective else 0)
+    return struct.pack("<IIIII", magic, permitted, 0, 0, 0)
+
+
+def fcaps_decode(blob):
+    """-> (revision, permitted low word, rootid or None)."""
+    magic, perm = struct.unpack_from("<II", blob, 0)
+    rev = magic & 0xFF000000
+    if rev == VFS_CAP_REVISION_3:
+        assert len(blob) == 24, len(blob)
+        return 3, perm, struct.unpack_from("<I", blob, 20)[0]
+    if rev == VFS_CAP_REVISION_2:
+        assert len(blob) == 20, len(blob)
+        return 2, perm, None
+    return rev >> 24, perm, None
+
+
+# --- scratch directories reachable by every host user ---------------------
+class Scratch:
+    """A 0755 directory under /tmp with src/ and mnt/ (and anything else)."""
+
+    def __init__(self, tag="shiftfs-test"):
+        self.path = tempfile.mkdtemp(prefix=tag + ".", dir="/tmp")
+        os.chmod(self.path, 0o755)
+        self.src = os.path.join(self.path, "src")
+        self.mnt = os.path.join(self.path, "mnt")
+        os.mkdir(self.src)
+        os.mkdir(self.mnt)
+        os.chmod(self.src, 0o755)
+        os.chmod(self.mnt, 0o755)
+
+    def p(self, *parts):
+        return os.path.join(self.path, *parts)
+
+    def cleanup(self):
+        from conftest import is_mounted
+        for d in (self.mnt,):
+            if is_mounted(d):
+                subprocess.run(["umount", "-l", d], capture_output=True)
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+@pytest.fixture
+def scratch():
+    s = Scratch()
+    yield s
+    s.cleanup()
+
+
+# --- acting as another host user ------------------------------------------
+_RUNNER = r"""
+import errno, json, os, sys
+def ename(e): return errno.errorcode.get(e, str(e))
+res = []
+def step(label, fn, *a):
+    try:
+        v = fn(*a)
+        if isinstance(v, bytes): v = v.decode('latin-1')
+        if isinstance(v, os.stat_result): v = [v.st_uid, v.st_gid, oct(v.st_mode)]
+        res.append([label, 'ok', v])
+    except OSError as e:
+        res.append([label, 'err', ename(e.errno)])
+def wr(p, data=b'x'):
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT, 0o644)
+    try: return os.write(fd, data)
+    finally: os.close(fd)
+def rd(p):
+    fd = os.open(p, os.O_RDONLY)
+    try: return os.read(fd, 100)
+    finally: os.close(fd)
+def mk(p): os.mkdir(p, 0o755); return os.stat(p)
+def ls(p): return sorted(os.listdir(p))
+"""
+
+
+def user_ids(user=TEST_USER):
+    import pwd
+    try:
+        pw = pwd.getpwnam(user)
+    except KeyError:
+        need(False, "host user %s missing (run scripts/deps.sh)" % user)
+    return pw.pw_uid, pw.pw_gid
+
+
+def as_user(code, user=TEST_USER, umask=0o022):
+    """Run code (which calls step(label, fn, *args)) as user (a name, or
+    a (uid, gid) tuple run through setpriv).
+
+    Returns {label: ('ok', value) | ('err', 'EACCES')}.
+    """
+    prog = _RUNNER + "os.umask(%d)\n" % umask + code + "\nprint(json.dumps(res))\n"
+    if isinstance(user, tuple):
+        # (uid, gid): any ids, no passwd entry needed
+        need(shutil.which("setpriv") is not None, "needs setpriv")
+        pre = ["setpriv", "--reuid=%d" % user[0], "--regid=%d" % user[1], "--clear-groups", "--"]
+    else:
+        user_ids(user)
+        need(shutil.which("runuser") is not None, "needs runuser")
+        pre = ["runuser", "-u", user, "--"]
+    r = subprocess.run(pre + [sys.executable, "-c", prog],
+                       capture_output=True, text=True, cwd="/", timeout=60)
+    assert r.returncode == 0, "snippet as %s failed: %s" % (user, r.stderr)
+    return {label: (kind, v) for label, kind, v in json.loads(r.stdout.strip().splitlines()[-1])}
+
+
+def write_subid(path, lines):
+    with open(path, "w") as f:
+        f.write("".join(l + "\n" for l in lines))
+    os.chmod(path, 0o644)
+
+
+def errno_of(fn, *a, **kw):
+    """Call fn; return None on success, else the errno name."""
+    try:
+        fn(*a, **kw)
+    except OSError as e:
+        return ename(e.errno)
+    return None
+
+
+def owner(path):
+    st = os.lstat(path)
+    return st.st_uid, st.st_gid
