@@ -6,6 +6,7 @@
 #ifndef SHIFT_PARSE_INT_H
 #define SHIFT_PARSE_INT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /*

@@ -68,9 +68,9 @@ int subid_parse(const char *text, size_t len, const char *file,
 	out->n = 0;
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		const char *owner, *s;
+		const char *owner = NULL, *s;
 		struct subid_range rg;
-		size_t owner_len;
+		size_t owner_len = 0;
 		int r;
 
 		if (!eol)
