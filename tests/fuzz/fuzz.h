@@ -18,13 +18,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_CHECK(cond)                                                     \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: property failed: %s\n",      \
-				__FILE__, __LINE__, #cond);                  \
-			abort();                                             \
-		}                                                            \
+#define FUZZ_CHECK(cond)                                                       \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "%s:%d: property failed: %s\n",        \
+				__FILE__, __LINE__, #cond);                    \
+			abort();                                               \
+		}                                                              \
 	} while (0)
 
 #define FUZZ_ID_SPACE ((uint64_t)UINT32_MAX + 1)
@@ -32,8 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Same ranges in the same order. */
 static inline int fuzz_map_equal(const struct idmap *a, const struct idmap *b)
 {
-	return a->n == b->n &&
-	       memcmp(a->r, b->r, sizeof(a->r[0]) * a->n) == 0;
+	return a->n == b->n && memcmp(a->r, b->r, sizeof(a->r[0]) * a->n) == 0;
 }
 
 /* id maps both ways through m and back, or is unmapped on the disk side. */

@@ -168,8 +168,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(r == 0 || r == 1);
 	FUZZ_CHECK(acl_xattr_decode(buf, bsize, after, MAX_ENTRIES) == n);
 	for (i = 0; i < n; i++) {
-		const struct idmap *map = ents[i].tag == ACL_USER ? &part.uid
-								  : &part.gid;
+		const struct idmap *map =
+			ents[i].tag == ACL_USER ? &part.uid : &part.gid;
 		uint32_t ov = ents[i].tag == ACL_USER ? 65534 : 65533;
 		uint32_t want = ents[i].id;
 		if ((ents[i].tag == ACL_USER || ents[i].tag == ACL_GROUP) &&

@@ -58,8 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if (r < 0) {
-		FUZZ_CHECK(strncmp(d.msg, FILE_NAME ":", strlen(FILE_NAME) + 1) ==
-			   0);
+		FUZZ_CHECK(strncmp(d.msg, FILE_NAME ":",
+				   strlen(FILE_NAME) + 1) == 0);
 		return 0;
 	}
 	FUZZ_CHECK(out.n >= 1 && out.n <= IDMAP_MAX_RANGES);
