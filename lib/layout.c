@@ -126,7 +126,12 @@ static int build_userns_remap(const struct layout_req *req,
 	r = read_subids(uf, &u, u.name, &su, d);
 	if (r < 0)
 		return r;
-	r = subid_read(gf, group, strcmp(group, user) == 0, u.uid, &sg, d);
+	/* GROUP defaults to the user: look it up as the subuid was (by name
+	 * and uid), also when the user was given by number. */
+	if (strcmp(group, user) == 0)
+		r = read_subids(gf, &u, u.name, &sg, d);
+	else
+		r = subid_read(gf, group, false, 0, &sg, d);
 	if (r < 0)
 		return r;
 	r = add_subids(&out->uid, 0, &su, d);

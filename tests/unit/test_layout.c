@@ -231,6 +231,27 @@ static void test_userns_remap(void)
 	CHECK_EQ(build(&req), -EINVAL);
 }
 
+/* A user given by number: its subgid entry is found under its name, as for
+ * the subuid (docker resolves the group name from the user). */
+static void test_userns_remap_numeric_user(void)
+{
+	struct layout_req req = {
+		.kind = LAYOUT_USERNS_REMAP,
+		.user = "0",
+		.subuid_path = tap_tmpfile("subuid-rnum", "root:100000:65536\n"),
+		.subgid_path = tap_tmpfile("subgid-rnum", "root:200000:65536\n"
+							     "0:300000:1\n"),
+	};
+
+	CHECK_EQ(build(&req), 0);
+	CHECK_STR(d.msg, "");
+	CHECK_EQ(ms.uid.n, 1);
+	check_range(&ms.uid, 0, 0, 100000, 65536);
+	CHECK_EQ(ms.gid.n, 2);
+	check_range(&ms.gid, 0, 0, 200000, 65536);
+	check_range(&ms.gid, 1, 65536, 300000, 1);
+}
+
 static void test_userns_remap_default(void)
 {
 	struct layout_req req = {
@@ -394,6 +415,7 @@ int main(void)
 		TAP_CASE(test_rootless_errors),
 		TAP_CASE(test_rootless_whole_space),
 		TAP_CASE(test_userns_remap),
+		TAP_CASE(test_userns_remap_numeric_user),
 		TAP_CASE(test_userns_remap_default),
 		TAP_CASE(test_explicit),
 		TAP_CASE(test_overflow_override),
