@@ -32,24 +32,6 @@ int cmd_status(int argc, char **argv)
 	return pending("status");
 }
 
-int cmd_chown(int argc, char **argv)
-{
-	(void)argc, (void)argv;
-	return pending("chown");
-}
-
-int cmd_shift(int argc, char **argv)
-{
-	(void)argc, (void)argv;
-	return pending("shift");
-}
-
-int cmd_undo(int argc, char **argv)
-{
-	(void)argc, (void)argv;
-	return pending("undo");
-}
-
 int cmd_doctor(int argc, char **argv)
 {
 	(void)argc, (void)argv;

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The resume/undo journal of shiftctl chown and shift.
+ *
+ * A binary file (host byte order; it never leaves the machine) that lives
+ * outside the tree being changed:
+ *
+ *   header   "SHIFTJNL", version, the verb and its resolved parameters
+ *            (target ids, --from, the id maps, flags), the tree's identity
+ *            (device and inode of the root, its path), CRC32
+ *   records  BTCH: the ORIGINAL metadata of a batch of inodes (dev, ino,
+ *            uid, gid, mode, raw system.posix_acl_access,
+ *            system.posix_acl_default and security.capability values),
+ *            written and fdatasync'd BEFORE any inode of the batch is
+ *            changed; DONE: the run finished; UNDN: it was undone.
+ *            Each record carries a CRC32: a record torn by a crash is
+ *            recognised and dropped (its inodes were not touched yet).
+ *
+ * So a run killed at any instant can be resumed (each journalled inode is
+ * brought to f(original), never f(f(original))) or undone to the exact
+ * original metadata.
+ *
+ * Not thread-safe per journal except journal_write_batch(), which may be
+ * called from several threads.
+ */
+#ifndef SHIFTCTL_JOURNAL_H
+#define SHIFTCTL_JOURNAL_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "idmap.h"
+
+enum journal_verb { JOURNAL_CHOWN = 1, JOURNAL_SHIFT = 2 };
+
+enum journal_flags {
+	JF_REVERSE = 1 << 0,      /* shift --reverse */
+	JF_CROSS_MOUNTS = 1 << 1, /* --cross-mounts */
+	JF_FROM_UID = 1 << 2,     /* chown --from=UID */
+	JF_FROM_GID = 1 << 3,     /* chown --from=:GID */
+	JF_SET_GID = 1 << 4,      /* chown changes the group too */
+};
+
+struct journal_params {
+	uint32_t verb;  /* enum journal_verb */
+	uint32_t flags; /* enum journal_flags */
+	uint32_t uid, gid;           /* chown: host ids to give */
+	uint32_t from_uid, from_gid; /* chown --from */
+	uint64_t root_dev, root_ino; /* the tree */
+	char root_path[PATH_MAX];
+	struct idmaps maps; /* shift: the maps */
+};
+
+/* One inode's original metadata; blob lengths 0 mean "absent". */
+struct journal_entry {
+	uint64_t dev, ino;
+	uint32_t uid, gid, mode;
+	uint32_t acl_access_len, acl_default_len, caps_len;
+	const void *acl_access, *acl_default, *caps;
+};
+
+/* A journal read back for resume or undo (read-only, mmap'd). */
+struct journal_loaded {
+	struct journal_params p;
+	char path[PATH_MAX];
+	const unsigned char *map;
+	size_t size;      /* file size */
+	size_t valid_end; /* end of the last intact record */
+	size_t nentries;
+	bool done, undone;
+	uint64_t *slots; /* hash (dev, ino) -> entry offset + 1 */
+	size_t cap;
+};
+
+struct journal; /* open for appending */
+
+/* The default directory (created 0700): /var/lib/shiftctl/journal as
+ * root, $XDG_STATE_HOME/shiftctl (~/.local/state/shiftctl) otherwise.
+ * Returns 0 or -errno. */
+int journal_default_dir(char *buf, size_t len);
+
+/* A new file name in dir for this verb and tree. */
+void journal_default_name(const char *dir, const struct journal_params *p,
+			  char *buf, size_t len);
+
+/* Create path (O_EXCL, 0600), write and fsync the header and the
+ * directory entry. -errno on failure (nothing left behind then). */
+int journal_create(const char *path, const struct journal_params *p,
+		   struct journal **out);
+
+/* Reopen a loaded journal for appending (resume): drops a torn tail. */
+int journal_reopen(const struct journal_loaded *jl, struct journal **out);
+
+/* Append one batch and fdatasync it. -errno (e.g. -ENOSPC) when the batch
+ * is not safely on disk: the caller must then change none of it. */
+int journal_write_batch(struct journal *j, const struct journal_entry *e,
+			size_t n);
+
+/* Append a DONE or UNDN marker (best effort, fsync'd). */
+int journal_mark_done(struct journal *j);
+int journal_mark_undone(struct journal *j);
+
+void journal_close(struct journal *j);
+const char *journal_path(const struct journal *j);
+
+/*
+ * Load a journal: header, every intact record, a lookup table.
+ * Returns 0, or -errno with a reason in err ("not a shiftctl journal",
+ * "corrupt header", ...).
+ */
+int journal_load(const char *path, struct journal_loaded *jl, char *err,
+		 size_t errlen);
+void journal_unload(struct journal_loaded *jl);
+
+/* The original metadata of (dev, ino), if journalled. */
+bool journal_lookup(const struct journal_loaded *jl, uint64_t dev,
+		    uint64_t ino, struct journal_entry *out);
+
+/*
+ * The newest journal in dir for the tree (dev, ino) and verb (0: any).
+ * unfinished: only journals neither DONE nor undone. 0 and the path in
+ * out, -ENOENT when there is none.
+ */
+int journal_find(const char *dir, uint32_t verb, uint64_t dev, uint64_t ino,
+		 bool unfinished, char *out, size_t len);
+
+#endif
