@@ -14,24 +14,6 @@ static int pending(const char *verb)
 	return EXIT_FAIL;
 }
 
-int cmd_mount(int argc, char **argv)
-{
-	(void)argc, (void)argv;
-	return pending("mount");
-}
-
-int cmd_umount(int argc, char **argv)
-{
-	(void)argc, (void)argv;
-	return pending("umount");
-}
-
-int cmd_status(int argc, char **argv)
-{
-	(void)argc, (void)argv;
-	return pending("status");
-}
-
 int cmd_doctor(int argc, char **argv)
 {
 	(void)argc, (void)argv;

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Private to shiftctl: /proc/self/mountinfo parsing and the state files that
+ * remember what shiftctl mounted (source, backend, maps, daemon pid), one
+ * JSON file per mount point under /run/shiftfs/mounts (root) or
+ * $XDG_RUNTIME_DIR/shiftfs/mounts. Functions return 0 or -errno.
+ */
+#ifndef SHIFTCTL_MOUNTS_H
+#define SHIFTCTL_MOUNTS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+/* The fstype a shiftfs daemon's mount shows in mountinfo. */
+#define SHIFTFS_FSTYPE "fuse.shiftfs"
+
+struct mnt_entry {
+	int id, parent;
+	char root[PATH_MAX];   /* root of the mount within its filesystem */
+	char target[PATH_MAX]; /* mount point, unescaped */
+	char opts[512];        /* per-mount options ("rw,nosuid,idmapped") */
+	char fstype[64];
+	char source[PATH_MAX]; /* unescaped */
+};
+
+/* Called per mountinfo line in file order; return non-zero to stop. */
+typedef int (*mnt_visit_fn)(const struct mnt_entry *e, void *ctx);
+
+/* Walk /proc/self/mountinfo. Returns the callback's non-zero value, 0 at the
+ * end, or -errno when mountinfo cannot be read. */
+int mnt_foreach(mnt_visit_fn fn, void *ctx);
+
+/* The topmost (last-mounted) mount whose mount point is path (absolute,
+ * canonical). Returns 0 and fills *out, -ENOENT when nothing is mounted
+ * there, or -errno. */
+int mnt_find(const char *path, struct mnt_entry *out);
+
+/* true when the comma-separated option list opts contains opt exactly. */
+bool mnt_opt_has(const char *opts, const char *opt);
+
+/* true when e is an idmapped mount (mountinfo shows "idmapped"). */
+bool mnt_is_idmapped(const struct mnt_entry *e);
+
+/* Canonical absolute path of a mount point even when the mount is dead
+ * (a FUSE mount whose daemon is gone: stat gives ENOTCONN): realpath of
+ * the parent plus the last component. */
+int mnt_canonical(const char *path, char *out, size_t len);
+
+/*
+ * State files. The directory is /run/shiftfs/mounts for euid 0, else
+ * $XDG_RUNTIME_DIR/shiftfs/mounts (-ENOENT when XDG_RUNTIME_DIR is unset).
+ * With create, missing directories are made 0700.
+ */
+int state_dir(char *buf, size_t len, bool create);
+/* The state file of mount point mnt (its path, escaped, + ".json"). */
+int state_path(const char *mnt, char *buf, size_t len, bool create);
+/* Write obj atomically (temporary file + rename). */
+int state_write(const char *mnt, struct json_object *obj);
+/* Read the state of mnt: 0 and a new reference in *obj, -ENOENT, -errno. */
+int state_read(const char *mnt, struct json_object **obj);
+/* Remove the state of mnt (0 also when there was none). */
+int state_remove(const char *mnt);
+
+/* Called for each state file (parsed) in the directory; the callback does
+ * not own obj. Return non-zero to stop. */
+typedef int (*state_visit_fn)(const char *path, struct json_object *obj,
+			      void *ctx);
+int state_foreach(state_visit_fn fn, void *ctx);
+
+/* From /proc/PID/stat: the state letter and the start time (clock ticks
+ * since boot), which with the pid names a process uniquely. */
+int proc_stat(pid_t pid, char *state, unsigned long long *start);
+
+/* Helpers to read fields of a state object ("" / -1 when absent). */
+const char *state_str(struct json_object *obj, const char *key);
+long long state_int(struct json_object *obj, const char *key);
+
+#endif
