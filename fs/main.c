@@ -282,18 +282,24 @@ static void owner_mode(struct sfs *fs, struct layout_req *req)
 		req->kind = LAYOUT_ROOTLESS; /* for the daemon's own uid */
 }
 
-static const char *source_option(const struct sfs *fs,
-				 const struct layout_req *req)
+/* The option that named the map source, for error messages. */
+static void source_option(const struct sfs *fs, const struct layout_req *req,
+			  char *buf, size_t len)
 {
 	switch (req->kind) {
 	case LAYOUT_ROOTLESS:
-		return fs->rootless ? "rootless=" : "rootless";
+		snprintf(buf, len, "rootless%s%s", fs->rootless ? "=" : "",
+			 fs->rootless ? fs->rootless : "");
+		break;
 	case LAYOUT_USERNS_REMAP:
-		return "userns_remap=";
+		snprintf(buf, len, "userns_remap=%s", fs->userns_remap);
+		break;
 	case LAYOUT_PID:
-		return "pid=";
+		snprintf(buf, len, "pid=%s", fs->pid);
+		break;
 	default:
-		return fs->identity ? "identity" : "map";
+		snprintf(buf, len, "%s", fs->identity ? "identity" : "map");
+		break;
 	}
 }
 
@@ -327,9 +333,12 @@ static void build_maps(struct sfs *fs)
 		req.overflow_gid = parse_id("overflow_gid", fs->overflow_gid);
 		req.has_overflow_gid = true;
 	}
-	if (layout_build(&req, &fs->maps, &d) < 0)
-		opt_error("%s%s: %s", source_option(fs, &req),
-			  req.user ? req.user : "", d.msg);
+	if (layout_build(&req, &fs->maps, &d) < 0) {
+		char opt[256];
+
+		source_option(fs, &req, opt, sizeof(opt));
+		opt_error("%s: %s", opt, d.msg);
+	}
 }
 
 static void parse_other(struct sfs *fs)
@@ -442,14 +451,30 @@ static void raise_nofile(void)
 	}
 }
 
+/*
+ * libfuse's messages, into our log. libfuse sometimes builds one line from
+ * several calls, so text is gathered per thread until its newline.
+ */
 static void __attribute__((format(printf, 2, 0)))
 fuse_log_bridge(enum fuse_log_level level, const char *fmt, va_list ap)
 {
+	static __thread char line[1024];
+	static __thread size_t used;
 	enum shift_log_level l = (enum shift_log_level)level;
+	int n;
 
 	if (level < FUSE_LOG_ERR)
 		l = SHIFT_LOG_ERR;
-	shift_vlog(l, fmt, ap);
+	n = vsnprintf(line + used, sizeof(line) - used, fmt, ap);
+	if (n < 0)
+		return;
+	used += (size_t)n;
+	if (used >= sizeof(line) - 1)
+		used = sizeof(line) - 1;
+	else if (used && line[used - 1] != '\n')
+		return;
+	shift_log(l, "%s", line);
+	used = 0;
 }
 
 static void free_options(struct sfs *fs)
@@ -551,7 +576,7 @@ int main(int argc, char *argv[])
 		shift_log_set_sink(shift_log_syslog_sink);
 	}
 	if (fs.creds == SFS_CREDS_UNPRIV)
-		shift_log(SHIFT_LOG_INFO,
+		shift_log(SHIFT_LOG_DEBUG,
 			  "running without CAP_CHOWN/CAP_SETUID: new files "
 			  "can only be owned by disk uid %u",
 			  (unsigned int)fs.euid);

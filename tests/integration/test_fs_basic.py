@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import tempfile
 import time
@@ -256,3 +257,70 @@ def test_symlinks_returned_not_followed(world_dirs, shiftfs_mount):
         f.write("in")
     with open(os.path.join(src, "new")) as f:
         assert f.read() == "in"
+
+
+def fcaps_v3(rootid, permitted=1 << 10):
+    """A security.capability v3 value (struct vfs_ns_cap_data)."""
+    return struct.pack("<IIIIII", 0x03000000, permitted, 0, 0, 0, rootid)
+
+
+def test_fcaps_v3_rootid_shifted(world_dirs, shiftfs_mount):
+    src, mnt = world_dirs
+    u = host_test_user()
+    for name in ("a", "b"):
+        open(os.path.join(src, name), "w").close()
+    os.setxattr(os.path.join(src, "a"), "security.capability", fcaps_v3(5000))
+    shiftfs_mount(src, mnt, user_map())
+    v = os.getxattr(os.path.join(mnt, "a"), "security.capability")
+    assert struct.unpack("<6I", v)[5] == u.pw_uid
+    os.setxattr(os.path.join(mnt, "b"), "security.capability", fcaps_v3(u.pw_uid))
+    v = os.getxattr(os.path.join(src, "b"), "security.capability")
+    assert struct.unpack("<6I", v)[5] == 5000
+    with pytest.raises(OSError) as e:
+        os.setxattr(os.path.join(mnt, "b"), "security.capability", fcaps_v3(12345))
+    assert e.value.errno == 75
+
+
+def test_unprivileged_daemon_eperm_logged_once(world_dirs, shiftfs_mount):
+    src, mnt = world_dirs
+    u = host_test_user()
+    os.chown(src, u.pw_uid, u.pw_gid)
+    os.chown(mnt, u.pw_uid, u.pw_gid)
+    m = shiftfs_mount(src, mnt, "uidmap=0:0:1:%d:%d:1,gidmap=0:0:1:%d:%d:1,allow_other"
+                      % (u.pw_uid, u.pw_uid, u.pw_gid, u.pw_gid), user=TEST_USER)
+    # the daemon's own ids: fine
+    r = run_as(TEST_USER, ["touch", os.path.join(mnt, "mine")])
+    assert r.returncode == 0, r.stderr
+    assert owner(os.path.join(src, "mine")) == (u.pw_uid, u.pw_gid)
+    # root's view 0 is disk 0, which this daemon cannot create as
+    for name in ("x", "y"):
+        with pytest.raises(PermissionError):
+            open(os.path.join(mnt, name), "w")
+        assert not os.path.exists(os.path.join(src, name))
+    with pytest.raises(PermissionError):
+        os.chown(os.path.join(mnt, "mine"), 0, -1)
+    lines = [l for l in m.output().splitlines() if "CAP_CHOWN" in l]
+    assert len(lines) == 1 and "disk uid 0" in lines[0], m.output()
+
+
+@pytest.mark.parametrize("opts", ["cache=never", "cache=always", "writeback", "cache=auto,max_write=65536"])
+def test_cache_modes_read_write(world_dirs, shiftfs_mount, opts):
+    src, mnt = world_dirs
+    shiftfs_mount(src, mnt, "identity," + opts)
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    with open(os.path.join(mnt, "f"), "wb") as f:
+        f.write(data)
+    with open(os.path.join(mnt, "f"), "ab") as f:
+        f.write(b"tail")
+    with open(os.path.join(src, "f"), "rb") as f:
+        assert f.read() == data + b"tail"
+    with open(os.path.join(mnt, "f"), "rb") as f:
+        assert f.read() == data + b"tail"
+    if opts not in ("cache=always", "writeback"):
+        # host-side changes show within the attribute timeout (1 s); with
+        # the writeback cache the kernel owns the size (see shiftfs(8))
+        with open(os.path.join(src, "f"), "wb") as f:
+            f.write(b"host")
+        time.sleep(1.2)
+        with open(os.path.join(mnt, "f"), "rb") as f:
+            assert f.read() == b"host"
