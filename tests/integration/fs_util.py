@@ -232,3 +232,40 @@ def errno_of(fn, *a, **kw):
 def owner(path):
     st = os.lstat(path)
     return st.st_uid, st.st_gid
+
+
+class _timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+libc.utimensat.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(_timespec), ctypes.c_int]
+libc.getxattr.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t]
+libc.getxattr.restype = ctypes.c_ssize_t
+libc.listxattr.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.c_size_t]
+libc.listxattr.restype = ctypes.c_ssize_t
+
+
+def utimensat(path, atime, mtime, follow=True):
+    """atime/mtime: (sec, nsec), or UTIME_NOW / UTIME_OMIT as the nsec."""
+    ts = (_timespec * 2)(_timespec(*atime), _timespec(*mtime))
+    _check(libc.utimensat(AT_FDCWD, _b(path), ts, 0 if follow else 0x100), "utimensat")
+
+
+def getxattr_sized(path, name, size):
+    """getxattr(2) with an explicit buffer size: returns the length (or raises)."""
+    buf = ctypes.create_string_buffer(max(size, 1))
+    return _check(libc.getxattr(_b(path), _b(name), buf if size else None, size), "getxattr")
+
+
+def listxattr_sized(path, size):
+    buf = ctypes.create_string_buffer(max(size, 1))
+    return _check(libc.listxattr(_b(path), buf if size else None, size), "listxattr")
+
+
+AT_EMPTY_PATH = 0x1000
+libc.linkat.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+
+
+def link_fd(fd, newpath):
+    """linkat(fd, "", AT_FDCWD, newpath, AT_EMPTY_PATH): give an O_TMPFILE a name."""
+    _check(libc.linkat(fd, b"", AT_FDCWD, _b(newpath), AT_EMPTY_PATH), "linkat")
