@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ struct ent_head {
 
 struct journal {
 	int fd;
+	atomic_size_t batches;
 	char path[PATH_MAX];
 	pthread_mutex_t lock;
 };
@@ -356,6 +358,11 @@ int journal_reopen(const struct journal_loaded *jl, struct journal **out)
 	return 0;
 }
 
+size_t journal_batches(struct journal *j)
+{
+	return atomic_load(&j->batches);
+}
+
 const char *journal_path(const struct journal *j)
 {
 	return j->path;
@@ -416,6 +423,8 @@ int journal_write_batch(struct journal *j, const struct journal_entry *e,
 			*o++ = 0;
 	}
 	r = append_record(j, REC_BATCH, (uint32_t)n, buf, payload);
+	if (r == 0)
+		atomic_fetch_add(&j->batches, 1);
 	free(buf);
 	return r;
 }

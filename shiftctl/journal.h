@@ -104,6 +104,8 @@ int journal_mark_undone(struct journal *j);
 
 void journal_close(struct journal *j);
 const char *journal_path(const struct journal *j);
+/* Batches appended through this handle. */
+size_t journal_batches(struct journal *j);
 
 /*
  * Load a journal: header, every intact record, a lookup table.

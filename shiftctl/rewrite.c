@@ -146,7 +146,8 @@ static ssize_t loc_listxattr(const struct loc *l, char *buf, size_t size)
 #ifdef NR_LISTXATTRAT
 	static atomic_bool no_xattrat;
 
-	if (!atomic_load(&no_xattrat)) {
+	/* (Not for the root: an O_PATH fd with AT_EMPTY_PATH gets EBADF.) */
+	if (!l->at_empty && !atomic_load(&no_xattrat)) {
 		n = syscall(NR_LISTXATTRAT, l->dfd, l->name,
 			    AT_SYMLINK_NOFOLLOW | l->at_empty, buf, size);
 		if (n >= 0 || errno != ENOSYS)
@@ -1377,9 +1378,16 @@ int rewrite_run(const char *path, struct rewrite_opts *o)
 			r.j = new_journal(o, real);
 	}
 	code = walk_tree(&r, fd, &stx, path);
-	if (r.j && !atomic_load(&r.fatal) && !atomic_load(&r.w.stop) &&
-	    journal_mark_done(r.j) < 0)
+	if (r.j && !r.jl && !atomic_load(&r.fatal) && !journal_batches(r.j)) {
+		/* Nothing changed: a journal with nothing to undo is noise. */
+		unlink(journal_path(r.j));
+		if (!o->quiet && !o->json)
+			fprintf(stderr, "%s: nothing changed, journal removed\n",
+				program_name);
+	} else if (r.j && !atomic_load(&r.fatal) && !atomic_load(&r.w.stop) &&
+		   journal_mark_done(r.j) < 0) {
 		warn("could not mark journal %s complete", journal_path(r.j));
+	}
 	if (r.j)
 		journal_close(r.j);
 	if (r.jl) {
