@@ -41,6 +41,7 @@ struct mount_opts {
 	bool json, read_only, force, mkdir, private_dir;
 	const char *fuse_opts; /* -o pass-through */
 	bool suid, dev, allow_other;
+	bool auto_allow_other; /* unprivileged, and /etc/fuse.conf allows */
 	const char *fuse_only; /* first -o option idmap cannot honour */
 	char src[PATH_MAX], mnt[PATH_MAX];
 	char why[256]; /* why this backend */
@@ -452,8 +453,7 @@ static void build_fuse_opts(const struct mount_opts *o, const struct idmaps *m,
 			     "overflow_gid=%u%s%s%s%s",
 			     u, g, m->overflow_uid, m->overflow_gid,
 			     o->read_only ? ",ro" : "",
-			     o->allow_other && geteuid() != 0 ? ",allow_other"
-							       : "",
+			     o->auto_allow_other ? ",allow_other" : "",
 			     o->fuse_opts ? "," : "",
 			     o->fuse_opts ? o->fuse_opts : "");
 	if (n >= len)
@@ -512,9 +512,15 @@ static void mount_fuse(struct mount_opts *o, const struct idmaps *m)
 	int waited, status;
 	pid_t pid;
 
-	if (geteuid() != 0 && o->allow_other && !fuse_conf_allows_other())
-		die(EXIT_FAIL, "allow_other as an unprivileged user needs "
-			       "user_allow_other in /etc/fuse.conf");
+	if (geteuid() != 0 && !fuse_conf_allows_other()) {
+		if (o->allow_other)
+			die(EXIT_FAIL, "-o allow_other as an unprivileged user "
+				       "needs user_allow_other in "
+				       "/etc/fuse.conf");
+	} else if (geteuid() != 0 && !o->allow_other) {
+		/* The container's ids are not ours: they must see it. */
+		o->auto_allow_other = true;
+	}
 	build_fuse_opts(o, m, opts, sizeof(opts));
 	log_fd = open_log(o);
 	pid = fork();
@@ -674,18 +680,16 @@ static void report(const struct mount_opts *o, const struct idmaps *m,
 		       o->mnt);
 }
 
+/* Unprivileged FUSE without allow_other: only the caller's uid can use the
+ * mount, which a container whose ids are not the caller's cannot. */
 static void rootless_notes(const struct mount_opts *o, enum backend b)
 {
-	if (b != BACKEND_FUSE || geteuid() == 0 || o->allow_other)
+	if (b != BACKEND_FUSE || geteuid() == 0 || o->allow_other ||
+	    o->auto_allow_other)
 		return;
-	if (fuse_conf_allows_other())
-		warn("only uid %u can use %s; add -o allow_other so that the "
-		     "container's other ids can", (unsigned)geteuid(), o->mnt);
-	else
-		warn("only uid %u can use %s: a container uid other than "
-		     "yours needs -o allow_other, which needs "
-		     "user_allow_other in /etc/fuse.conf", (unsigned)geteuid(),
-		     o->mnt);
+	warn("only uid %u can use %s: for a container uid other than yours "
+	     "to see it, add user_allow_other to /etc/fuse.conf (then "
+	     "shiftctl passes allow_other)", (unsigned)geteuid(), o->mnt);
 }
 
 static void parse_backend(struct mount_opts *o, const char *arg)
