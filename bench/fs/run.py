@@ -25,6 +25,7 @@ import glob
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import statistics
@@ -56,6 +57,12 @@ WORKLOADS = [
     ("untar", "time", "untar"),
 ]
 METADATA = ["create", "stat", "stat_expired", "ls_lR", "unlink"]
+KIND = {w: k for w, k, _ in WORKLOADS}
+
+
+def errno_name(e):
+    import errno
+    return errno.errorcode.get(e, str(e)) if e else "error"
 
 
 def log(msg):
@@ -142,6 +149,8 @@ class Bench:
         self.targets = {}  # name -> dict(path=..., src=...)
         self.notes = []
         self.results = {}  # workload -> target -> [values]
+        self.failures = {}  # workload -> target -> [messages]
+        self.workloads = [w for w, _, _ in WORKLOADS]
         self.rss = {}
         self.tarball = None
 
@@ -409,81 +418,127 @@ class Bench:
         return {n: p.pid for n, p in self.daemons.items()
                 if n.startswith("shiftfs")}
 
+    def attempt(self, wl, n, fn, *args):
+        """Run one measurement; a failure (e.g. EBADF from a daemon out of
+        file descriptors) is recorded for that target and the run goes on."""
+        unit = {"time": "s", "tput": "MiB/s" if wl.startswith("seq")
+                else "IOPS"}[KIND[wl]]
+        try:
+            v = fn(*args)
+        except (OSError, subprocess.CalledProcessError, ValueError,
+                KeyError) as e:
+            msg = (f"{type(e).__name__}: {e}" if not isinstance(e, OSError)
+                   else f"{errno_name(e.errno)} ({e.strerror})")
+            self.failures.setdefault(wl, {}).setdefault(n, []).append(msg)
+            log(f"  {wl:14s} {n:10s} FAILED: {msg}")
+            return None
+        self.record(wl, n, v)
+        log(f"  {wl:14s} {n:10s} {v:9.3f} {unit}" if unit == "s" else
+            f"  {wl:14s} {n:10s} {v:9.0f} {unit}")
+        return v
+
+    def remove(self, path):
+        """rm -rf; after a failed workload a FUSE daemon may be out of file
+        descriptors until the kernel forgets inodes: drop the dentry and
+        inode caches and try once more."""
+        if run(["rm", "-rf", path], check=False,
+               stderr=subprocess.DEVNULL).returncode == 0:
+            return
+        drop_caches()
+        if run(["rm", "-rf", path], check=False).returncode != 0:
+            log(f"  could not remove {path}")
+
+    def want(self, wl):
+        return wl in self.workloads
+
     def one_rep(self, rep):
         order = self.rotated(rep)
         log(f"rep {rep + 1}/{self.args.reps}: order {', '.join(order)}")
         T = self.targets
         trees = {n: os.path.join(T[n]["path"], f"tree{rep}") for n in order}
 
-        base = {n: rss_kib(p)["VmRSS"] for n, p in self.fuse_pids().items()}
-        for wl, fn in (("create", self.wl_create), ("stat", self.wl_stat),
-                       ("stat_expired", self.wl_stat_expired),
-                       ("ls_lR", self.wl_ls)):
-            if wl == "stat_expired":
-                time.sleep(self.args.expire_wait)
+        if any(self.want(w) for w in METADATA):
+            base = {n: rss_kib(p)["VmRSS"]
+                    for n, p in self.fuse_pids().items()}
+            ok = {}
             for n in order:
-                v = fn(n, trees[n])
-                self.record(wl, n, v)
-                log(f"  {wl:14s} {n:10s} {v:9.3f} s")
-        for n, pid in self.fuse_pids().items():
-            r = rss_kib(pid)
-            nino = self.args.files + self.args.dirs
-            self.rss.setdefault(n, []).append({
-                "rep": rep, "rss_before_kib": base[n],
-                "rss_after_walk_kib": r["VmRSS"], "hwm_kib": r["VmHWM"],
-                "threads": nthreads(pid),
-                "bytes_per_inode": (r["VmRSS"] - base[n]) * 1024 / nino})
-            log(f"  shiftfs RSS {n}: {base[n]} -> {r['VmRSS']} KiB "
-                f"({(r['VmRSS'] - base[n]) * 1024 / nino:.0f} B/inode), "
-                f"{nthreads(pid)} threads")
-        for n in order:
-            v = self.wl_unlink(n, trees[n])
-            self.record("unlink", n, v)
-            log(f"  {'unlink':14s} {n:10s} {v:9.3f} s")
-
-        seqf = {n: os.path.join(T[n]["path"], f"seq{rep}") for n in order}
-        for n in order:
-            drop_caches()
-            v = self.wl_seq_write(seqf[n])
-            self.record("seq_write", n, v)
-            log(f"  {'seq_write':14s} {n:10s} {v:9.1f} MiB/s")
-        for n in order:
-            drop_caches()
-            v = self.wl_seq_read(seqf[n])
-            self.record("seq_read_cold", n, v)
-            log(f"  {'seq_read_cold':14s} {n:10s} {v:9.1f} MiB/s")
-        for n in order:
-            self.wl_seq_read(seqf[n])  # make sure it is warm
-            v = self.wl_seq_read(seqf[n])
-            self.record("seq_read_warm", n, v)
-            log(f"  {'seq_read_warm':14s} {n:10s} {v:9.1f} MiB/s")
-        for n in order:
-            os.unlink(seqf[n])
-
-        fiof = {n: os.path.join(T[n]["path"], f"fio{rep}") for n in order}
-        for n in order:  # lay the files out, untimed
-            with open(fiof[n], "wb") as f:
-                f.truncate(0)
-            run(["dd", "if=/dev/zero", f"of={fiof[n]}", "bs=1M",
-                 f"count={self.args.fio_mib}", "conv=fsync"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for wl, rw in (("fio_randread", "randread"),
-                       ("fio_randwrite", "randwrite")):
+                ok[n] = self.attempt("create", n, self.wl_create, n,
+                                     trees[n]) is not None
+            for wl, fn in (("stat", self.wl_stat),
+                           ("stat_expired", self.wl_stat_expired),
+                           ("ls_lR", self.wl_ls)):
+                if not self.want(wl):
+                    continue
+                if wl == "stat_expired":
+                    time.sleep(self.args.expire_wait)
+                for n in order:
+                    if ok[n]:
+                        ok[n] = self.attempt(wl, n, fn, n,
+                                             trees[n]) is not None
+            for n, pid in self.fuse_pids().items():
+                if not ok[n]:
+                    continue
+                r = rss_kib(pid)
+                nino = self.args.files + self.args.dirs
+                bpi = (r["VmRSS"] - base[n]) * 1024 / nino
+                self.rss.setdefault(n, []).append({
+                    "rep": rep, "rss_before_kib": base[n],
+                    "rss_after_walk_kib": r["VmRSS"], "hwm_kib": r["VmHWM"],
+                    "threads": nthreads(pid), "bytes_per_inode": bpi})
+                log(f"  shiftfs RSS {n}: {base[n]} -> {r['VmRSS']} KiB "
+                    f"({bpi:.0f} B/inode), {nthreads(pid)} threads")
             for n in order:
-                v = self.wl_fio(fiof[n], rw)
-                self.record(wl, n, v)
-                log(f"  {wl:14s} {n:10s} {v:9.0f} IOPS")
-        for n in order:
-            os.unlink(fiof[n])
-        os.sync()
+                if ok[n] and self.want("unlink"):
+                    self.attempt("unlink", n, self.wl_unlink, n, trees[n])
+                if os.path.exists(trees[n]):
+                    self.remove(trees[n])
 
-        if self.tarball:
+        if any(self.want(w) for w in ("seq_write", "seq_read_cold",
+                                      "seq_read_warm")):
+            seqf = {n: os.path.join(T[n]["path"], f"seq{rep}")
+                    for n in order}
+
+            def write(f):
+                drop_caches()
+                return self.wl_seq_write(f)
+
+            def read_cold(f):
+                drop_caches()
+                return self.wl_seq_read(f)
+
+            def read_warm(f):
+                self.wl_seq_read(f)  # make sure it is warm
+                return self.wl_seq_read(f)
+
+            for wl, fn in (("seq_write", write), ("seq_read_cold", read_cold),
+                           ("seq_read_warm", read_warm)):
+                for n in order:
+                    self.attempt(wl, n, fn, seqf[n])
+            for n in order:
+                if os.path.exists(seqf[n]):
+                    os.unlink(seqf[n])
+
+        if self.want("fio_randread") or self.want("fio_randwrite"):
+            fiof = {n: os.path.join(T[n]["path"], f"fio{rep}")
+                    for n in order}
+            for n in order:  # lay the files out, untimed
+                run(["dd", "if=/dev/zero", f"of={fiof[n]}", "bs=1M",
+                     f"count={self.args.fio_mib}", "conv=fsync"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for wl, rw in (("fio_randread", "randread"),
+                           ("fio_randwrite", "randwrite")):
+                if self.want(wl):
+                    for n in order:
+                        self.attempt(wl, n, self.wl_fio, fiof[n], rw)
+            for n in order:
+                os.unlink(fiof[n])
+            os.sync()
+
+        if self.tarball and self.want("untar"):
             for n in order:
                 root = os.path.join(T[n]["path"], f"untar{rep}")
-                v = self.wl_untar(root)
-                self.record("untar", n, v)
-                log(f"  {'untar':14s} {n:10s} {v:9.3f} s")
-                run(["rm", "-rf", root])
+                self.attempt("untar", n, self.wl_untar, root)
+                self.remove(root)
         os.sync()
 
     # --------------------------------------------------------- walk million
@@ -510,17 +565,25 @@ class Bench:
         cmd = [shiftfs, src, mnt, "-f", "-o", f"uidmap={m},gidmap={m}"]
         proc = self.start_daemon("shiftfs", cmd, mnt)
         base = rss_kib(proc.pid)
+        errf = os.path.join(self.work, "find.err")
         t0 = time.perf_counter()
-        run(["sh", "-c", f"find '{mnt}' -ls >/dev/null"])
+        rc = run(["sh", "-c", f"find '{mnt}' -ls >/dev/null 2>'{errf}'"],
+                 check=False).returncode
         walk = time.perf_counter() - t0
+        with open(errf) as f:
+            errs = f.read().splitlines()
+        if errs:
+            log(f"find exit {rc}, {len(errs)} error lines, e.g. {errs[0]}")
         r = rss_kib(proc.pid)
         res = {"files": nd * per, "dirs": nd, "walk_s": walk,
+               "find_exit": rc, "find_errors": len(errs),
+               "find_first_error": errs[0] if errs else None,
                "rss_before_kib": base["VmRSS"],
                "rss_after_kib": r["VmRSS"], "hwm_kib": r["VmHWM"],
                "threads": nthreads(proc.pid),
                "bytes_per_inode": (r["VmRSS"] - base["VmRSS"]) * 1024 /
                (nd * per + nd),
-               "target_met": r["VmRSS"] < 150 * 1024}
+               "target_met": r["VmRSS"] < 150 * 1024 and not errs}
         log(f"find -ls through shiftfs: {walk:.1f} s; daemon RSS "
             f"{base['VmRSS']} -> {r['VmRSS']} KiB (HWM {r['VmHWM']} KiB)")
         return res
@@ -634,18 +697,28 @@ def speedup(S, wl, a, b):
     return rb["ratio"] / ra["ratio"] if ra["ratio"] else None
 
 
-def goals(S, rss_million, targets):
+def goals(S, rss_million, targets, failures=None):
     """Issue 3 targets for shiftfs (default options); each met/not met."""
     g = []
     sh = "shiftfs"
     if sh not in targets:
         return g
+    failures = failures or {}
 
     def r(wl, t=sh):
         return S.get(wl, {}).get(t, {}).get("ratio")
 
+    def failed(wl, what):
+        f = failures.get(wl, {}).get(sh)
+        if f and r(wl) is None:
+            g.append((what, "failed: " + f[0], False))
+            return True
+        return False
+
     for wl in METADATA:
         x, s = r(wl), speedup(S, wl, sh, "bindfs")
+        if failed(wl, f"{wl}: ≤ 2× native and ≥ 3× faster than bindfs"):
+            continue
         if x is None:
             continue
         ok = x <= 2.0 and (s is None or s >= 3.0)
@@ -660,6 +733,7 @@ def goals(S, rss_million, targets):
         g.append((f"{wl}: ≥ 80 % of native throughput", f"{p:.0f} %",
                   p >= 80))
     x = r("untar")
+    failed("untar", "untar: ≤ 2× native")
     if x is not None:
         g.append(("untar: ≤ 2× native", f"{x:.2f}×", x <= 2.0))
     if rss_million:
@@ -687,14 +761,16 @@ def markdown(bench, S, meta, rss_million=None):
     L.append("| workload | " + " | ".join(tg) + " |")
     L.append("|---|" + "---|" * len(tg))
     for wl, kind, label in WORKLOADS:
-        row = S.get(wl)
-        if not row:
+        row = S.get(wl, {})
+        if not row and not bench.failures.get(wl):
             continue
         cells = []
         for t in tg:
             e = row.get(t)
+            fails = bench.failures.get(wl, {}).get(t, [])
             if not e:
-                cells.append("n/a")
+                cells.append(f"FAIL: {fails[0].split(' ')[0]}" if fails
+                             else "n/a")
                 continue
             c = fmt_val(kind, e["median"])
             if t != "native" and e.get("ratio"):
@@ -702,6 +778,8 @@ def markdown(bench, S, meta, rss_million=None):
                 if kind == "tput":
                     c += f", {e['pct_native']:.0f} %"
                 c += ")"
+            if fails:
+                c += f" [{len(fails)} rep(s) failed]"
             cells.append(c)
         L.append(f"| {label} | " + " | ".join(cells) + " |")
     sh = [t for t in tg if t.startswith("shiftfs")]
@@ -739,9 +817,13 @@ def markdown(bench, S, meta, rss_million=None):
                  f"{r['rss_after_kib'] / 1024:.1f} MiB (HWM "
                  f"{r['hwm_kib'] / 1024:.1f} MiB), "
                  f"{r['bytes_per_inode']:.0f} B/inode.")
+    for wl, per in bench.failures.items():
+        for t, msgs in per.items():
+            L.append(f"- FAILED {wl} on {t} in {len(msgs)} of "
+                     f"{bench.args.reps} rep(s): {msgs[0]}")
     for n in bench.notes:
         L.append(f"- note: {n}")
-    g = goals(S, rss_million, bench.targets)
+    g = goals(S, rss_million, bench.targets, bench.failures)
     if g:
         L.append("")
         L.append("Issue 3 targets (shiftfs, default options):")
@@ -779,11 +861,17 @@ def main():
                    "(default 2.5; libfuse and shiftfs cache=auto use 1 s)")
     p.add_argument("--untar-entries", type=int, default=40000)
     p.add_argument("--no-untar", action="store_true")
+    p.add_argument("--workloads", help="comma list of: " +
+                   ", ".join(w for w, _, _ in WORKLOADS) + " (default all;"
+                   " stat, ls_lR and unlink need create)")
     p.add_argument("--walk-million", action="store_true",
                    help="only: 1M files in 1000 dirs, find -ls through "
                    "shiftfs, report daemon RSS")
     p.add_argument("--million", type=int, default=1000000,
                    help=argparse.SUPPRESS)
+    p.add_argument("--nofile", type=int, default=1048576,
+                   help="RLIMIT_NOFILE (soft and hard) for the daemons; "
+                   "shiftfs holds one fd per cached inode (0: leave as is)")
     p.add_argument("--keep", action="store_true",
                    help="keep the work directory (image) for debugging")
     a = p.parse_args()
@@ -803,6 +891,27 @@ def main():
         wanted.insert(0, "native")
 
     bench = Bench(a)
+    if a.workloads:
+        ws = [w.strip() for w in a.workloads.split(",") if w.strip()]
+        for w in ws:
+            if w not in KIND:
+                p.error(f"unknown workload {w!r}")
+        if set(ws) & set(METADATA) and "create" not in ws:
+            ws.append("create")
+        bench.workloads = ws
+    if a.nofile:
+        try:
+            with open("/proc/sys/fs/nr_open") as f:
+                n = min(a.nofile, int(f.read()))
+            old = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
+            if old[1] < n:
+                bench.notes.append(
+                    f"daemons run with RLIMIT_NOFILE {n} (the session's "
+                    f"hard limit was {old[1]}; shiftfs needs one fd per "
+                    f"cached inode)")
+        except (OSError, ValueError) as e:
+            log(f"cannot raise RLIMIT_NOFILE: {e}")
 
     def on_signal(signum, frame):
         raise KeyboardInterrupt
@@ -824,7 +933,11 @@ def main():
                   f"{res['rss_after_kib'] / 1024:.1f} MiB (HWM "
                   f"{res['hwm_kib'] / 1024:.1f} MiB), "
                   f"{res['bytes_per_inode']:.0f} B/inode, "
-                  f"{res['threads']} threads: target < 150 MiB "
+                  f"{res['threads']} threads, find exit {res['find_exit']} "
+                  f"with {res['find_errors']} error lines"
+                  + (f" (first: {res['find_first_error']})"
+                     if res['find_errors'] else "") +
+                  f": target < 150 MiB "
                   f"{'met' if res['target_met'] else 'NOT met'}.")
             print(md)
             if a.json:
@@ -837,7 +950,7 @@ def main():
             return 0
         inodes = max(200000, 6 * (a.files + a.dirs) + 3 * a.untar_entries)
         bench.setup_image(a.image_gib, inodes)
-        if not a.no_untar:
+        if not a.no_untar and bench.want("untar"):
             bench.make_tarball(a.untar_entries)
         bench.setup_targets(wanted)
         for rep in range(a.reps):
@@ -854,6 +967,7 @@ def main():
                 json.dump({"meta": meta, "args": vars(a),
                            "targets": bench.targets, "raw": bench.results,
                            "summary": S, "rss": bench.rss,
+                           "failures": bench.failures,
                            "notes": bench.notes}, f, indent=1)
     except KeyboardInterrupt:
         log("interrupted: cleaning up")
