@@ -127,6 +127,11 @@ void sfs_init(void *userdata, struct fuse_conn_info *conn)
 		want(conn, FUSE_CAP_WRITEBACK_CACHE);
 	else
 		conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/*
+	 * The daemon writes with CAP_FSETID, so the source filesystem would
+	 * never clear setuid/setgid bits: let the kernel do it on the mount.
+	 */
+	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
 	/* No lock ops: the kernel keeps flock and POSIX locks locally. */
 	conn->want &= ~(FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_POSIX_LOCKS);
 	conn->max_write = fs->max_write;

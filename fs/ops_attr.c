@@ -66,8 +66,7 @@ static int set_owners(const struct sfs *fs, int fd, uid_t uid, gid_t gid)
 }
 
 static int set_times(const struct sfs_inode *inode, const char *path,
-		     const struct stat *attr, int valid,
-		     const struct fuse_file_info *fi)
+		     const struct stat *attr, int valid)
 {
 	struct timespec tv[2];
 	int res;
@@ -85,9 +84,7 @@ static int set_times(const struct sfs_inode *inode, const char *path,
 	else if (valid & FUSE_SET_ATTR_MTIME)
 		tv[1] = attr->st_mtim;
 
-	if (fi)
-		res = futimens((int)fi->fh, tv);
-	else if (inode->is_symlink)
+	if (inode->is_symlink)
 		res = utimensat(inode->fd, "", tv,
 				AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
 	else
@@ -110,14 +107,14 @@ void sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if (err)
 		return (void)fuse_reply_err(req, err);
 	if (valid & FUSE_SET_ATTR_MODE) {
-		res = fi ? fchmod((int)fi->fh, attr->st_mode)
-			 : fchmodat(AT_FDCWD, path, attr->st_mode, 0);
+		res = fchmodat(AT_FDCWD, path, attr->st_mode, 0);
 		if (res < 0)
 			return (void)fuse_reply_err(req, errno);
 	}
 	err = set_owners(fs, inode->fd, uid, gid);
 	if (err)
 		return (void)fuse_reply_err(req, err);
+	/* Only ftruncate() comes with a file handle, and only for files. */
 	if (valid & FUSE_SET_ATTR_SIZE) {
 		res = fi ? ftruncate((int)fi->fh, attr->st_size)
 			 : truncate(path, attr->st_size);
@@ -125,7 +122,7 @@ void sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			return (void)fuse_reply_err(req, errno);
 	}
 	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
-		err = set_times(inode, path, attr, valid, fi);
+		err = set_times(inode, path, attr, valid);
 		if (err)
 			return (void)fuse_reply_err(req, err);
 	}
