@@ -575,9 +575,6 @@ static bool mount_idmap(struct mount_opts *o, const struct idmaps *m)
 static enum backend choose_and_mount(struct mount_opts *o,
 				     const struct idmaps *m)
 {
-	if (o->backend == BACKEND_IDMAP && o->fuse_only)
-		usage_error("mount", "-o %s needs the FUSE backend",
-			    o->fuse_only);
 	if (o->backend == BACKEND_AUTO && o->fuse_only) {
 		snprintf(o->why, sizeof(o->why),
 			 "-o %s needs the FUSE backend", o->fuse_only);
@@ -774,6 +771,9 @@ int cmd_mount(int argc, char **argv)
 					     : "give SRC and MNT");
 	if (ms.owner_spec && !ms.user_spec)
 		usage_error("mount", "--owner goes with --user");
+	if (o.backend == BACKEND_IDMAP && o.fuse_only)
+		usage_error("mount", "-o %s needs the FUSE backend",
+			    o.fuse_only);
 	resolve_paths(&o, argv[optind], npos > 1 ? argv[optind + 1] : NULL);
 	check_paths(&o);
 	default_owner(&ms, o.src);
