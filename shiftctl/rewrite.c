@@ -284,79 +284,68 @@ static int acl_blob_changes(struct run *r, const struct journal_entry *orig,
 	return n < 0 ? -1 : changes > 0;
 }
 
+/* The new qualifier of a named ACL entry; false when it stays. */
+static bool entry_moves(struct run *r, const struct journal_entry *orig,
+			acl_entry_t ent, uint32_t *nq)
+{
+	acl_tag_t tag;
+	uint32_t *q;
+	bool moves;
+
+	if (acl_get_tag_type(ent, &tag) < 0 ||
+	    (tag != ACL_USER && tag != ACL_GROUP))
+		return false;
+	q = acl_get_qualifier(ent);
+	if (!q)
+		return false;
+	moves = map_id(r, orig, tag == ACL_USER, *q, nq) && *nq != *q;
+	acl_free(q);
+	return moves;
+}
+
 /* Shift the named entries of one ACL with libacl, as systemd shift_acl()
- * does: copy only when an entry changes. Returns 1 changed, 0, -errno. */
+ * does: build a new ACL only when an entry changes (entries copied one by
+ * one, qualifiers replaced; libacl keeps them sorted as the kernel wants).
+ * Returns 1 changed, 0, -errno. */
 static int shift_acl(struct run *r, const struct journal_entry *orig,
 		     int fd, acl_type_t type)
 {
 	acl_t acl, copy = NULL;
-	acl_entry_t ent, cent = NULL;
+	acl_entry_t ent, ne;
 	char p[64];
-	int id, rr = 0;
+	int id, rr = 0, n = 0;
+	bool change = false;
+	uint32_t nq;
 
 	proc_fd(fd, p, sizeof(p));
 	acl = acl_get_file(p, type);
 	if (!acl)
 		return -errno;
-	for (id = ACL_FIRST_ENTRY;
-	     acl_get_entry(acl, id, &ent) == 1 &&
-	     (!copy || acl_get_entry(copy, id, &cent) == 1);
+	for (id = ACL_FIRST_ENTRY; acl_get_entry(acl, id, &ent) == 1;
+	     id = ACL_NEXT_ENTRY, n++)
+		change |= entry_moves(r, orig, ent, &nq);
+	if (!change) {
+		acl_free(acl);
+		return 0;
+	}
+	copy = acl_init(n);
+	if (!copy)
+		goto fail;
+	for (id = ACL_FIRST_ENTRY; acl_get_entry(acl, id, &ent) == 1;
 	     id = ACL_NEXT_ENTRY) {
-		acl_tag_t tag;
-		uint32_t *q, nq;
-
-		if (acl_get_tag_type(ent, &tag) < 0)
+		if (acl_create_entry(&copy, &ne) < 0 ||
+		    acl_copy_entry(ne, ent) < 0)
 			goto fail;
-		if (tag != ACL_USER && tag != ACL_GROUP)
-			continue;
-		q = acl_get_qualifier(ent);
-		if (!q)
+		if (entry_moves(r, orig, ent, &nq) &&
+		    acl_set_qualifier(ne, &nq) < 0)
 			goto fail;
-		if (!map_id(r, orig, tag == ACL_USER, *q, &nq) || nq == *q) {
-			acl_free(q);
-			continue;
-		}
-		acl_free(q);
-		if (!copy) {
-			/* Restart on a copy, walking both side by side. */
-			copy = acl_dup(acl);
-			if (!copy)
-				goto fail;
-			id = ACL_FIRST_ENTRY;
-			for (;;) {
-				acl_entry_t a, b;
-				uint32_t *qa;
-
-				if (acl_get_entry(acl, id, &a) != 1 ||
-				    acl_get_entry(copy, id, &b) != 1)
-					break;
-				id = ACL_NEXT_ENTRY;
-				if (acl_get_tag_type(a, &tag) < 0)
-					goto fail;
-				if (tag != ACL_USER && tag != ACL_GROUP)
-					continue;
-				qa = acl_get_qualifier(a);
-				if (!qa)
-					goto fail;
-				if (map_id(r, orig, tag == ACL_USER, *qa, &nq) &&
-				    nq != *qa && acl_set_qualifier(b, &nq) < 0) {
-					acl_free(qa);
-					goto fail;
-				}
-				acl_free(qa);
-			}
-			break;
-		}
 	}
-	if (copy) {
-		walk_test_step();
-		if (acl_set_file(p, type, copy) < 0)
-			goto fail;
-		rr = 1;
-	}
+	walk_test_step();
+	if (acl_set_file(p, type, copy) < 0)
+		goto fail;
 	acl_free(copy);
 	acl_free(acl);
-	return rr;
+	return 1;
 fail:
 	rr = -errno;
 	acl_free(copy);
