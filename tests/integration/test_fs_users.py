@@ -259,3 +259,31 @@ def test_setgid_and_default_acl_inheritance(scratch, shiftfs_mount, who):
     assert owner(os.path.join(s.src, "sgid", "f"))[1] == 10
     # view 100000+k is disk k+1
     assert owner(os.path.join(s.src, "dacl", "f")) == ((0, 0) if who == "root" else (43, 44))
+
+
+def test_unmapped_host_user_cannot_create(scratch, shiftfs_mount):
+    """shiftfs-test is not in the view of map=0:100000:65536: it may read
+    what the view permissions allow, but every create/chown is EOVERFLOW."""
+    need_root_and_fuse()
+    s = scratch
+    os.chmod(s.src, 0o777)
+    with open(os.path.join(s.src, "pub"), "w") as f:
+        f.write("public")
+    os.chmod(os.path.join(s.src, "pub"), 0o666)
+    shiftfs_mount(s.src, s.mnt, "map=0:100000:65536")
+    r = as_user(r"""
+m = %r
+step('read', rd, m + '/pub')
+step('write', wr, m + '/pub', b'P')
+step('create', wr, m + '/new')
+step('mkdir', mk, m + '/newdir')
+step('symlink', os.symlink, 'x', m + '/sym')
+step('fifo', os.mkfifo, m + '/fifo')
+step('ls', ls, m)
+""" % s.mnt)
+    assert r["read"] == ("ok", "public")
+    assert r["write"] == ("ok", 1)
+    for k in ("create", "mkdir", "symlink", "fifo"):
+        assert r[k] == ("err", "EOVERFLOW"), (k, r[k])
+    assert r["ls"] == ("ok", ["pub"])
+    assert sorted(os.listdir(s.src)) == ["pub"]
