@@ -26,7 +26,7 @@ import re
 import subprocess
 
 from e2e_util import (ROOTLESS_USER, SHIFTCTL, SHIFTFS, SYS_PATH, Dockerd,
-                      Podman, gid_of, log, make_rootfs, rootfs_tar, scenario,
+                      stop_pid, gid_of, log, make_rootfs, rootfs_tar, scenario,
                       sh, shiftctl, subid_start, uid_of, verb_available)
 
 import pytest
@@ -93,6 +93,15 @@ def podman_confs(sc, tag, user=None):
         f.write(f'[storage]\ndriver = "vfs"\nrunroot = "{st}/rr"\n'
                 f'graphroot = "{st}/g"\n')
     return {"CONTAINERS_CONF": conf, "CONTAINERS_STORAGE_CONF": storage}
+
+
+def stop_rootless_podman(xdg):
+    """The guide's rootless podman pause process (it keeps the user
+    namespace of every rootless container of this XDG_RUNTIME_DIR)."""
+    pidf = os.path.join(xdg, "libpod/tmp/pause.pid")
+    if os.path.exists(pidf):
+        with open(pidf) as f:
+            stop_pid(int(f.read().strip()))
 
 
 def run_block(sc, who, body, settings, env_root, env_you, line):
@@ -179,9 +188,9 @@ def test_guide():
                 sh(["podman", "import", tar, "e2e-busybox:latest"],
                    user=user, env=e)
             image = "localhost/e2e-busybox:latest"
-            pm = Podman(sc)  # records the version
-            pm_you = Podman(sc, user=you)
-            pm_you.run_dir = xdg  # its pause process is the guide's
+            sc.rec.engine("podman", ["podman", "--version"])
+            sc.rec.engine("runc", ["runc", "--version"])
+            sc.on_cleanup(stop_rootless_podman, xdg)
         env_you["IMAGE"] = env_root["IMAGE"] = image
         prepare(sc, name, env_you, you)
         for k in ("DATA", "MNT", "PGDATA_HOST", "PROJECT"):
