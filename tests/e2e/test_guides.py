@@ -19,7 +19,10 @@ private HOME and XDG_RUNTIME_DIR; the engines are private instances
 (rootless docker through rootlesskit, podman with private storage, see
 e2e_util.py) reached through DOCKER_HOST / CONTAINERS_CONF; IMAGE is the
 busybox rootfs imported as an image; the data directories are in the
-scenario's tmp dir, prepared as the guide's "Before you start" says.
+scenario's tmp dir, prepared as the guide's "Before you start" says. The
+machine has no container networking: the daemons run with --bridge=none,
+podman with netns "none", and the compose project gets a
+compose.override.yaml with network_mode: none.
 """
 import os
 import re
@@ -147,6 +150,13 @@ def prepare(sc, name, env, you):
         env.update(PGDATA_HOST=data, MNT=sc.path("pgdata-rootless"))
     elif name == "compose":
         proj = sc.mkdir("home/app", uid, gid, 0o755)
+        # This machine has no container networking (rootless docker runs
+        # with rootlesskit --net=host): compose reads this override
+        # beside the guide's compose.yaml, so it creates no network.
+        override = os.path.join(proj, "compose.override.yaml")
+        with open(override, "w") as f:
+            f.write("services:\n  app:\n    network_mode: none\n")
+        os.chown(override, uid, gid)
         env.update(PROJECT=proj)
     else:
         pytest.fail(f"no preparation known for guide {name}")
