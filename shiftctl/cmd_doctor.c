@@ -787,7 +787,7 @@ static void transform(const struct doctor *dr, int sc, const struct node *in,
 
 struct verdict {
 	bool reachable, read, write, exec, ok, is_dir;
-	int del; /* 0, -EACCES, -EPERM; 1 for "not applicable" */
+	int del; /* 0, -EACCES, -EPERM, -EROFS; 1: not applicable */
 	struct access_result rr, wr, xr, dr;
 	bool owner_bits, mask;
 };
@@ -820,9 +820,12 @@ static void judge(const struct doctor *dr, const struct node *n,
 		if (dr->noexec && !dir)
 			v->exec = false;
 	}
-	if (parent)
+	if (parent) {
 		v->del = access_may_delete(&parent->ino, ino, &dr->cred,
 					   &v->dr);
+		if (!v->del && dr->rofs)
+			v->del = -EROFS;
+	}
 
 	v->ok = reachable;
 	if (need & ACCESS_R)
