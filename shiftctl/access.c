@@ -225,10 +225,12 @@ void access_explain(const struct access_result *res, unsigned want, char *buf,
 		    size_t len)
 {
 	char p[4], m[4], w[4];
-	const char *tail = res->cap_unmapped
-		? "; container root's CAP_DAC_OVERRIDE does not apply: the "
-		  "owner or group is not mapped in its namespace"
-		: "";
+	const char *tail =
+		res->cap_unmapped
+			? "; container root's CAP_DAC_OVERRIDE does not apply: "
+			  "the "
+			  "owner or group is not mapped in its namespace"
+			: "";
 
 	access_perm_str(want, w);
 	access_perm_str(res->entry_perm, p);
@@ -251,8 +253,9 @@ void access_explain(const struct access_result *res, unsigned want, char *buf,
 	}
 	switch (res->cls) {
 	case ACCESS_CLASS_OWNER:
-		snprintf(buf, len, "USER is the owner, owner has %s, needs %s%s",
-			 p, w, tail);
+		snprintf(buf, len,
+			 "USER is the owner, owner has %s, needs %s%s", p, w,
+			 tail);
 		break;
 	case ACCESS_CLASS_ACL_USER:
 		if (res->mask_denied)
@@ -280,8 +283,10 @@ void access_explain(const struct access_result *res, unsigned want, char *buf,
 				 w, tail);
 		break;
 	case ACCESS_CLASS_GROUP:
-		snprintf(buf, len, "USER is in the owning group, group has %s, "
-			 "needs %s%s", p, w, tail);
+		snprintf(buf, len,
+			 "USER is in the owning group, group has %s, "
+			 "needs %s%s",
+			 p, w, tail);
 		break;
 	case ACCESS_CLASS_OTHER:
 	default:

@@ -44,7 +44,7 @@ struct access_acl_entry {
 
 struct access_inode {
 	uint32_t uid, gid; /* host ids on disk */
-	uint32_t mode;     /* st_mode, type bits included */
+	uint32_t mode;	   /* st_mode, type bits included */
 	/* The access ACL in the kernel's order (user_obj, users, group_obj,
 	 * groups, mask, other), or NULL when the inode has none. */
 	const struct access_acl_entry *acl;
@@ -52,7 +52,7 @@ struct access_inode {
 };
 
 struct access_cred {
-	uint32_t uid, gid; /* host fsuid and fsgid */
+	uint32_t uid, gid;	/* host fsuid and fsgid */
 	const uint32_t *groups; /* host supplementary gids */
 	size_t ngroups;
 	/* Uid 0 in its user namespace: CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
@@ -64,27 +64,27 @@ struct access_cred {
 
 /* Which rule decided a permission check. */
 enum access_class {
-	ACCESS_CLASS_OWNER,       /* the owner's mode bits (ACL_USER_OBJ) */
-	ACCESS_CLASS_ACL_USER,    /* a named-user ACL entry */
-	ACCESS_CLASS_GROUP,       /* owning group: mode bits, no ACL */
-	ACCESS_CLASS_ACL_GROUPS,  /* owning group / named groups of an ACL */
-	ACCESS_CLASS_OTHER,       /* other bits */
+	ACCESS_CLASS_OWNER,	 /* the owner's mode bits (ACL_USER_OBJ) */
+	ACCESS_CLASS_ACL_USER,	 /* a named-user ACL entry */
+	ACCESS_CLASS_GROUP,	 /* owning group: mode bits, no ACL */
+	ACCESS_CLASS_ACL_GROUPS, /* owning group / named groups of an ACL */
+	ACCESS_CLASS_OTHER,	 /* other bits */
 };
 
 struct access_result {
-	int err;                   /* 0, -EACCES or -EPERM */
-	enum access_class cls;     /* the class that decided */
-	bool by_cap;               /* granted only by CAP_DAC_* (ns root) */
+	int err;	       /* 0, -EACCES or -EPERM */
+	enum access_class cls; /* the class that decided */
+	bool by_cap;	       /* granted only by CAP_DAC_* (ns root) */
 	/* Denied, but ns root would have overridden it were the inode's
 	 * owner and group both mapped in its namespace. */
 	bool cap_unmapped;
 	/* Denied by the ACL mask: the matching entry alone would grant. */
 	bool mask_denied;
-	uint16_t entry_perm;       /* perm of the deciding class/entry */
-	uint16_t mask_perm;        /* the mask, when an ACL has one */
+	uint16_t entry_perm; /* perm of the deciding class/entry */
+	uint16_t mask_perm;  /* the mask, when an ACL has one */
 	bool has_mask;
-	uint32_t acl_id;           /* the named user of ACL_USER */
-	bool sticky;               /* access_may_delete: refused by sticky */
+	uint32_t acl_id; /* the named user of ACL_USER */
+	bool sticky;	 /* access_may_delete: refused by sticky */
 };
 
 /* in_group_p(): fsgid or one of the supplementary groups. */

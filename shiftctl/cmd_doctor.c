@@ -76,7 +76,7 @@ struct doctor {
 	char subuid_abs[PATH_MAX], subgid_abs[PATH_MAX];
 
 	/* engine */
-	const char *engine;  /* "docker", "podman" or NULL: unknown */
+	const char *engine; /* "docker", "podman" or NULL: unknown */
 	bool rootless;
 	char engine_why[256];
 	char remap_user[128]; /* userns-remap from daemon.json */
@@ -118,17 +118,20 @@ static void usage(void)
 	       "[options]\n %s doctor PATH --image=NAME [MAP SOURCE] "
 	       "[options]\n",
 	       program_name, program_name);
-	fputs("\nExplain why a container's USER cannot read or write the volume "
+	fputs("\nExplain why a container's USER cannot read or write the "
+	      "volume "
 	      "PATH:\nthe host ids USER has under the map, how every owner in "
 	      "the tree\nappears inside the container, which entries USER "
-	      "cannot reach, read\nor write by the kernel's rules (modes, POSIX "
+	      "cannot reach, read\nor write by the kernel's rules (modes, "
+	      "POSIX "
 	      "ACLs and their mask,\nsticky directories, container root's "
 	      "capabilities), and ranked fixes.\n",
 	      stdout);
 	fputs(MAPSRC_HELP, stdout);
 	fputs("\nOptions:\n"
 	      "     --user=USER[:GROUP]    the container's USER (name or id)\n"
-	      "     --image=NAME           take USER and /etc/passwd, /etc/group\n"
+	      "     --image=NAME           take USER and /etc/passwd, "
+	      "/etc/group\n"
 	      "                              from an image (podman or docker)\n"
 	      "     --engine=podman|docker the container engine\n"
 	      "     --rootful              the engine runs as root\n"
@@ -174,7 +177,6 @@ static int bfmt(char *buf, size_t len, const char *fmt, ...)
 	return r;
 }
 
-
 static char *xstrdup(const char *s)
 {
 	char *p = strdup(s);
@@ -217,8 +219,7 @@ static bool in_path(const char *prog)
 	while (*p) {
 		size_t n = strcspn(p, ":");
 
-		bfmt(buf, sizeof(buf), "%.*s/%s", (int)n,
-			 n ? p : ".", prog);
+		bfmt(buf, sizeof(buf), "%.*s/%s", (int)n, n ? p : ".", prog);
 		if (access(buf, X_OK) == 0)
 			return true;
 		p += n;
@@ -325,7 +326,7 @@ static void read_docker_config(struct doctor *dr)
 	    json_object_is_type(v, json_type_string) &&
 	    *json_object_get_string(v))
 		bfmt(dr->remap_user, sizeof(dr->remap_user), "%s",
-			 json_object_get_string(v));
+		     json_object_get_string(v));
 	json_object_put(root);
 }
 
@@ -353,8 +354,8 @@ static void detect_engine(struct doctor *dr)
 
 			if (n && parse_u32_n(ru + 10, n, 0, UINT32_MAX - 1,
 					     &uid) == 0)
-				bfmt(dr->auto_user, sizeof(dr->auto_user),
-				     "%u", uid);
+				bfmt(dr->auto_user, sizeof(dr->auto_user), "%u",
+				     uid);
 		}
 	} else if (dr->engine && !strcmp(dr->engine, "podman") &&
 		   dr->engine_opt && !dr->rootful && given == LAYOUT_NONE &&
@@ -375,8 +376,8 @@ static void detect_engine(struct doctor *dr)
 			     "running as uid %u (podman info failed)",
 			     (unsigned)getuid());
 		}
-	} else if (xdg && *xdg && (!dr->engine_opt ||
-				   !strcmp(dr->engine_opt, "docker")) &&
+	} else if (xdg && *xdg &&
+		   (!dr->engine_opt || !strcmp(dr->engine_opt, "docker")) &&
 		   (bfmt(buf, sizeof(buf), "%s/docker.sock", xdg),
 		    access(buf, F_OK) == 0)) {
 		dr->engine = "docker";
@@ -426,7 +427,7 @@ static void load_image(struct doctor *dr)
 	int r;
 
 	if (!eng)
-		eng = in_path("podman") ? "podman"
+		eng = in_path("podman")	  ? "podman"
 		      : in_path("docker") ? "docker"
 					  : NULL;
 	if (!eng || !in_path(eng))
@@ -436,14 +437,19 @@ static void load_image(struct doctor *dr)
 		    "instead",
 		    eng ? eng : "neither is");
 	{
-		char *argv[] = {(char *)eng, (char *)"image", (char *)"inspect",
-				(char *)"--format", (char *)"{{.Config.User}}",
-				(char *)dr->image, NULL};
+		char *argv[] = {(char *)eng,
+				(char *)"image",
+				(char *)"inspect",
+				(char *)"--format",
+				(char *)"{{.Config.User}}",
+				(char *)dr->image,
+				NULL};
 
 		r = run_capture(argv, dr->image_user, sizeof(dr->image_user));
 		if (r != 0)
-			die(EXIT_FAIL, "%s image inspect %s failed (exit %d): "
-				       "is the image pulled?",
+			die(EXIT_FAIL,
+			    "%s image inspect %s failed (exit %d): "
+			    "is the image pulled?",
 			    eng, dr->image, r);
 	}
 	if (!dr->user_spec)
@@ -457,9 +463,9 @@ static void load_image(struct doctor *dr)
 
 		if (run_capture(argv, out, sizeof(out)) == 0 && out[0]) {
 			bfmt(dr->image_passwd, sizeof(dr->image_passwd),
-				 "%s/etc/passwd", out);
+			     "%s/etc/passwd", out);
 			bfmt(dr->image_group, sizeof(dr->image_group),
-				 "%s/etc/group", out);
+			     "%s/etc/group", out);
 		}
 	} else {
 		char id[128] = "", src[256];
@@ -476,13 +482,13 @@ static void load_image(struct doctor *dr)
 			bfmt(src, sizeof(src), "%s:/etc/passwd", id);
 			bfmt(out, sizeof(out), "%s/passwd", tmpdir);
 			if (run_capture(cp, NULL, 0) == 0)
-				bfmt(dr->image_passwd,
-					 sizeof(dr->image_passwd), "%s", out);
+				bfmt(dr->image_passwd, sizeof(dr->image_passwd),
+				     "%s", out);
 			bfmt(src, sizeof(src), "%s:/etc/group", id);
 			bfmt(out, sizeof(out), "%s/group", tmpdir);
 			if (run_capture(cp, NULL, 0) == 0)
-				bfmt(dr->image_group,
-					 sizeof(dr->image_group), "%s", out);
+				bfmt(dr->image_group, sizeof(dr->image_group),
+				     "%s", out);
 			run_capture(rm, NULL, 0);
 		}
 	}
@@ -499,7 +505,7 @@ static void load_image(struct doctor *dr)
 static void cleanup_image(struct doctor *dr)
 {
 	if (dr->image_passwd[0] && strstr(dr->image_passwd, "/tmp/shiftctl-"
-							     "doctor-")) {
+							    "doctor-")) {
 		char dir[PATH_MAX];
 		char *slash;
 
@@ -514,8 +520,8 @@ static void cleanup_image(struct doctor *dr)
 		}
 	} else if (dr->image && dr->image_passwd[0]) {
 		const char *eng = dr->engine_opt ? dr->engine_opt : "podman";
-		char *argv[] = {(char *)eng, (char *)"image",
-				(char *)"unmount", (char *)dr->image, NULL};
+		char *argv[] = {(char *)eng, (char *)"image", (char *)"unmount",
+				(char *)dr->image, NULL};
 
 		run_capture(argv, NULL, 0);
 	}
@@ -702,13 +708,14 @@ static void read_acl(struct doctor *dr, const char *path, struct node *n)
 		void *q;
 
 		id = ACL_NEXT_ENTRY;
-		if (acl_get_tag_type(e, &tag) < 0 || acl_get_permset(e, &ps) < 0)
+		if (acl_get_tag_type(e, &tag) < 0 ||
+		    acl_get_permset(e, &ps) < 0)
 			continue;
 		n->acl[k].tag = (uint16_t)tag;
-		n->acl[k].perm = (acl_get_perm(ps, ACL_READ) == 1 ? ACCESS_R : 0) |
-				 (acl_get_perm(ps, ACL_WRITE) == 1 ? ACCESS_W : 0) |
-				 (acl_get_perm(ps, ACL_EXECUTE) == 1 ? ACCESS_X
-								     : 0);
+		n->acl[k].perm =
+			(acl_get_perm(ps, ACL_READ) == 1 ? ACCESS_R : 0) |
+			(acl_get_perm(ps, ACL_WRITE) == 1 ? ACCESS_W : 0) |
+			(acl_get_perm(ps, ACL_EXECUTE) == 1 ? ACCESS_X : 0);
 		n->acl[k].id = 0;
 		if (tag == ACL_USER || tag == ACL_GROUP) {
 			q = acl_get_qualifier(e);
@@ -764,9 +771,9 @@ static void transform(const struct doctor *dr, int sc, const struct node *in,
 		/* Owner mode: host owner H shown as USER's host ids, every
 		 * other owner as the overflow id. */
 		out->ino.uid = in->ino.uid == dr->h_uid ? dr->k_uid
-						       : dr->maps.overflow_uid;
+							: dr->maps.overflow_uid;
 		out->ino.gid = in->ino.gid == dr->h_gid ? dr->k_gid
-						       : dr->maps.overflow_gid;
+							: dr->maps.overflow_gid;
 	} else {
 		out->ino.uid = dr->k_uid;
 		out->ino.gid = dr->k_gid;
@@ -776,11 +783,11 @@ static void transform(const struct doctor *dr, int sc, const struct node *in,
 
 		if (e->tag == ACCESS_ACL_USER)
 			e->id = e->id == dr->h_uid ? dr->k_uid
-			      : sc == SC_MOUNT     ? dr->maps.overflow_uid
+				: sc == SC_MOUNT   ? dr->maps.overflow_uid
 						   : e->id;
 		else if (e->tag == ACCESS_ACL_GROUP)
 			e->id = e->id == dr->h_gid ? dr->k_gid
-			      : sc == SC_MOUNT     ? dr->maps.overflow_gid
+				: sc == SC_MOUNT   ? dr->maps.overflow_gid
 						   : e->id;
 	}
 }
@@ -809,10 +816,10 @@ static void judge(const struct doctor *dr, const struct node *n,
 	} else {
 		v->read = access_permission(ino, &dr->cred, ACCESS_R, &v->rr) ==
 			  0;
-		v->write = access_permission(ino, &dr->cred,
-					     dir ? ACCESS_W | ACCESS_X
-						 : ACCESS_W,
-					     &v->wr) == 0;
+		v->write =
+			access_permission(ino, &dr->cred,
+					  dir ? ACCESS_W | ACCESS_X : ACCESS_W,
+					  &v->wr) == 0;
 		v->exec = access_permission(ino, &dr->cred, ACCESS_X, &v->xr) ==
 			  0;
 		if (dr->rofs)
@@ -821,8 +828,8 @@ static void judge(const struct doctor *dr, const struct node *n,
 			v->exec = false;
 	}
 	if (parent) {
-		v->del = access_may_delete(&parent->ino, ino, &dr->cred,
-					   &v->dr);
+		v->del =
+			access_may_delete(&parent->ino, ino, &dr->cred, &v->dr);
 		if (!v->del && dr->rofs)
 			v->del = -EROFS;
 	}
@@ -857,13 +864,20 @@ static void judge(const struct doctor *dr, const struct node *n,
 static const char *type_name(mode_t m)
 {
 	switch (m & S_IFMT) {
-	case S_IFDIR: return "dir";
-	case S_IFREG: return "file";
-	case S_IFLNK: return "symlink";
-	case S_IFIFO: return "fifo";
-	case S_IFSOCK: return "socket";
-	case S_IFCHR: return "chardev";
-	case S_IFBLK: return "blockdev";
+	case S_IFDIR:
+		return "dir";
+	case S_IFREG:
+		return "file";
+	case S_IFLNK:
+		return "symlink";
+	case S_IFIFO:
+		return "fifo";
+	case S_IFSOCK:
+		return "socket";
+	case S_IFCHR:
+		return "chardev";
+	case S_IFBLK:
+		return "blockdev";
 	}
 	return "unknown";
 }
@@ -890,7 +904,7 @@ static void reasons(const struct doctor *dr, const struct verdict *v,
 	if ((need & ACCESS_W) && !v->write) {
 		if (dr->rofs)
 			bfmt(buf, sizeof(buf),
-				 "the filesystem is mounted read-only");
+			     "the filesystem is mounted read-only");
 		else
 			access_explain(&v->wr,
 				       v->is_dir ? ACCESS_W | ACCESS_X
@@ -905,7 +919,7 @@ static void reasons(const struct doctor *dr, const struct verdict *v,
 	if ((need & ACCESS_X) && !v->exec && !v->is_dir) {
 		if (dr->noexec)
 			bfmt(buf, sizeof(buf),
-				 "the filesystem is mounted noexec");
+			     "the filesystem is mounted noexec");
 		else
 			access_explain(&v->xr, ACCESS_X, buf, sizeof(buf));
 		cb(ctx, "exec", buf);
@@ -931,8 +945,8 @@ static void reason_text(void *ctx, const char *what, const char *why)
 	struct text_ctx *t = ctx;
 	size_t used = strlen(t->buf);
 
-	bfmt(t->buf + used, t->len - used, "%s%s: %s",
-		 used ? "; " : "", what, why);
+	bfmt(t->buf + used, t->len - used, "%s%s: %s", used ? "; " : "", what,
+	     why);
 }
 
 static struct owner_stat *owner_of(struct doctor *dr, uint32_t uid,
@@ -1003,22 +1017,24 @@ static void record(struct doctor *dr, const char *rel, const struct node *n,
 		struct json_object *rs = json_object_new_array();
 		char mode[8];
 
-		bfmt(mode, sizeof(mode), "%04o",
-			 (unsigned)n->ino.mode & 07777);
+		bfmt(mode, sizeof(mode), "%04o", (unsigned)n->ino.mode & 07777);
 		json_object_object_add(o, "path", json_object_new_string(rel));
-		json_object_object_add(o, "type", json_object_new_string(
-			type_name(n->ino.mode)));
+		json_object_object_add(
+			o, "type",
+			json_object_new_string(type_name(n->ino.mode)));
 		json_object_object_add(o, "disk_uid",
 				       json_object_new_int64(n->ino.uid));
 		json_object_object_add(o, "disk_gid",
 				       json_object_new_int64(n->ino.gid));
-		json_object_object_add(o, "container_uid",
+		json_object_object_add(
+			o, "container_uid",
 			json_container_id(&dr->maps.uid, n->ino.uid));
-		json_object_object_add(o, "container_gid",
+		json_object_object_add(
+			o, "container_gid",
 			json_container_id(&dr->maps.gid, n->ino.gid));
 		json_object_object_add(o, "mode", json_object_new_string(mode));
-		json_object_object_add(o, "acl",
-				       json_object_new_boolean(n->ino.acl != NULL));
+		json_object_object_add(
+			o, "acl", json_object_new_boolean(n->ino.acl != NULL));
 		json_object_object_add(o, "reachable",
 				       json_object_new_boolean(v->reachable));
 		json_object_object_add(o, "read",
@@ -1027,8 +1043,10 @@ static void record(struct doctor *dr, const char *rel, const struct node *n,
 				       json_object_new_boolean(v->write));
 		json_object_object_add(o, "exec",
 				       json_object_new_boolean(v->exec));
-		json_object_object_add(o, "delete",
-			v->del == 1 ? NULL : json_object_new_boolean(v->del == 0));
+		json_object_object_add(
+			o, "delete",
+			v->del == 1 ? NULL
+				    : json_object_new_boolean(v->del == 0));
 		json_object_object_add(o, "ok", json_object_new_boolean(v->ok));
 		reasons(dr, v, reason_json, rs);
 		json_object_object_add(o, "reasons", rs);
@@ -1080,8 +1098,8 @@ static void visit(struct doctor *dr, const char *full, const char *rel,
 		transform(dr, sc, &base, &self->n[sc]);
 		judge(dr, &self->n[sc], parent ? &parent->n[sc] : NULL,
 		      parent ? parent->reach[sc] : true, &v[sc]);
-		self->reach[sc] = (parent ? parent->reach[sc] : true) &&
-				  v[sc].exec;
+		self->reach[sc] =
+			(parent ? parent->reach[sc] : true) && v[sc].exec;
 		if (!v[sc].ok) {
 			dr->failed[sc]++;
 			if (v[sc].owner_bits)
@@ -1122,7 +1140,8 @@ static void walk_dir(struct doctor *dr, int dfd, char *full, size_t flen,
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (flen + nlen + 2 >= PATH_MAX || rlen + nlen + 2 >= PATH_MAX) {
+		if (flen + nlen + 2 >= PATH_MAX ||
+		    rlen + nlen + 2 >= PATH_MAX) {
 			note_error(dr, "%s: %s", full, ENAMETOOLONG);
 			continue;
 		}
@@ -1131,7 +1150,8 @@ static void walk_dir(struct doctor *dr, int dfd, char *full, size_t flen,
 		if (rlen)
 			rel[rlen] = '/';
 		memcpy(rel + rlen + (rlen ? 1 : 0), de->d_name, nlen + 1);
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+		    0) {
 			note_error(dr, "%s: %s", full, errno);
 			goto restore;
 		}
@@ -1151,15 +1171,15 @@ static void walk_dir(struct doctor *dr, int dfd, char *full, size_t flen,
 					dr->unreadable_dirs++;
 					note_error(dr, "%s: %s", full, errno);
 				} else {
-					walk_dir(dr, fd, full,
-						 flen + 1 + nlen, rel,
+					walk_dir(dr, fd, full, flen + 1 + nlen,
+						 rel,
 						 rlen + (rlen ? 1 : 0) + nlen,
 						 child);
 				}
 			}
 		}
 		free(child);
-restore:
+	restore:
 		full[flen] = '\0';
 		rel[rlen] = '\0';
 	}
@@ -1209,7 +1229,8 @@ static void mapsrc_args(const struct doctor *dr, char *buf, size_t len)
 	const struct layout_req *q = &dr->ms.req;
 	size_t o = 0;
 
-#define ADD(...) (o += (size_t)bfmt(buf + o, o < len ? len - o : 0, __VA_ARGS__))
+#define ADD(...)                                                               \
+	(o += (size_t)bfmt(buf + o, o < len ? len - o : 0, __VA_ARGS__))
 	buf[0] = '\0';
 	switch (q->kind) {
 	case LAYOUT_ROOTLESS:
@@ -1238,11 +1259,11 @@ static void mapsrc_args(const struct doctor *dr, char *buf, size_t len)
 		}
 		break;
 	}
-	if (q->subuid_path && (q->kind == LAYOUT_ROOTLESS ||
-			       q->kind == LAYOUT_USERNS_REMAP))
+	if (q->subuid_path &&
+	    (q->kind == LAYOUT_ROOTLESS || q->kind == LAYOUT_USERNS_REMAP))
 		ADD(" --subuid-file=%s", q->subuid_path);
-	if (q->subgid_path && (q->kind == LAYOUT_ROOTLESS ||
-			       q->kind == LAYOUT_USERNS_REMAP))
+	if (q->subgid_path &&
+	    (q->kind == LAYOUT_ROOTLESS || q->kind == LAYOUT_USERNS_REMAP))
 		ADD(" --subgid-file=%s", q->subgid_path);
 	if (dr->ms.passwd_path && dr->ms.passwd_path != dr->image_passwd) {
 		if (dr->ms.passwd_path == dr->ms.passwd_buf) {
@@ -1251,7 +1272,7 @@ static void mapsrc_args(const struct doctor *dr, char *buf, size_t len)
 				   strlen("/etc/passwd");
 
 			bfmt(root, sizeof(root), "%.*s", (int)n,
-				 dr->ms.passwd_buf);
+			     dr->ms.passwd_buf);
 			ADD(" --rootfs=%s", root);
 		} else {
 			ADD(" --passwd=%s", dr->ms.passwd_path);
@@ -1290,12 +1311,12 @@ static void run_snippets(const struct doctor *dr, struct fix *f,
 	const char *eng = dr->engine ? dr->engine : "docker";
 
 	bfmt(f->commands[f->ncmd++], sizeof(f->commands[0]),
-		 "%s run --user %u:%u -v %s:%s%s IMAGE", eng, dr->c_uid,
-		 dr->c_gid, src, dr->container_path, z);
+	     "%s run --user %u:%u -v %s:%s%s IMAGE", eng, dr->c_uid, dr->c_gid,
+	     src, dr->container_path, z);
 	bfmt(f->commands[f->ncmd++], sizeof(f->commands[0]),
-		 "compose: services: { app: { user: \"%u:%u\", volumes: "
-		 "[\"%s:%s%s\"] } }",
-		 dr->c_uid, dr->c_gid, src, dr->container_path, z);
+	     "compose: services: { app: { user: \"%u:%u\", volumes: "
+	     "[\"%s:%s%s\"] } }",
+	     dr->c_uid, dr->c_gid, src, dr->container_path, z);
 }
 
 static int build_fixes(struct doctor *dr, struct fix *fx)
@@ -1317,11 +1338,11 @@ static int build_fixes(struct doctor *dr, struct fix *fx)
 		f->kind = "remount";
 		f->remaining = -1;
 		bfmt(f->summary, sizeof(f->summary),
-			 "%s is on a read-only mount (%s): nothing can be "
-			 "written there until it is remounted read-write",
-			 dr->path, dr->mnt_point);
+		     "%s is on a read-only mount (%s): nothing can be "
+		     "written there until it is remounted read-write",
+		     dr->path, dr->mnt_point);
 		bfmt(f->commands[f->ncmd++], sizeof(f->commands[0]),
-			 "mount -o remount,rw %s", dr->mnt_point);
+		     "mount -o remount,rw %s", dr->mnt_point);
 	}
 	if (total) {
 		struct fix *f = &fx[n++];
@@ -1330,12 +1351,12 @@ static int build_fixes(struct doctor *dr, struct fix *fx)
 		f->kind = "mount";
 		f->remaining = (int64_t)dr->failed[SC_MOUNT];
 		bfmt(f->summary, sizeof(f->summary),
-			 "Show the data shifted, change nothing on disk: host "
-			 "owner %u:%u appears as the container's %s",
-			 dr->h_uid, dr->h_gid, user);
+		     "Show the data shifted, change nothing on disk: host "
+		     "owner %u:%u appears as the container's %s",
+		     dr->h_uid, dr->h_gid, user);
 		bfmt(f->commands[f->ncmd++], sizeof(f->commands[0]),
-			 "shiftctl mount %s --user=%s --owner=%u:%u --mkdir %s %s", map,
-			 user, dr->h_uid, dr->h_gid, dr->realpath, target);
+		     "shiftctl mount %s --user=%s --owner=%u:%u --mkdir %s %s",
+		     map, user, dr->h_uid, dr->h_gid, dr->realpath, target);
 		run_snippets(dr, f, target);
 
 		f = &fx[n++];
@@ -1343,12 +1364,11 @@ static int build_fixes(struct doctor *dr, struct fix *fx)
 		f->kind = "chown";
 		f->remaining = (int64_t)dr->failed[SC_CHOWN];
 		bfmt(f->summary, sizeof(f->summary),
-			 "Rewrite the owners on disk once (undoable): every "
-			 "entry owned by the container's %s, host %u:%u",
-			 user, dr->k_uid, dr->k_gid);
+		     "Rewrite the owners on disk once (undoable): every "
+		     "entry owned by the container's %s, host %u:%u",
+		     user, dr->k_uid, dr->k_gid);
 		bfmt(f->commands[f->ncmd++], sizeof(f->commands[0]),
-			 "shiftctl chown %s --user=%s %s", map, user,
-			 dr->realpath);
+		     "shiftctl chown %s --user=%s %s", map, user, dr->realpath);
 		run_snippets(dr, f, dr->realpath);
 	}
 	if (total && dr->nowners > 1 && dr->failed[SC_SHIFT] < total) {
@@ -1375,13 +1395,13 @@ static int build_fixes(struct doctor *dr, struct fix *fx)
 		f->kind = "podman-keep-id";
 		f->remaining = -1;
 		bfmt(f->summary, sizeof(f->summary),
-			 "podman only: map your own uid to the container's "
-			 "USER for this container");
+		     "podman only: map your own uid to the container's "
+		     "USER for this container");
 		bfmt(f->commands[f->ncmd++], sizeof(f->commands[0]),
-			 "podman run --userns=keep-id:uid=%u,gid=%u -v %s:%s%s "
-			 "IMAGE",
-			 dr->c_uid, dr->c_gid, dr->realpath,
-			 dr->container_path, dr->selinux ? ":z" : "");
+		     "podman run --userns=keep-id:uid=%u,gid=%u -v %s:%s%s "
+		     "IMAGE",
+		     dr->c_uid, dr->c_gid, dr->realpath, dr->container_path,
+		     dr->selinux ? ":z" : "");
 	}
 	/* Rank the judged fixes by what they leave, mount before chown on a
 	 * tie (lossless first); unjudged ones keep their place. */
@@ -1396,7 +1416,7 @@ static int build_fixes(struct doctor *dr, struct fix *fx)
 			}
 	/* What the best one leaves, when modes or a mask are to blame. */
 	for (i = 0; i < n; i++) {
-		int sc = !strcmp(fx[i].kind, "mount")   ? SC_MOUNT
+		int sc = !strcmp(fx[i].kind, "mount")	? SC_MOUNT
 			 : !strcmp(fx[i].kind, "chown") ? SC_CHOWN
 			 : !strcmp(fx[i].kind, "shift") ? SC_SHIFT
 							: -1;
@@ -1407,19 +1427,19 @@ static int build_fixes(struct doctor *dr, struct fix *fx)
 		more[0] = '\0';
 		if (dr->fail_owner_bits[sc])
 			bfmt(more, sizeof(more),
-				 "chmod -R u+%sX %s   (the owner's own mode "
-				 "bits deny %s entries)",
-				 dr->need & ACCESS_W ? "rw" : "r", dr->realpath,
-				 fmt_count(dr->fail_owner_bits[sc], cnt));
+			     "chmod -R u+%sX %s   (the owner's own mode "
+			     "bits deny %s entries)",
+			     dr->need & ACCESS_W ? "rw" : "r", dr->realpath,
+			     fmt_count(dr->fail_owner_bits[sc], cnt));
 		if (more[0] && fx[i].ncmd < 8)
 			bfmt(fx[i].commands[fx[i].ncmd++],
-				 sizeof(fx[i].commands[0]), "then: %s", more);
+			     sizeof(fx[i].commands[0]), "then: %s", more);
 		if (dr->fail_mask[sc] && fx[i].ncmd < 8)
 			bfmt(fx[i].commands[fx[i].ncmd++],
-				 sizeof(fx[i].commands[0]),
-				 "then: setfacl -R -m m::rwX %s   (an ACL mask "
-				 "denies %s entries)",
-				 dr->realpath, fmt_count(dr->fail_mask[sc], cnt));
+			     sizeof(fx[i].commands[0]),
+			     "then: setfacl -R -m m::rwX %s   (an ACL mask "
+			     "denies %s entries)",
+			     dr->realpath, fmt_count(dr->fail_mask[sc], cnt));
 	}
 	return n;
 }
@@ -1445,22 +1465,25 @@ static void owner_line(const struct doctor *dr, const struct owner_stat *os,
 	uint32_t cu = dr->maps.overflow_uid, cg = dr->maps.overflow_gid;
 	bool um = idmap_to_disk(&dr->maps.uid, os->uid, &cu) == 0;
 	bool gm = idmap_to_disk(&dr->maps.gid, os->gid, &cg) == 0;
-	const char *nu = cname(cu, true, um, dr), *ng = cname(cg, false, gm, dr);
+	const char *nu = cname(cu, true, um, dr),
+		   *ng = cname(cg, false, gm, dr);
 
 	if (!um)
 		cu = dr->maps.overflow_uid;
 	if (!gm)
 		cg = dr->maps.overflow_gid;
 	bfmt(who, sizeof(who), "USER %s", dr->user_spec);
-	fprintf(out, "  %s entries owned by host %u:%u appear in the "
-		     "container as %u:%u",
+	fprintf(out,
+		"  %s entries owned by host %u:%u appear in the "
+		"container as %u:%u",
 		fmt_count(os->entries, a), os->uid, os->gid, cu, cg);
 	if (nu || ng)
 		fprintf(out, " (%s:%s)", nu ? nu : "-", ng ? ng : "-");
 	if (!um || !gm)
 		fprintf(out, ", the overflow id: %s not mapped",
-			!um && !gm ? "neither is" : !um ? "the uid is"
-							: "the gid is");
+			!um && !gm ? "neither is"
+			: !um	   ? "the uid is"
+				   : "the gid is");
 	fputs("\n", out);
 	if (!os->not_ok) {
 		fprintf(out, "    %s has the access needed on all of them\n",
@@ -1477,8 +1500,9 @@ static void owner_line(const struct doctor *dr, const struct owner_stat *os,
 		fprintf(out, "    %s cannot write %s of them\n", who,
 			fmt_count(os->no_write, a));
 	if (os->no_delete)
-		fprintf(out, "    %s cannot delete or rename %s of them "
-			     "(sticky directory)\n",
+		fprintf(out,
+			"    %s cannot delete or rename %s of them "
+			"(sticky directory)\n",
 			who, fmt_count(os->no_delete, a));
 	if (os->no_exec)
 		fprintf(out, "    %s cannot execute %s of them\n", who,
@@ -1494,20 +1518,20 @@ static void notes(const struct doctor *dr,
 
 	if (dr->engine && dr->rootless)
 		bfmt(buf, sizeof(buf),
-			 "rootless %s: the container's root is host uid %u, "
-			 "its other ids are your subordinate ids; files you "
-			 "own on the host appear as root inside",
-			 dr->engine, dr->root_mapped ? dr->root_k_uid : 0);
+		     "rootless %s: the container's root is host uid %u, "
+		     "its other ids are your subordinate ids; files you "
+		     "own on the host appear as root inside",
+		     dr->engine, dr->root_mapped ? dr->root_k_uid : 0);
 	else if (dr->rootless)
 		bfmt(buf, sizeof(buf),
-			 "rootless engine: the container's root is host uid "
-			 "%u, its other ids are subordinate ids",
-			 dr->root_mapped ? dr->root_k_uid : 0);
+		     "rootless engine: the container's root is host uid "
+		     "%u, its other ids are subordinate ids",
+		     dr->root_mapped ? dr->root_k_uid : 0);
 	else if (dr->ms.req.kind == LAYOUT_USERNS_REMAP && dr->remap_user[0])
 		bfmt(buf, sizeof(buf),
-			 "docker userns-remap=%s is configured: container ids "
-			 "are shifted into %s's subordinate range",
-			 dr->remap_user, dr->remap_user);
+		     "docker userns-remap=%s is configured: container ids "
+		     "are shifted into %s's subordinate range",
+		     dr->remap_user, dr->remap_user);
 	else
 		buf[0] = '\0';
 	if (buf[0])
@@ -1515,63 +1539,62 @@ static void notes(const struct doctor *dr,
 	if (dr->remap_user[0] && dr->ms.req.kind != LAYOUT_USERNS_REMAP &&
 	    !dr->rootless) {
 		bfmt(buf, sizeof(buf),
-			 "docker's daemon.json sets userns-remap=%s, but the "
-			 "map used here is not that layout; rootful docker "
-			 "containers use --userns-remap=%s",
-			 dr->remap_user, dr->remap_user);
+		     "docker's daemon.json sets userns-remap=%s, but the "
+		     "map used here is not that layout; rootful docker "
+		     "containers use --userns-remap=%s",
+		     dr->remap_user, dr->remap_user);
 		cb(ctx, buf);
 	}
 	if (dr->rofs) {
 		bfmt(buf, sizeof(buf),
-			 "%s is on a read-only mount (%s): every write fails "
-			 "with EROFS whatever the owners",
-			 dr->path, dr->mnt_point);
+		     "%s is on a read-only mount (%s): every write fails "
+		     "with EROFS whatever the owners",
+		     dr->path, dr->mnt_point);
 		cb(ctx, buf);
 	}
 	if (dr->noexec) {
 		bfmt(buf, sizeof(buf),
-			 "%s is mounted noexec (%s): programs on it cannot "
-			 "be executed",
-			 dr->path, dr->mnt_point);
+		     "%s is mounted noexec (%s): programs on it cannot "
+		     "be executed",
+		     dr->path, dr->mnt_point);
 		cb(ctx, buf);
 	}
 	if (dr->nosuid && dr->setid_files) {
 		bfmt(buf, sizeof(buf),
-			 "%s is mounted nosuid: the setuid/setgid bits of %s "
-			 "files have no effect",
-			 dr->path, fmt_count(dr->setid_files, a));
+		     "%s is mounted nosuid: the setuid/setgid bits of %s "
+		     "files have no effect",
+		     dr->path, fmt_count(dr->setid_files, a));
 		cb(ctx, buf);
 	}
 	if (dr->selinux) {
 		bfmt(buf, sizeof(buf),
-			 "SELinux is enforcing: add :z (shared) or :Z "
-			 "(private) to the -v option so the container may "
-			 "use the files");
+		     "SELinux is enforcing: add :z (shared) or :Z "
+		     "(private) to the -v option so the container may "
+		     "use the files");
 		cb(ctx, buf);
 	}
 	if (!strncmp(dr->fstype, "fuse.shiftfs", 12)) {
-		bfmt(buf, sizeof(buf),
-			 "%s is already on a shiftfs mount (%s)", dr->path,
-			 dr->mnt_point);
+		bfmt(buf, sizeof(buf), "%s is already on a shiftfs mount (%s)",
+		     dr->path, dr->mnt_point);
 		cb(ctx, buf);
 	}
 	if (dr->skipped_mounts) {
 		bfmt(buf, sizeof(buf),
-			 "%s directories are other mounts and were not "
-			 "scanned",
-			 fmt_count(dr->skipped_mounts, a));
+		     "%s directories are other mounts and were not "
+		     "scanned",
+		     fmt_count(dr->skipped_mounts, a));
 		cb(ctx, buf);
 	}
 	if (dr->truncated) {
 		bfmt(buf, sizeof(buf),
-			 "the scan stopped after %s entries (--max-files): "
-			 "the rest of the tree was not checked",
-			 fmt_count(dr->scanned, a));
+		     "the scan stopped after %s entries (--max-files): "
+		     "the rest of the tree was not checked",
+		     fmt_count(dr->scanned, a));
 		cb(ctx, buf);
 	}
 	if (dr->first_error) {
 		bfmt(buf, sizeof(buf), "could not read everything: %s",
-			 dr->first_error);
+		     dr->first_error);
 		cb(ctx, buf);
 	}
 }
@@ -1619,7 +1642,8 @@ static void print_text(struct doctor *dr, struct fix *fx, int nfix)
 		for (i = 1; i < dr->c_ngroups; i++) {
 			uint32_t k;
 
-			if (idmap_to_view(&dr->maps.gid, dr->c_groups[i], &k) == 0)
+			if (idmap_to_view(&dr->maps.gid, dr->c_groups[i], &k) ==
+			    0)
 				printf(" %u (host %u)", dr->c_groups[i], k);
 			else
 				printf(" %u (unmapped: dropped)",
@@ -1706,9 +1730,11 @@ static struct json_object *json_owner(const struct doctor *dr,
 	json_object_object_add(o, "container_gid",
 			       json_container_id(&dr->maps.gid, os->gid));
 	NUM("shown_uid", idmap_to_disk(&dr->maps.uid, os->uid, &c) == 0
-				 ? c : dr->maps.overflow_uid);
+				 ? c
+				 : dr->maps.overflow_uid);
 	NUM("shown_gid", idmap_to_disk(&dr->maps.gid, os->gid, &c) == 0
-				 ? c : dr->maps.overflow_gid);
+				 ? c
+				 : dr->maps.overflow_gid);
 	NUM("entries", os->entries);
 	NUM("denied", os->not_ok);
 	NUM("unreachable", os->unreachable);
@@ -1731,9 +1757,11 @@ static void print_json(struct doctor *dr, struct fix *fx, int nfix)
 	json_object_object_add(o, "ok", json_object_new_boolean(all_ok(dr)));
 
 	u = json_object_new_object();
-	json_object_object_add(u, "spec", json_object_new_string(dr->user_spec));
-	json_object_object_add(u, "name", dr->c_name[0]
-		? json_object_new_string(dr->c_name) : NULL);
+	json_object_object_add(u, "spec",
+			       json_object_new_string(dr->user_spec));
+	json_object_object_add(
+		u, "name",
+		dr->c_name[0] ? json_object_new_string(dr->c_name) : NULL);
 	json_object_object_add(u, "uid", json_object_new_int64(dr->c_uid));
 	json_object_object_add(u, "gid", json_object_new_int64(dr->c_gid));
 	json_object_object_add(u, "groups",
@@ -1742,46 +1770,55 @@ static void print_json(struct doctor *dr, struct fix *fx, int nfix)
 	json_object_object_add(u, "host_gid", json_object_new_int64(dr->k_gid));
 	json_object_object_add(u, "host_groups",
 			       json_u32_array(dr->k_groups, dr->k_ngroups));
-	json_object_object_add(u, "container_root", json_object_new_boolean(
-		dr->c_uid == 0));
+	json_object_object_add(u, "container_root",
+			       json_object_new_boolean(dr->c_uid == 0));
 	json_object_object_add(o, "user", u);
 
 	e = json_object_new_object();
-	json_object_object_add(e, "name", dr->engine
-		? json_object_new_string(dr->engine) : NULL);
+	json_object_object_add(e, "name",
+			       dr->engine ? json_object_new_string(dr->engine)
+					  : NULL);
 	json_object_object_add(e, "rootless",
 			       json_object_new_boolean(dr->rootless));
 	json_object_object_add(e, "detected_from",
 			       json_object_new_string(dr->engine_why));
-	json_object_object_add(e, "userns_remap", dr->remap_user[0]
-		? json_object_new_string(dr->remap_user) : NULL);
+	json_object_object_add(e, "userns_remap",
+			       dr->remap_user[0]
+				       ? json_object_new_string(dr->remap_user)
+				       : NULL);
 	json_object_object_add(e, "selinux",
 			       json_object_new_boolean(dr->selinux));
 	json_object_object_add(o, "engine", e);
 
 	m = json_object_new_object();
-	json_object_object_add(m, "layout", json_object_new_string(
-		layout_kind_name(dr->ms.req.kind)));
+	json_object_object_add(
+		m, "layout",
+		json_object_new_string(layout_kind_name(dr->ms.req.kind)));
 	json_object_object_add(m, "uid_map", json_idmap(&dr->maps.uid));
 	json_object_object_add(m, "gid_map", json_idmap(&dr->maps.gid));
 	json_object_object_add(m, "overflow_uid",
 			       json_object_new_int64(dr->maps.overflow_uid));
 	json_object_object_add(m, "overflow_gid",
 			       json_object_new_int64(dr->maps.overflow_gid));
-	json_object_object_add(m, "root_host_uid", dr->root_mapped
-		? json_object_new_int64(dr->root_k_uid) : NULL);
+	json_object_object_add(
+		m, "root_host_uid",
+		dr->root_mapped ? json_object_new_int64(dr->root_k_uid) : NULL);
 	json_object_object_add(o, "map", m);
 
 	t = json_object_new_object();
 	json_object_object_add(t, "mount_point",
 			       json_object_new_string(dr->mnt_point));
 	json_object_object_add(t, "fstype", json_object_new_string(dr->fstype));
-	json_object_object_add(t, "read_only", json_object_new_boolean(dr->rofs));
-	json_object_object_add(t, "noexec", json_object_new_boolean(dr->noexec));
-	json_object_object_add(t, "nosuid", json_object_new_boolean(dr->nosuid));
+	json_object_object_add(t, "read_only",
+			       json_object_new_boolean(dr->rofs));
+	json_object_object_add(t, "noexec",
+			       json_object_new_boolean(dr->noexec));
+	json_object_object_add(t, "nosuid",
+			       json_object_new_boolean(dr->nosuid));
 	json_object_object_add(o, "mount", t);
 
-	json_object_object_add(o, "scanned", json_object_new_int64(dr->scanned));
+	json_object_object_add(o, "scanned",
+			       json_object_new_int64(dr->scanned));
 	json_object_object_add(o, "complete",
 			       json_object_new_boolean(!dr->truncated));
 	json_object_object_add(o, "denied",
@@ -1792,8 +1829,11 @@ static void print_json(struct doctor *dr, struct fix *fx, int nfix)
 	for (i = 0; i < dr->nowners; i++)
 		json_object_array_add(a, json_owner(dr, &dr->owners[i]));
 	json_object_object_add(o, "owners", a);
-	json_object_object_add(o, "entries_listed", json_object_new_string(
-		dr->list_none ? "none" : dr->list_all ? "all" : "denied"));
+	json_object_object_add(o, "entries_listed",
+			       json_object_new_string(dr->list_none ? "none"
+						      : dr->list_all
+							      ? "all"
+							      : "denied"));
 	json_object_object_add(o, "entries", dr->entries);
 	dr->entries = NULL;
 
@@ -1810,8 +1850,11 @@ static void print_json(struct doctor *dr, struct fix *fx, int nfix)
 				       json_object_new_string(fx[k].kind));
 		json_object_object_add(f, "summary",
 				       json_object_new_string(fx[k].summary));
-		json_object_object_add(f, "remaining", fx[k].remaining >= 0
-			? json_object_new_int64(fx[k].remaining) : NULL);
+		json_object_object_add(
+			f, "remaining",
+			fx[k].remaining >= 0
+				? json_object_new_int64(fx[k].remaining)
+				: NULL);
 		c = json_object_new_array();
 		for (int j = 0; j < fx[k].ncmd; j++)
 			json_object_array_add(
@@ -1868,7 +1911,8 @@ int cmd_doctor(int argc, char **argv)
 			dr.image = optarg;
 			break;
 		case OPT_ENGINE:
-			if (strcmp(optarg, "podman") && strcmp(optarg, "docker"))
+			if (strcmp(optarg, "podman") &&
+			    strcmp(optarg, "docker"))
 				usage_error("doctor",
 					    "--engine takes podman or docker, "
 					    "not '%s'",
