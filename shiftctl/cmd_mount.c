@@ -56,27 +56,38 @@ static void usage(void)
 	printf("\nUsage:\n %s mount [MAP SOURCE] [options] SRC MNT\n"
 	       " %s mount [MAP SOURCE] [options] --private SRC [NAME]\n",
 	       program_name, program_name);
-	fputs("\nShow directory SRC at MNT with every owner shifted through an id\n"
-	      "map: with a kernel idmapped mount where possible, else with the\n"
-	      "shiftfs FUSE daemon. Prints which backend it used, why, and the map.\n",
+	fputs("\nShow directory SRC at MNT with every owner shifted through an "
+	      "id\n"
+	      "map: with a kernel idmapped mount where possible, else with "
+	      "the\n"
+	      "shiftfs FUSE daemon. Prints which backend it used, why, and the "
+	      "map.\n",
 	      stdout);
 	fputs(MAPSRC_HELP, stdout);
 	fputs("\nOptions:\n"
-	      "     --user=C[:G]           owner mode: container USER C sees ...\n"
-	      "     --owner=H[:G]          ... host owner H's files as its own\n"
-	      "                              (default owner: the owner of SRC)\n"
+	      "     --user=C[:G]           owner mode: container USER C sees "
+	      "...\n"
+	      "     --owner=H[:G]          ... host owner H's files as its "
+	      "own\n"
+	      "                              (default owner: the owner of "
+	      "SRC)\n"
 	      " -r, --read-only            mount read-only\n"
-	      "     --backend=auto|idmap|fuse  (default auto: idmap, else fuse)\n"
-	      " -o OPT[,OPT...]            shiftfs options (cache=, writeback,\n"
+	      "     --backend=auto|idmap|fuse  (default auto: idmap, else "
+	      "fuse)\n"
+	      " -o OPT[,OPT...]            shiftfs options (cache=, "
+	      "writeback,\n"
 	      "                              suid, dev, allow_other, ...)\n"
 	      "     --mkdir                create MNT if it does not exist\n"
-	      "     --private              mount at a NAME under a 0700 directory\n"
+	      "     --private              mount at a NAME under a 0700 "
+	      "directory\n"
 	      "                              (/run/shiftfs/private as root)\n"
-	      "     --force                allow system or home directories and\n"
+	      "     --force                allow system or home directories "
+	      "and\n"
 	      "                              overlapping SRC and MNT\n"
 	      "     --json                 print the mount's record as JSON\n"
 	      " -h, --help                 display this help\n"
-	      "\nWith no map source, --rootless for the invoking user is used.\n"
+	      "\nWith no map source, --rootless for the invoking user is "
+	      "used.\n"
 	      "Exit status: 0 mounted, 1 failure, 2 usage error.\n"
 	      "\nFor more details see shiftctl-mount(1).\n",
 	      stdout);
@@ -85,8 +96,8 @@ static void usage(void)
 /* -o: remember what the idmap backend can do itself. */
 static void parse_fuse_opts(struct mount_opts *o, const char *arg)
 {
-	static const char *const idmap_ok[] = {"ro", "rw", "nosuid", "nodev",
-					       "suid", "dev", "allow_other"};
+	static const char *const idmap_ok[] = {
+		"ro", "rw", "nosuid", "nodev", "suid", "dev", "allow_other"};
 	_cleanup_free_ char *copy = strdup(arg);
 	char *save = NULL, *tok;
 	size_t i;
@@ -118,9 +129,9 @@ static void parse_fuse_opts(struct mount_opts *o, const char *arg)
 
 /* Directories shiftctl never mounts from or onto without --force. */
 static const char *const system_dirs[] = {
-	"/",     "/bin",   "/boot", "/dev",  "/etc", "/home", "/lib",
-	"/lib32", "/lib64", "/proc", "/root", "/run", "/sbin", "/sys",
-	"/tmp",  "/usr",   "/var",
+	"/",	 "/bin",   "/boot",  "/dev",  "/etc",  "/home",
+	"/lib",	 "/lib32", "/lib64", "/proc", "/root", "/run",
+	"/sbin", "/sys",   "/tmp",   "/usr",  "/var",
 };
 
 static const char *dangerous(const char *path)
@@ -135,7 +146,8 @@ static const char *dangerous(const char *path)
 			return "a system directory";
 	setpwent();
 	while ((pw = getpwent())) {
-		if (!pw->pw_dir || !pw->pw_dir[0] || !realpath(pw->pw_dir, home))
+		if (!pw->pw_dir || !pw->pw_dir[0] ||
+		    !realpath(pw->pw_dir, home))
 			continue;
 		if (!strcmp(home, path)) {
 			snprintf(why, sizeof(why), "the home directory of %s",
@@ -165,15 +177,20 @@ static void check_paths(const struct mount_opts *o)
 		return;
 	why = dangerous(o->src);
 	if (why)
-		die(EXIT_FAIL, "refusing to mount from %s: it is %s (--force "
-			       "overrides)", o->src, why);
+		die(EXIT_FAIL,
+		    "refusing to mount from %s: it is %s (--force "
+		    "overrides)",
+		    o->src, why);
 	why = dangerous(o->mnt);
 	if (why)
-		die(EXIT_FAIL, "refusing to mount onto %s: it is %s (--force "
-			       "overrides)", o->mnt, why);
+		die(EXIT_FAIL,
+		    "refusing to mount onto %s: it is %s (--force "
+		    "overrides)",
+		    o->mnt, why);
 	if (inside(o->src, o->mnt) || inside(o->mnt, o->src))
-		die(EXIT_FAIL, "refusing to mount: SRC %s and MNT %s overlap "
-			       "(one is inside the other; --force overrides)",
+		die(EXIT_FAIL,
+		    "refusing to mount: SRC %s and MNT %s overlap "
+		    "(one is inside the other; --force overrides)",
 		    o->src, o->mnt);
 }
 
@@ -192,8 +209,8 @@ static void private_base(char *buf, size_t len)
 		die(EXIT_FAIL, "--private: XDG_RUNTIME_DIR is not set");
 	if (mkdir(parent, 0755) < 0 && errno != EEXIST)
 		die(EXIT_FAIL, "mkdir %s: %s", parent, strerror(errno));
-	if ((size_t)snprintf(buf, len, "%.*s/private", PATH_MAX - 16,
-			     parent) >= len)
+	if ((size_t)snprintf(buf, len, "%.*s/private", PATH_MAX - 16, parent) >=
+	    len)
 		die(EXIT_FAIL, "%s: path too long", parent);
 	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
 		die(EXIT_FAIL, "mkdir %s: %s", buf, strerror(errno));
@@ -227,8 +244,10 @@ static void resolve_paths(struct mount_opts *o, const char *src,
 			mnt = strrchr(o->src, '/') + 1;
 		if (!*mnt || strchr(mnt, '/') || !strcmp(mnt, ".") ||
 		    !strcmp(mnt, ".."))
-			usage_error("mount", "--private takes a NAME without "
-					     "'/', not '%s'", mnt);
+			usage_error("mount",
+				    "--private takes a NAME without "
+				    "'/', not '%s'",
+				    mnt);
 		snprintf(want, sizeof(want), "%s/%s", base, mnt);
 		if (mkdir(want, 0755) < 0 && errno != EEXIST)
 			die(EXIT_FAIL, "mkdir %s: %s", want, strerror(errno));
@@ -236,8 +255,10 @@ static void resolve_paths(struct mount_opts *o, const char *src,
 		snprintf(want, sizeof(want), "%s", mnt);
 		if (access(want, F_OK) < 0 && errno == ENOENT) {
 			if (!o->mkdir)
-				die(EXIT_FAIL, "MNT %s does not exist (--mkdir "
-					       "creates it)", mnt);
+				die(EXIT_FAIL,
+				    "MNT %s does not exist (--mkdir "
+				    "creates it)",
+				    mnt);
 			if (mkdir(want, 0755) < 0)
 				die(EXIT_FAIL, "mkdir %s: %s", mnt,
 				    strerror(errno));
@@ -296,8 +317,10 @@ static bool risky_map(const struct idmaps *m, char *what, size_t len)
 	char name[64];
 
 	if (idmap_to_view(&m->uid, 0, &view) == 0 && view != 0) {
-		snprintf(what, len, "host root's files (uid 0) as owned by "
-				    "uid %u", view);
+		snprintf(what, len,
+			 "host root's files (uid 0) as owned by "
+			 "uid %u",
+			 view);
 		return true;
 	}
 	for (i = 0; i < m->uid.n; i++) {
@@ -306,8 +329,9 @@ static bool risky_map(const struct idmaps *m, char *what, size_t len)
 		if (r->disk == r->view)
 			continue;
 		if (host_user_in(r->view, r->count, name, sizeof(name), &uid)) {
-			snprintf(what, len, "uid %u's files as owned by host "
-					    "user %s (uid %u)",
+			snprintf(what, len,
+				 "uid %u's files as owned by host "
+				 "user %s (uid %u)",
 				 r->disk + (uid - r->view), name, uid);
 			return true;
 		}
@@ -345,12 +369,14 @@ static void safety_warning(const struct mount_opts *o, const struct idmaps *m)
 
 	/* Unprivileged, the daemon cannot give anyone more than the caller
 	 * has, so only a privileged mount can hand out root's files. */
-	if (geteuid() != 0 || o->private_dir || !risky_map(m, what, sizeof(what)))
+	if (geteuid() != 0 || o->private_dir ||
+	    !risky_map(m, what, sizeof(what)))
 		return;
 	if (!reachable_by_others(o->mnt, o->src))
 		return;
 	warn("this map shows %s, and %s is reachable by other host users; "
-	     "use --private to mount under a 0700 directory", what, o->mnt);
+	     "use --private to mount under a 0700 directory",
+	     what, o->mnt);
 }
 
 static bool fuse_conf_allows_other(void)
@@ -535,9 +561,9 @@ static void mount_fuse(struct mount_opts *o, const struct idmaps *m)
 		}
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			last_log_line(o->log, line, sizeof(line));
-			die(EXIT_FAIL, "shiftfs failed to mount %s (exit %d): %s",
-			    o->mnt, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-			    line);
+			die(EXIT_FAIL,
+			    "shiftfs failed to mount %s (exit %d): %s", o->mnt,
+			    WIFEXITED(status) ? WEXITSTATUS(status) : -1, line);
 		}
 		sleep_ms(20);
 	}
@@ -564,8 +590,8 @@ static bool mount_idmap(struct mount_opts *o, const struct idmaps *m)
 	}
 	if (o->backend == BACKEND_AUTO &&
 	    idmount_unsupported(stage, -r, why, sizeof(why))) {
-		snprintf(o->why, sizeof(o->why),
-			 "no idmapped mount: %s (%s)", why, d.msg);
+		snprintf(o->why, sizeof(o->why), "no idmapped mount: %s (%s)",
+			 why, d.msg);
 		return false;
 	}
 	die(EXIT_FAIL, "idmapped mount of %s at %s failed: %s", o->src, o->mnt,
@@ -576,8 +602,8 @@ static enum backend choose_and_mount(struct mount_opts *o,
 				     const struct idmaps *m)
 {
 	if (o->backend == BACKEND_AUTO && o->fuse_only) {
-		snprintf(o->why, sizeof(o->why),
-			 "-o %s needs the FUSE backend", o->fuse_only);
+		snprintf(o->why, sizeof(o->why), "-o %s needs the FUSE backend",
+			 o->fuse_only);
 	} else if (o->backend == BACKEND_AUTO && geteuid() != 0) {
 		snprintf(o->why, sizeof(o->why),
 			 "not root: idmapped mounts need CAP_SYS_ADMIN");
@@ -602,8 +628,9 @@ static struct json_object *record(const struct mount_opts *o,
 	mapsrc_describe(ms, what, sizeof(what));
 	json_object_object_add(j, "mountpoint", json_object_new_string(o->mnt));
 	json_object_object_add(j, "source", json_object_new_string(o->src));
-	json_object_object_add(j, "backend", json_object_new_string(
-		b == BACKEND_IDMAP ? "idmap" : "fuse"));
+	json_object_object_add(
+		j, "backend",
+		json_object_new_string(b == BACKEND_IDMAP ? "idmap" : "fuse"));
 	json_object_object_add(j, "reason", json_object_new_string(o->why));
 	json_object_object_add(j, "layout", json_object_new_string(what));
 	json_object_object_add(j, "owner_mode",
@@ -629,9 +656,9 @@ static struct json_object *record(const struct mount_opts *o,
 
 		json_object_object_add(j, "pid", json_object_new_int(o->pid));
 		if (proc_stat(o->pid, &state, &start) == 0)
-			json_object_object_add(j, "pid_start",
-					       json_object_new_int64(
-						       (int64_t)start));
+			json_object_object_add(
+				j, "pid_start",
+				json_object_new_int64((int64_t)start));
 		json_object_object_add(j, "log",
 				       json_object_new_string(o->log));
 	}
@@ -652,8 +679,10 @@ static void check_not_ours(const struct mount_opts *o)
 	id = state_int(st, "mount_id");
 	json_object_put(st);
 	if (id >= 0 && top_mount_id(o->mnt) == id)
-		die(EXIT_FAIL, "%s is already a shifted mount (shiftctl umount "
-			       "%s first)", o->mnt, o->mnt);
+		die(EXIT_FAIL,
+		    "%s is already a shifted mount (shiftctl umount "
+		    "%s first)",
+		    o->mnt, o->mnt);
 	state_remove(o->mnt); /* stale */
 }
 
@@ -666,12 +695,12 @@ static void report(const struct mount_opts *o, const struct idmaps *m,
 	idmap_format_spec(&m->gid, g, sizeof(g));
 	if (b == BACKEND_IDMAP)
 		printf("%s: mounted %s at %s with idmap (%s); uid map %s, "
-		       "gid map %s\n", program_name, o->src, o->mnt, o->why, u,
-		       g);
+		       "gid map %s\n",
+		       program_name, o->src, o->mnt, o->why, u, g);
 	else
 		printf("%s: mounted %s at %s with fuse (shiftfs daemon pid %d; "
-		       "%s); uid map %s, gid map %s\n", program_name, o->src,
-		       o->mnt, (int)o->pid, o->why, u, g);
+		       "%s); uid map %s, gid map %s\n",
+		       program_name, o->src, o->mnt, (int)o->pid, o->why, u, g);
 	if (o->private_dir)
 		printf("%s: bind %s into the container\n", program_name,
 		       o->mnt);
@@ -686,7 +715,8 @@ static void rootless_notes(const struct mount_opts *o, enum backend b)
 		return;
 	warn("only uid %u can use %s: for a container uid other than yours "
 	     "to see it, add user_allow_other to /etc/fuse.conf (then "
-	     "shiftctl passes allow_other)", (unsigned)geteuid(), o->mnt);
+	     "shiftctl passes allow_other)",
+	     (unsigned)geteuid(), o->mnt);
 }
 
 static void parse_backend(struct mount_opts *o, const char *arg)
@@ -698,8 +728,10 @@ static void parse_backend(struct mount_opts *o, const char *arg)
 	else if (!strcmp(arg, "fuse"))
 		o->backend = BACKEND_FUSE;
 	else
-		usage_error("mount", "--backend takes auto, idmap or fuse, "
-				     "not '%s'", arg);
+		usage_error("mount",
+			    "--backend takes auto, idmap or fuse, "
+			    "not '%s'",
+			    arg);
 }
 
 int cmd_mount(int argc, char **argv)
@@ -786,8 +818,10 @@ int cmd_mount(int argc, char **argv)
 	rec = record(&o, &ms, &m, b);
 	r = state_write(o.mnt, rec);
 	if (r < 0)
-		warn("cannot record the mount (shiftctl status will show less): "
-		     "%s", strerror(-r));
+		warn("cannot record the mount (shiftctl status will show "
+		     "less): "
+		     "%s",
+		     strerror(-r));
 	if (o.json)
 		json_print(rec);
 	else {

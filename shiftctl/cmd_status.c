@@ -33,7 +33,7 @@ static void usage(void)
 
 struct status_ctx {
 	struct json_object *list; /* array of mount records */
-	const char *only;         /* MNT, or NULL for all */
+	const char *only;	  /* MNT, or NULL for all */
 };
 
 static bool listed(const struct status_ctx *c, const char *target,
@@ -125,7 +125,8 @@ static void print_text(struct json_object *list)
 		if (!json_object_get_boolean(
 			    json_object_object_get(o, "recorded"))) {
 			printf(", %s mount not recorded by shiftctl: maps "
-			       "unknown\n", state_str(o, "fstype"));
+			       "unknown\n",
+			       state_str(o, "fstype"));
 			continue;
 		}
 		printf(", %s, uid map %s, gid map %s%s\n",

@@ -22,11 +22,13 @@ enum { OPT_LAZY = OPT_VERB_FIRST };
 static void usage(void)
 {
 	printf("\nUsage:\n %s umount [options] MNT\n", program_name);
-	fputs("\nUnmount a shifted mount made by shiftctl mount (a shiftfs FUSE\n"
+	fputs("\nUnmount a shifted mount made by shiftctl mount (a shiftfs "
+	      "FUSE\n"
 	      "mount or a recorded idmapped mount) and forget its record.\n",
 	      stdout);
 	fputs("\nOptions:\n"
-	      " -l, --lazy                 detach now, clean up when no longer busy\n"
+	      " -l, --lazy                 detach now, clean up when no longer "
+	      "busy\n"
 	      " -h, --help                 display this help\n"
 	      "\nExit status: 0 unmounted, 1 failure (not ours, busy, not\n"
 	      "mounted), 2 usage error.\n"
@@ -95,7 +97,8 @@ static int umount_fuse(const char *mnt, bool lazy)
 	if (pid == 0) {
 		execlp("fusermount3", "fusermount3", lazy ? "-uz" : "-u", mnt,
 		       (char *)NULL);
-		fprintf(stderr, "cannot run fusermount3: %s\n", strerror(errno));
+		fprintf(stderr, "cannot run fusermount3: %s\n",
+			strerror(errno));
 		_exit(127);
 	}
 	if (waitpid(pid, &status, 0) < 0)
@@ -131,7 +134,8 @@ static void wait_daemon(pid_t pid, long long start)
 		nanosleep(&ts, NULL);
 	}
 	warn("shiftfs daemon %d still running after the unmount; sending "
-	     "SIGTERM", (int)pid);
+	     "SIGTERM",
+	     (int)pid);
 	kill(pid, SIGTERM);
 }
 
@@ -181,9 +185,11 @@ int cmd_umount(int argc, char **argv)
 	if (!fuse && !(st && !strcmp(state_str(st, "backend"), "idmap") &&
 		       state_int(st, "mount_id") == e.id)) {
 		json_object_put(st);
-		die(EXIT_FAIL, "%s is not a shifted mount of ours (it is a %s%s "
-			       "mount of %s); use umount(8)", mnt, e.fstype,
-		    mnt_is_idmapped(&e) ? " idmapped" : "", e.source);
+		die(EXIT_FAIL,
+		    "%s is not a shifted mount of ours (it is a %s%s "
+		    "mount of %s); use umount(8)",
+		    mnt, e.fstype, mnt_is_idmapped(&e) ? " idmapped" : "",
+		    e.source);
 	}
 	if (st && fuse && state_int(st, "mount_id") == e.id)
 		pid = (pid_t)state_int(st, "pid"),

@@ -197,8 +197,9 @@ bool idmount_unsupported(enum idmount_stage stage, int err, char *why,
 		return true;
 	}
 	if (stage == IDMOUNT_USERNS && (err == EINVAL || err == ENOSPC)) {
-		snprintf(why, len, "the kernel refused the map for a user "
-				   "namespace");
+		snprintf(why, len,
+			 "the kernel refused the map for a user "
+			 "namespace");
 		return true;
 	}
 	return false;

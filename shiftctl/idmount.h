@@ -15,10 +15,10 @@
 
 /* Where an idmapped mount failed, so that --backend=auto can decide. */
 enum idmount_stage {
-	IDMOUNT_USERNS,  /* creating the user namespace that carries the map */
-	IDMOUNT_OPEN,    /* open_tree(OPEN_TREE_CLONE) of SRC */
+	IDMOUNT_USERNS,	 /* creating the user namespace that carries the map */
+	IDMOUNT_OPEN,	 /* open_tree(OPEN_TREE_CLONE) of SRC */
 	IDMOUNT_SETATTR, /* mount_setattr(MOUNT_ATTR_IDMAP) */
-	IDMOUNT_MOVE,    /* move_mount() onto MNT */
+	IDMOUNT_MOVE,	 /* move_mount() onto MNT */
 };
 
 struct idmount_opts {

@@ -158,8 +158,8 @@ int mnt_canonical(const char *path, char *out, size_t len)
 	base = basename(d2);
 	if (!realpath(dirname(d1), parent))
 		return -errno;
-	if ((size_t)snprintf(out, len, "%s/%s", strcmp(parent, "/") ? parent : "",
-			     base) >= len)
+	if ((size_t)snprintf(out, len, "%s/%s",
+			     strcmp(parent, "/") ? parent : "", base) >= len)
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -260,8 +260,8 @@ int state_write(const char *mnt, struct json_object *obj)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
-					      JSON_C_TO_STRING_NOSLASHESCAPE);
+	text = json_object_to_json_string_ext(
+		obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	len = strlen(text);
 	if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1 ||
 	    fsync(fd) < 0) {
