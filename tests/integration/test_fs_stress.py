@@ -33,8 +33,8 @@ class Failure(AssertionError):
 
 
 class Stress:
-    def __init__(self, mnt, src, seed, uid_disk=None):
-        self.mnt, self.src, self.seed = mnt, src, seed
+    def __init__(self, mnt, src, seed, prefix="file"):
+        self.mnt, self.src, self.seed, self.prefix = mnt, src, seed, prefix
         self.rng = random.Random(seed)
         self.model = [bytearray() for _ in range(NFILES)]
         self.fds = [None] * NFILES
@@ -45,7 +45,7 @@ class Stress:
             self.fds[n] = os.open(self.path(n), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
 
     def path(self, n, base=None):
-        return os.path.join(base or self.mnt, "file%d" % n)
+        return os.path.join(base or self.mnt, "%s%d" % (self.prefix, n))
 
     def fail(self, msg):
         raise Failure("seed=%d op #%d: %s\nlast ops:\n  %s" % (
@@ -245,3 +245,65 @@ def test_data_integrity(tmp_path, shiftfs_mount, opts, nops):
     # files created through the mount are owned by the creator's disk id
     if opts.startswith("map="):
         assert os.stat(os.path.join(str(src), "file0")).st_uid == 65536
+
+
+def test_concurrent_integrity(tmp_path, shiftfs_mount):
+    """Several processes at once (the daemon is multi-threaded): each runs
+    its own seeded sequence on its own files, while another renames,
+    lists and stats in the same directory."""
+    need_root_and_fuse()
+    src, mnt = tmp_path / "src", tmp_path / "mnt"
+    src.mkdir()
+    mnt.mkdir()
+    shiftfs_mount(src, mnt, "map=0:100000:65536:65536:0:1")
+    base = int(os.environ.get("SHIFTFS_STRESS_SEED", "0")) or random.SystemRandom().randrange(1, 2 ** 31)
+    nops = max(MAIN_OPS // 12, 500)
+    print("shiftfs concurrent stress seeds=%d..%d ops=%d each" % (base, base + 3, nops))
+    pids = {}
+    for k in range(4):
+        errfile = str(tmp_path / ("err%d" % k))
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                if k < 3:
+                    st = Stress(str(mnt), str(src), base + k, prefix="p%d_" % k)
+                    try:
+                        st.run(nops)
+                        st.finish()
+                    finally:
+                        st.close()
+                else:
+                    rng = random.Random(base + k)
+                    for i in range(nops):
+                        a, b = os.path.join(str(mnt), "r_a"), os.path.join(str(mnt), "r_b")
+                        with open(a, "wb") as f:
+                            f.write(b"%d" % i)
+                        os.rename(a, b)
+                        with open(b, "rb") as f:
+                            if f.read() != b"%d" % i:
+                                raise AssertionError("rename lost data at %d" % i)
+                        names = os.listdir(str(mnt))
+                        if len(names) != len(set(names)):
+                            raise AssertionError("duplicate names in listing: %s" % names)
+                        if rng.random() < 0.3:
+                            for n in names:
+                                try:
+                                    os.lstat(os.path.join(str(mnt), n))
+                                except FileNotFoundError:
+                                    pass
+            except BaseException as e:  # noqa: BLE001
+                with open(errfile, "w") as f:
+                    f.write("%s: %s" % (type(e).__name__, e))
+                code = 1
+            os._exit(code)
+        pids[pid] = errfile
+    errors = []
+    for pid, errfile in pids.items():
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            msg = open(errfile).read() if os.path.exists(errfile) else "status %d" % status
+            errors.append(msg)
+    assert not errors, errors
+    # every file the workers made is owned by disk 65536 (view 0)
+    assert {os.lstat(os.path.join(str(src), n)).st_uid for n in os.listdir(str(src))} == {65536}
