@@ -64,7 +64,7 @@ void sfs_log_unpriv(const char *what, unsigned int id)
 
 void sfs_creds_setup(struct sfs *fs)
 {
-	static const int needed[] = {CAP_SETUID, CAP_SETGID, CAP_CHOWN,
+	static const int needed[] = {CAP_SETUID,       CAP_SETGID, CAP_CHOWN,
 				     CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID};
 	struct __user_cap_data_struct d[2];
 	size_t i;
@@ -86,7 +86,8 @@ void sfs_creds_setup(struct sfs *fs)
 		return;
 	if (bits & SECBIT_NO_SETUID_FIXUP ||
 	    prctl(PR_SET_SECUREBITS, bits | SECBIT_NO_SETUID_FIXUP |
-					     SECBIT_NO_SETUID_FIXUP_LOCKED) == 0)
+					     SECBIT_NO_SETUID_FIXUP_LOCKED) ==
+		    0)
 		fs->creds = SFS_CREDS_FSUID;
 }
 

@@ -26,9 +26,9 @@ enum sfs_cache { SFS_CACHE_AUTO, SFS_CACHE_ALWAYS, SFS_CACHE_NEVER };
 
 /* How creates get their final owner (see creds.c). */
 enum sfs_creds_mode {
-	SFS_CREDS_FSUID,   /* root: per-thread fsuid/fsgid, caps kept */
-	SFS_CREDS_CAPSET,  /* root without securebits: re-raise caps */
-	SFS_CREDS_UNPRIV,  /* no CAP_SETUID/CHOWN: own credentials only */
+	SFS_CREDS_FSUID,  /* root: per-thread fsuid/fsgid, caps kept */
+	SFS_CREDS_CAPSET, /* root without securebits: re-raise caps */
+	SFS_CREDS_UNPRIV, /* no CAP_SETUID/CHOWN: own credentials only */
 };
 
 /*
@@ -40,10 +40,10 @@ enum sfs_creds_mode {
  */
 struct sfs_inode {
 	struct sfs_inode *next; /* hash chain */
-	uint64_t nlookup;       /* kernel references; guarded by table lock */
+	uint64_t nlookup;	/* kernel references; guarded by table lock */
 	dev_t dev;
 	ino_t ino;
-	int fd;                 /* O_PATH|O_NOFOLLOW, owned */
+	int fd; /* O_PATH|O_NOFOLLOW, owned */
 	bool is_symlink;
 	/* cache=auto: mtime and size at the last open (table lock) */
 	struct timespec open_mtime;
@@ -92,10 +92,10 @@ static inline struct sfs *sfs_data(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-#define sfs_debug(fs, ...)                                                    \
-	do {                                                                  \
-		if ((fs)->debug)                                              \
-			shift_log(SHIFT_LOG_DEBUG, __VA_ARGS__);              \
+#define sfs_debug(fs, ...)                                                     \
+	do {                                                                   \
+		if ((fs)->debug)                                               \
+			shift_log(SHIFT_LOG_DEBUG, __VA_ARGS__);               \
 	} while (0)
 
 /* inode.c */
@@ -131,7 +131,8 @@ void sfs_creds_setup(struct sfs *fs);
  * Returns 0, or a positive errno (EOVERFLOW: unmapped caller; EPERM:
  * unprivileged and the ids are not ours). On 0, sfs_creds_leave() must
  * follow. *mode (may be NULL) is masked by the caller's umask when this
- * thread cannot have its own umask. *fix_gid is set to the disk gid to chown to afterwards, or -1.
+ * thread cannot have its own umask. *fix_gid is set to the disk gid to chown to
+ * afterwards, or -1.
  */
 int sfs_creds_enter(fuse_req_t req, int pfd, mode_t *mode, gid_t *fix_gid);
 void sfs_creds_leave(fuse_req_t req);
@@ -146,13 +147,13 @@ void sfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
 void sfs_forget_multi(fuse_req_t req, size_t count,
 		      struct fuse_forget_data *forgets);
 void sfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
-		 int valid, struct fuse_file_info *fi);
+void sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
+		 struct fuse_file_info *fi);
 void sfs_readlink(fuse_req_t req, fuse_ino_t ino);
 void sfs_statfs(fuse_req_t req, fuse_ino_t ino);
 
-void sfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
-	       mode_t mode, dev_t rdev);
+void sfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+	       dev_t rdev);
 void sfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	       mode_t mode);
 void sfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
@@ -168,8 +169,7 @@ void sfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		 struct fuse_file_info *fi);
 void sfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		     struct fuse_file_info *fi);
-void sfs_releasedir(fuse_req_t req, fuse_ino_t ino,
-		    struct fuse_file_info *fi);
+void sfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void sfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 		  struct fuse_file_info *fi);
 

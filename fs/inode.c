@@ -83,7 +83,8 @@ static void table_grow(struct sfs_table *t)
 
 static struct sfs_inode *table_find(struct sfs_table *t, dev_t dev, ino_t ino)
 {
-	struct sfs_inode *p = t->buckets[hash_key(dev, ino) & (t->nbuckets - 1)];
+	struct sfs_inode *p =
+		t->buckets[hash_key(dev, ino) & (t->nbuckets - 1)];
 
 	for (; p; p = p->next)
 		if (p->ino == ino && p->dev == dev)
@@ -247,8 +248,7 @@ int sfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 	e->ino = sfs_ino(fs, inode);
 	sfs_stat_to_view(fs, &e->attr);
 	sfs_debug(fs, "lookup %llu/%s -> %llu (source ino %llu)",
-		  (unsigned long long)parent, name,
-		  (unsigned long long)e->ino,
+		  (unsigned long long)parent, name, (unsigned long long)e->ino,
 		  (unsigned long long)e->attr.st_ino);
 	return 0;
 }

@@ -31,9 +31,9 @@
 #define SFS_MAX_WRITE (1024u * 1024u)
 #define SFS_IDENTITY_SPEC "0:0:4294967295"
 
-#define SFS_OPT(t, p, v)                                                      \
-	{                                                                     \
-		t, offsetof(struct sfs, p), v                                 \
+#define SFS_OPT(t, p, v)                                                       \
+	{                                                                      \
+		t, offsetof(struct sfs, p), v                                  \
 	}
 
 static const struct fuse_opt sfs_opts[] = {
@@ -360,7 +360,7 @@ static void parse_other(struct sfs *fs)
 	else
 		opt_error("cache=%s: expected auto, always or never",
 			  fs->cache_opt);
-	fs->timeout = fs->cache == SFS_CACHE_ALWAYS ? 86400.0
+	fs->timeout = fs->cache == SFS_CACHE_ALWAYS  ? 86400.0
 		      : fs->cache == SFS_CACHE_NEVER ? 0.0
 						     : 1.0;
 	fs->max_write = SFS_MAX_WRITE;
@@ -484,11 +484,11 @@ fuse_log_bridge(enum fuse_log_level level, const char *fmt, va_list ap)
 
 static void free_options(struct sfs *fs)
 {
-	char **s[] = {&fs->source,       &fs->uidmap,       &fs->gidmap,
-		      &fs->map,          &fs->rootless,     &fs->userns_remap,
-		      &fs->pid,          &fs->subuid_file,  &fs->subgid_file,
-		      &fs->owner,        &fs->user,         &fs->overflow_uid,
-		      &fs->overflow_gid, &fs->cache_opt,    &fs->max_write_opt};
+	char **s[] = {&fs->source,	 &fs->uidmap,	   &fs->gidmap,
+		      &fs->map,		 &fs->rootless,	   &fs->userns_remap,
+		      &fs->pid,		 &fs->subuid_file, &fs->subgid_file,
+		      &fs->owner,	 &fs->user,	   &fs->overflow_uid,
+		      &fs->overflow_gid, &fs->cache_opt,   &fs->max_write_opt};
 	size_t i;
 
 	for (i = 0; i < sizeof(s) / sizeof(s[0]); i++) {

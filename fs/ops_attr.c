@@ -92,8 +92,8 @@ static int set_times(const struct sfs_inode *inode, const char *path,
 	return res < 0 ? errno : 0;
 }
 
-void sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
-		 int valid, struct fuse_file_info *fi)
+void sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
+		 struct fuse_file_info *fi)
 {
 	struct sfs *fs = sfs_data(req);
 	struct sfs_inode *inode = sfs_inode(req, ino);

@@ -100,14 +100,13 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_entry(req, &e);
 }
 
-void sfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
-	       mode_t mode, dev_t rdev)
+void sfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+	       dev_t rdev)
 {
 	make_node(req, parent, name, mode, rdev, NULL);
 }
 
-void sfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
-	       mode_t mode)
+void sfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	make_node(req, parent, name, S_IFDIR | mode, 0, NULL);
 }
@@ -297,8 +296,7 @@ void sfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	do_readdir(req, ino, size, off, fi, true);
 }
 
-void sfs_releasedir(fuse_req_t req, fuse_ino_t ino,
-		    struct fuse_file_info *fi)
+void sfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct sfs_dir *d = sfs_dirp(fi);
 

@@ -35,8 +35,7 @@ static int shift_value(const struct sfs *fs, const char *name, void *buf,
 	return r < 0 ? r : 0;
 }
 
-void sfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-		  size_t size)
+void sfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	char path[SFS_PROC_PATH_MAX];
 	ssize_t res;
