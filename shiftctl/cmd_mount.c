@@ -561,6 +561,7 @@ static void mount_fuse(struct mount_opts *o, const struct idmaps *m)
 		}
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			last_log_line(o->log, line, sizeof(line));
+			unlink(o->log);
 			die(EXIT_FAIL,
 			    "shiftfs failed to mount %s (exit %d): %s", o->mnt,
 			    WIFEXITED(status) ? WEXITSTATUS(status) : -1, line);
@@ -569,6 +570,7 @@ static void mount_fuse(struct mount_opts *o, const struct idmaps *m)
 	}
 	kill(pid, SIGTERM);
 	last_log_line(o->log, line, sizeof(line));
+	unlink(o->log);
 	die(EXIT_FAIL, "shiftfs did not mount %s within %d s: %s", o->mnt,
 	    MOUNT_TIMEOUT_MS / 1000, line);
 }

@@ -198,6 +198,9 @@ def test_daemon_error_is_reported(world_tmp, mounts):
     assert "no_such_option_xyz" in r.stderr
     assert not is_mounted(mnt)
     assert state_of(mnt) is None
+    # Neither a record nor the failed daemon's log is left behind.
+    name = mnt[1:].replace("/", "%2F")
+    assert not glob.glob("/run/shiftfs/mounts/%s.*" % glob.escape(name))
 
 
 def test_second_mount_on_same_mnt_refused(world_tmp, mounts):
