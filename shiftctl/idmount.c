@@ -184,6 +184,13 @@ bool idmount_unsupported(enum idmount_stage stage, int err, char *why,
 		snprintf(why, len, "the kernel has no idmapped mounts");
 		return true;
 	}
+	if (err == EPERM && stage == IDMOUNT_SETATTR) {
+		/* Root gets here when SRC is itself an idmapped mount. */
+		snprintf(why, len,
+			 "the kernel does not allow idmapping this source (it "
+			 "is already idmapped, or this is not permitted)");
+		return true;
+	}
 	if (err == EPERM) {
 		snprintf(why, len,
 			 "idmapped mounts need CAP_SYS_ADMIN (not permitted)");

@@ -357,3 +357,22 @@ def test_submounts_are_carried_and_unmounted(world_tmp, mounts):
         assert not is_mounted(mnt) and not is_mounted(os.path.join(mnt, "inner"))
     finally:
         subprocess.run(["umount", "-l", inner])
+
+
+def test_auto_falls_back_on_shifted_sources(world_tmp, mounts):
+    """A SRC that is itself a shifted mount: a shiftfs mount (FUSE, cannot
+    be idmapped) or an idmapped mount (the kernel will not idmap it twice).
+    Both fall back to FUSE and the owners compose through both maps."""
+    need_root_and_fuse()
+    src, m1, m2, s1, s2 = mkdirs(world_tmp, "src", "m1", "m2", "s1", "s2")
+    with open(os.path.join(src, "f"), "w"):
+        pass
+    os.chown(os.path.join(src, "f"), 5, 5)
+    mounts.mount("--backend=fuse", "--map=0:1000:65536", src, m1)
+    mounts.mount("--backend=idmap", "--map=0:1000:65536", src, m2)
+    r = mounts.mount("--map=0:100000:70000", m1, s1)
+    assert " with fuse (" in r.stdout and "does not support idmapped" in r.stdout
+    r = mounts.mount("--map=0:100000:70000", m2, s2)
+    assert " with fuse (" in r.stdout and "already idmapped" in r.stdout
+    for s in (s1, s2):
+        assert os.lstat(os.path.join(s, "f")).st_uid == 101005
