@@ -66,6 +66,8 @@ static int visit_state(const char *path, struct json_object *obj, void *ctx)
 	active = mnt_find(mnt, &e) == 0 && e.id == state_int(obj, "mount_id");
 	if (active && !strcmp(state_str(obj, "backend"), "fuse"))
 		active = !strcmp(e.fstype, SHIFTFS_FSTYPE);
+	else if (active)
+		active = mnt_is_idmapped(&e);
 	if (!active) {
 		/* Stale: the mount went away without shiftctl umount. */
 		state_remove(mnt);

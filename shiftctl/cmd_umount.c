@@ -182,7 +182,8 @@ int cmd_umount(int argc, char **argv)
 	if (r < 0)
 		die(EXIT_FAIL, "reading mountinfo: %s", strerror(-r));
 	fuse = !strcmp(e.fstype, SHIFTFS_FSTYPE);
-	if (!fuse && !(st && !strcmp(state_str(st, "backend"), "idmap") &&
+	if (!fuse && !(st && mnt_is_idmapped(&e) &&
+		       !strcmp(state_str(st, "backend"), "idmap") &&
 		       state_int(st, "mount_id") == e.id)) {
 		json_object_put(st);
 		die(EXIT_FAIL,
