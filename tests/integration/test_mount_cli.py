@@ -376,3 +376,19 @@ def test_auto_falls_back_on_shifted_sources(world_tmp, mounts):
     assert " with fuse (" in r.stdout and "already idmapped" in r.stdout
     for s in (s1, s2):
         assert os.lstat(os.path.join(s, "f")).st_uid == 101005
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_odd_path_names(backend, world_tmp, mounts):
+    """Spaces, tabs, backslashes and '%' in paths survive mountinfo's octal
+    escapes and the state file's name."""
+    need_root_and_fuse()
+    src, mnt = mkdirs(world_tmp, "my src\\x", "mnt dir\t%2F")
+    mounts.mount("--backend=" + backend, MAP, src, mnt)
+    st = state_of(mnt)
+    assert st["mountpoint"] == mnt and st["source"] == src
+    r = run_shiftctl(["status"])
+    assert "%s: %s, backend %s" % (mnt, src, backend) in r.stdout
+    r = run_shiftctl(["umount", mnt])
+    assert r.returncode == 0, r.stderr
+    assert not is_mounted(mnt)
