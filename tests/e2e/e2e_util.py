@@ -239,7 +239,7 @@ class Scenario:
         for fn, args in reversed(self._cleanups):
             try:
                 fn(*args)
-            except Exception as e:  # keep cleaning
+            except BaseException as e:  # keep cleaning, even after fail()
                 errors.append(f"{fn.__name__}: {e}")
         unmount_all(self.dir)
         left = mounts_under(self.dir)

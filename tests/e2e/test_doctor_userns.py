@@ -48,6 +48,8 @@ def build_cases(sc, u, g, c1000):
                          0o666, None, None),
         "foreign-private": ((FOREIGN, FOREIGN), 0o700, (FOREIGN, FOREIGN),
                             0o600, None, None),
+        # The owning group: the container's gid 1000, group-writable.
+        "group-1000": ((u, c1000), 0o770, (u, c1000), 0o660, None, None),
         # A named-user ACL entry grants what the modes deny ...
         "acl-grant": ((u, g), 0o750, (u, g), 0o600,
                       f"u:{c1000}:rwx", f"u:{c1000}:rw"),
@@ -101,7 +103,7 @@ def test_doctor_agrees_with_the_kernel():
         # What the kernel says, first: the cases must really differ.
         real = {}
         for name, paths in cases.items():
-            for cuid in (0, 1000):
+            for cuid in (0, 999, 1000):
                 for need in ("r", "rw"):
                     real[name, cuid, need] = real_access(user, cuid, need,
                                                          paths)
@@ -110,6 +112,8 @@ def test_doctor_agrees_with_the_kernel():
         assert real["acl-grant", 1000, "rw"][0] == 0
         assert real["acl-mask", 1000, "rw"][0] == 1
         assert real["foreign-private", 0, "r"][0] == 1
+        assert real["group-1000", 1000, "rw"][0] == 0
+        assert real["group-1000", 999, "r"][0] == 1
 
         need_verb("doctor")
         disagree = []
