@@ -17,7 +17,12 @@
 
 static int open_flags(const struct sfs *fs, int flags)
 {
-	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY);
+	/*
+	 * O_DIRECT is the kernel's business on the mount (it sends direct
+	 * requests); our buffers are not aligned for it (EINVAL), and the
+	 * source's page cache stays coherent for everyone else.
+	 */
+	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_DIRECT);
 	if (fs->writeback) {
 		/* The kernel may read pages of a write-only file... */
 		if ((flags & O_ACCMODE) == O_WRONLY)

@@ -324,3 +324,22 @@ def test_cache_modes_read_write(world_dirs, shiftfs_mount, opts):
         time.sleep(1.2)
         with open(os.path.join(mnt, "f"), "rb") as f:
             assert f.read() == b"host"
+
+
+def test_o_direct_read_write(world_dirs, shiftfs_mount):
+    src, mnt = world_dirs
+    shiftfs_mount(src, mnt, "identity")
+    import mmap
+    buf = mmap.mmap(-1, 1 << 20)  # page-aligned, as O_DIRECT wants
+    data = os.urandom(1 << 20)
+    buf[:] = data
+    fd = os.open(os.path.join(mnt, "d"), os.O_RDWR | os.O_CREAT | os.O_DIRECT, 0o644)
+    try:
+        assert os.pwritev(fd, [buf], 0) == len(data)
+        back = mmap.mmap(-1, 1 << 20)
+        assert os.preadv(fd, [back], 0) == len(data)
+        assert back[:] == data
+    finally:
+        os.close(fd)
+    with open(os.path.join(src, "d"), "rb") as f:
+        assert f.read() == data
