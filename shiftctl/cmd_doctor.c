@@ -1481,7 +1481,7 @@ static void owner_line(const struct doctor *dr, const struct owner_stat *os,
 		fprintf(out, " (%s:%s)", nu ? nu : "-", ng ? ng : "-");
 	if (!um || !gm)
 		fprintf(out, ", the overflow id: %s not mapped",
-			!um && !gm ? "neither is"
+			!um && !gm ? "uid and gid are"
 			: !um	   ? "the uid is"
 				   : "the gid is");
 	fputs("\n", out);
