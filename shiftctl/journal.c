@@ -166,7 +166,8 @@ static int fsync_dir_of(const char *path)
 
 static void put(unsigned char **o, const void *v, size_t n)
 {
-	memcpy(*o, v, n);
+	if (n)
+		memcpy(*o, v, n);
 	*o += n;
 }
 

@@ -645,13 +645,16 @@ static int queue(struct ctx *c, const struct loc *l,
 	memcpy(o, l->name, nl);
 	p->l.name = o;
 	o += nl;
-	memcpy(o, orig->acl_access, orig->acl_access_len);
+	if (orig->acl_access_len)
+		memcpy(o, orig->acl_access, orig->acl_access_len);
 	p->orig.acl_access = o;
 	o += orig->acl_access_len;
-	memcpy(o, orig->acl_default, orig->acl_default_len);
+	if (orig->acl_default_len)
+		memcpy(o, orig->acl_default, orig->acl_default_len);
 	p->orig.acl_default = o;
 	o += orig->acl_default_len;
-	memcpy(o, orig->caps, orig->caps_len);
+	if (orig->caps_len)
+		memcpy(o, orig->caps, orig->caps_len);
 	p->orig.caps = o;
 	if (l->dir != c->last_dir) {
 		c->last_dir = l->dir;
@@ -1330,6 +1333,9 @@ int rewrite_run(const char *path, struct rewrite_opts *o)
 			printf("%s: journal %s: the run was already %s\n",
 			       mode_name(o), r.jl->path,
 			       r.jl->undone ? "undone" : "completed");
+			journal_unload(r.jl);
+			free(r.jl);
+			close(fd);
 			return EXIT_OK;
 		}
 		if (!o->dry_run) {
