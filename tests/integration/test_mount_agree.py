@@ -10,7 +10,10 @@ Differences found and asserted as documented behaviour (shiftctl-mount(1)):
     (ACL_UNDEFINED_ID, (uid_t)-1), which also sorts it last in getfacl;
   - a create or chown with an unmapped view id: EOVERFLOW on both;
   - setting an ACL entry with an unmapped view id: EOVERFLOW from shiftfs,
-    EINVAL from the kernel's idmapped mount. Nothing is stored by either.
+    EINVAL from the kernel's idmapped mount. Nothing is stored by either;
+  - adding an entry to an ACL that names an unmapped disk id fails on both
+    (shiftfs: EOVERFLOW for the overflow id written back; idmap: setfacl
+    rejects 4294967295 itself).
 """
 import errno
 import os
@@ -124,3 +127,18 @@ def test_acl_written_through_both_backends_agrees(both):
                             os.path.join(mnt, "f5")], capture_output=True, text=True)
         assert r.returncode != 0 and err in r.stderr, (mnt, r.stderr)
         assert "user:1234" not in " ".join(getfacl(os.path.join(src, "f5")))
+
+
+def test_acl_with_unmapped_disk_entry_cannot_be_modified(both):
+    """f0's ACL names disk uid 70000, which the map does not cover. Adding
+    an entry rewrites the whole ACL, and neither backend lets that through:
+    shiftfs refuses the overflow id it showed (EOVERFLOW), and setfacl
+    itself rejects the kernel's 4294967295 qualifier before any write. The
+    ACL on disk is unchanged either way."""
+    src, mi, mf = both
+    before = getfacl(os.path.join(src, "f0"))
+    for mnt, err in ((mi, "Malformed access ACL"), (mf, "Value too large")):
+        r = subprocess.run(["setfacl", "-m", "g:100003:r--",
+                            os.path.join(mnt, "f0")], capture_output=True, text=True)
+        assert r.returncode != 0 and err in r.stderr, (mnt, r.stderr)
+    assert getfacl(os.path.join(src, "f0")) == before
