@@ -21,7 +21,7 @@ LOOK = ("getfacl -n /data/secret.txt /data/shared 2>/dev/null | "
         "grep -v '^#' | grep .; "
         "stat -c 'tool %a %u:%g' /data/tool; "
         "cat /data/secret.txt && echo read=ok")
-WRITE = ("touch /data/shared/new && echo write=ok && "
+WRITE = ("id -u && touch /data/shared/new && echo write=ok && "
          "getfacl -n /data/shared/new 2>/dev/null | grep '^user:1000'")
 
 
@@ -55,7 +55,7 @@ def check_inside(sc, pm, rootfs, vol, route, disk):
     assert "write=ok" in p.stdout, p.stdout + p.stderr
     assert "user:1000:rwx" in p.stdout, \
         f"{route}: default ACL not inherited:\n{p.stdout}"
-    sc.rec.add(route, 1000, "%d:%d" % owner(os.path.join(disk, "shared",
+    sc.rec.add(route, p.stdout.split()[0], "%d:%d" % owner(os.path.join(disk, "shared",
                                                           "new")),
                "ACLs and setuid intact; write ok")
 
@@ -75,7 +75,9 @@ def test_acl_and_setuid_survive():
         p = pm.run(rootfs, LOOK, user=1000, volumes=[f"{vol_a}:/data"],
                    extra=UIDMAP)
         assert_denied(p, "ACL entry for unshifted uid 1000")
-        sc.rec.add("plain bind mount", 1000, "0:0", "Permission denied")
+        uid_in = pm.run(rootfs, "id -u", user=1000, extra=UIDMAP,
+                        check=True).stdout.strip()
+        sc.rec.add("plain bind mount", uid_in, "0:0", "Permission denied")
 
         need_verb("shift")
         shiftctl("shift", f"--map={MAP}",

@@ -39,9 +39,10 @@ def test_chown_then_undo():
         before = metadata(vol)
 
         p = pm.run(rootfs, PROBE, user=1000, volumes=[f"{vol}:/data"])
-        assert parse_probe(p.stdout)["data_owner"] == "0:0", p.stdout
+        r = parse_probe(p.stdout)
+        assert r["data_owner"] == "0:0", p.stdout
         assert_denied(p, "plain bind mount")
-        sc.rec.add("plain bind mount", 1000, f"{uid}:{gid}",
+        sc.rec.add("plain bind mount", r["uid"], f"{uid}:{gid}",
                    "Permission denied")
 
         need_verb("chown")
@@ -62,7 +63,7 @@ def test_chown_then_undo():
             p.stdout + p.stderr
         new = os.path.join(vol, "written-by-container")
         assert owner(new) == (host_1000, host_1000)
-        sc.rec.add("after shiftctl chown --user=1000", 1000,
+        sc.rec.add("after shiftctl chown --user=1000", r["uid"],
                    "%d:%d" % owner(new), "write ok")
 
         shiftctl("undo", journal)
@@ -77,6 +78,7 @@ def test_chown_then_undo():
         # The container's own new files keep the container's owner.
         assert owner(new) == (host_1000, host_1000)
         p = pm.run(rootfs, PROBE, user=1000, volumes=[f"{vol}:/data"])
-        assert parse_probe(p.stdout)["data_owner"] == "0:0", p.stdout
-        sc.rec.add("after shiftctl undo", 1000, "%d:%d" % owner(vol),
+        r = parse_probe(p.stdout)
+        assert r["data_owner"] == "0:0", p.stdout
+        sc.rec.add("after shiftctl undo", r["uid"], "%d:%d" % owner(vol),
                    "host view restored (container sees 0:0)")

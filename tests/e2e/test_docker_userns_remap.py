@@ -49,7 +49,8 @@ def test_docker_userns_remap():
         assert "/data/pg 65534:65534" in p.stdout, p.stdout + p.stderr
         p = dk.run(img, WRITE, user=999, volumes=[f"{vol_a}:/data"])
         assert_denied(p, "remapped container on a rootful volume")
-        sc.rec.add("plain bind mount", 999, "999:999", "Permission denied")
+        sc.rec.add("plain bind mount", p.stdout.split()[0], "999:999",
+                   "Permission denied")
 
         need_verb("shift")
         shiftctl("shift", f"--userns-remap={REMAP_USER}",
@@ -62,7 +63,7 @@ def test_docker_userns_remap():
         assert "write=ok" in p.stdout, p.stdout + p.stderr
         new = os.path.join(vol_a, "pg/new-by-999")
         assert owner(new) == (base + 999, base + 999)
-        sc.rec.add("after shiftctl shift --userns-remap", 999,
+        sc.rec.add("after shiftctl shift --userns-remap", p.stdout.split()[0],
                    "%d:%d" % owner(new), "owners 0/999/1000 seen; write ok")
 
         need_verb("mount")
@@ -78,7 +79,7 @@ def test_docker_userns_remap():
             assert owner(new) == (999, 999), \
                 f"on disk the new file keeps the rootful owner: {owner(new)}"
             sc.rec.add(f"shiftctl mount --userns-remap --backend={backend}",
-                       999, "%d:%d" % owner(new),
+                       p.stdout.split()[0], "%d:%d" % owner(new),
                        "owners 0/999/1000 seen; write ok")
             shiftctl("umount", mnt)
             os.unlink(new)

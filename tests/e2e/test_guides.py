@@ -30,7 +30,7 @@ import subprocess
 
 from e2e_util import (ROOTLESS_USER, SHIFTCTL, SHIFTFS, SYS_PATH, Dockerd,
                       stop_pid, gid_of, log, make_rootfs, rootfs_tar, scenario,
-                      sh, shiftctl, subid_start, uid_of, verb_available)
+                      sh, shiftctl, uid_of, verb_available)
 
 import pytest
 

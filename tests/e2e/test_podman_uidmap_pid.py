@@ -48,7 +48,8 @@ def test_podman_uidmap_pid():
         p = pm.run(rootfs, WRITE, user=999, volumes=[f"{vol_a}:/data"],
                    extra=UIDMAP)
         assert_denied(p, "--uidmap container on a rootful volume")
-        sc.rec.add("plain bind mount", 999, "999:999", "Permission denied")
+        sc.rec.add("plain bind mount", p.stdout.split()[0], "999:999",
+                   "Permission denied")
 
         need_verb("shift")
         shiftctl("shift", f"--pid={pid}",
@@ -62,7 +63,7 @@ def test_podman_uidmap_pid():
         assert "write=ok" in p.stdout, p.stdout + p.stderr
         new = os.path.join(vol_a, "pg/new-by-999")
         assert owner(new) == (BASE + 999, BASE + 999)
-        sc.rec.add("after shiftctl shift --pid", 999, "%d:%d" % owner(new),
+        sc.rec.add("after shiftctl shift --pid", p.stdout.split()[0], "%d:%d" % owner(new),
                    "owners 0/999/1000 seen; write ok")
 
         need_verb("mount")
@@ -78,7 +79,7 @@ def test_podman_uidmap_pid():
             assert "write=ok" in p.stdout, p.stdout + p.stderr
             new = os.path.join(vol_b, "pg/new-by-999")
             assert owner(new) == (999, 999), owner(new)
-            sc.rec.add(f"shiftctl mount --pid --backend={backend}", 999,
+            sc.rec.add(f"shiftctl mount --pid --backend={backend}", p.stdout.split()[0],
                        "%d:%d" % owner(new),
                        "owners 0/999/1000 seen; write ok")
             shiftctl("umount", mnt)

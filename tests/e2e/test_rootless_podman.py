@@ -35,7 +35,7 @@ def test_rootless_podman_user_1000():
         assert r["data_owner"] == "0:0", \
             f"host user's volume should look root-owned: {p.stdout}"
         assert_denied(p, "plain bind mount")
-        sc.rec.add("plain bind mount", 1000, f"{uid}:{gid}",
+        sc.rec.add("plain bind mount", r["uid"], f"{uid}:{gid}",
                    "Permission denied")
 
         need_verb("mount")
@@ -55,7 +55,7 @@ def test_rootless_podman_user_1000():
         new = os.path.join(vol, "written-by-container")
         assert owner(new) == (uid, gid), \
             f"new file should belong to the host user, is {owner(new)}"
-        sc.rec.add("shiftctl mount --backend=fuse", 1000,
+        sc.rec.add("shiftctl mount --backend=fuse", r["uid"],
                    "%d:%d" % owner(new), "write ok")
         shiftctl("umount", mnt, user=user, env=pm.env)
         os.unlink(new)
@@ -70,6 +70,6 @@ def test_rootless_podman_user_1000():
         assert r["data_owner"] == "1000:1000", p.stdout
         assert r["write"] == "ok", p.stdout
         assert owner(new) == (uid, gid), owner(new)
-        sc.rec.add("shiftctl mount --backend=idmap", 1000,
+        sc.rec.add("shiftctl mount --backend=idmap", r["uid"],
                    "%d:%d" % owner(new), "write ok")
         shiftctl("umount", mnt2)
