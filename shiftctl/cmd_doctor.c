@@ -1618,7 +1618,7 @@ static const char *need_str(unsigned need)
 
 static bool all_ok(const struct doctor *dr)
 {
-	return !dr->failed[SC_ASIS] && !dr->truncated;
+	return !dr->failed[SC_ASIS] && !dr->truncated && !dr->first_error;
 }
 
 static void print_text(struct doctor *dr, struct fix *fx, int nfix)
@@ -1686,7 +1686,7 @@ static void print_text(struct doctor *dr, struct fix *fx, int nfix)
 		       fmt_count(dr->scanned, b));
 	else
 		printf("Verdict: no problem in the %s entries scanned, but "
-		       "the tree was not scanned completely.\n",
+		       "the tree was not scanned completely (see the notes).\n",
 		       fmt_count(dr->scanned, a));
 	if (!nfix)
 		return;
@@ -1819,8 +1819,9 @@ static void print_json(struct doctor *dr, struct fix *fx, int nfix)
 
 	json_object_object_add(o, "scanned",
 			       json_object_new_int64(dr->scanned));
-	json_object_object_add(o, "complete",
-			       json_object_new_boolean(!dr->truncated));
+	json_object_object_add(
+		o, "complete",
+		json_object_new_boolean(!dr->truncated && !dr->first_error));
 	json_object_object_add(o, "denied",
 			       json_object_new_int64(dr->failed[SC_ASIS]));
 	json_object_object_add(o, "acl_entries",

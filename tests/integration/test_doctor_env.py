@@ -281,3 +281,23 @@ def test_readonly_noexec_mount(vol_root):
         assert not bad, bad
     finally:
         subprocess.run(["umount", "-l", mnt])
+
+
+def test_unreadable_subtree_is_not_ok(vol_root):
+    """Run by a user who cannot read part of the tree: the verdict is
+    incomplete, never "nothing needs changing"."""
+    need(os.geteuid() == 0, "needs root")
+    uid, gid = host_test_user()
+    vol = os.path.join(vol_root, "v")
+    os.mkdir(vol)
+    make_tree(vol, [(".", "dir", uid, gid, 0o755, None),
+                    ("mine", "file", uid, gid, 0o644, None),
+                    ("private", "dir", 0, 0, 0o700, None),
+                    ("private/x", "file", 0, 0, 0o600, None)])
+    r = run_as(TEST_USER, [SHIFTCTL, "doctor", vol, "--user=0", "--map=0:%d:1" % uid,
+                           "--need=r", "--json"])
+    need("Permission denied" not in r.stderr, "shiftctl binary not reachable by " + TEST_USER)
+    doc = json.loads(r.stdout)
+    assert r.returncode == 1
+    assert doc["complete"] is False and doc["ok"] is False
+    assert any("could not read everything" in n and "private" in n for n in doc["notes"])
