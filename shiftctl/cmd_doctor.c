@@ -79,8 +79,9 @@ struct doctor {
 	const char *engine; /* "docker", "podman" or NULL: unknown */
 	bool rootless;
 	char engine_why[256];
-	char remap_user[128]; /* userns-remap from daemon.json */
-	char auto_user[32];   /* rootless user from DOCKER_HOST */
+	char remap_user[128];	    /* userns-remap from daemon.json */
+	char auto_user[32];	    /* rootless user from DOCKER_HOST */
+	enum layout_kind map_given; /* the map source option, if any */
 
 	/* USER */
 	struct idmaps maps;
@@ -335,6 +336,8 @@ static void detect_engine(struct doctor *dr)
 	const char *host = getenv("DOCKER_HOST");
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	enum layout_kind given = dr->ms.req.kind;
+
+	dr->map_given = given;
 	char buf[PATH_MAX];
 
 	dr->engine = pick_engine(dr);
@@ -1629,10 +1632,15 @@ static void print_text(struct doctor *dr, struct fix *fx, int nfix)
 	mapsrc_describe(&dr->ms, desc, sizeof(desc));
 	printf("Volume %s, container USER %s (%s needed)\n", dr->realpath,
 	       dr->user_spec, need_str(dr->need));
-	printf("Engine: %s%s (from %s); map: %s\n",
-	       dr->rootless ? "rootless " : "rootful ",
-	       dr->engine ? dr->engine : "container engine", dr->engine_why,
-	       desc);
+	if (dr->map_given == LAYOUT_EXPLICIT || dr->map_given == LAYOUT_PID)
+		printf("Map: %s, as given (engine for the commands below: "
+		       "%s)\n",
+		       desc, dr->engine ? dr->engine : "docker");
+	else
+		printf("Engine: %s%s (from %s); map: %s\n",
+		       dr->rootless ? "rootless " : "rootful ",
+		       dr->engine ? dr->engine : "container engine",
+		       dr->engine_why, desc);
 	printf("  the container's uid %u%s%s%s is host uid %u; gid %u is host "
 	       "gid %u\n",
 	       dr->c_uid, dr->c_name[0] ? " (" : "", dr->c_name,

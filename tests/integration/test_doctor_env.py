@@ -5,8 +5,8 @@
 run for real."""
 import json
 import os
+import pwd
 import shlex
-import shutil
 import subprocess
 
 import pytest
@@ -19,7 +19,6 @@ SUB_UID, SUB_GID = 200000, 300000
 
 
 def host_test_user():
-    import pwd
     try:
         pw = pwd.getpwnam(TEST_USER)
     except KeyError:
@@ -225,6 +224,7 @@ case "$1 $2" in
 "image inspect") [ "$5" = "example/app" ] && echo appuser || exit 125 ;;
 "image mount") echo %s ;;
 "image unmount") exit 0 ;;
+"info --format") echo true ;;
 *) exit 1 ;;
 esac
 """ % (log, rootfs))
@@ -301,3 +301,59 @@ def test_unreadable_subtree_is_not_ok(vol_root):
     assert r.returncode == 1
     assert doc["complete"] is False and doc["ok"] is False
     assert any("could not read everything" in n and "private" in n for n in doc["notes"])
+
+
+def test_podman_info_says_rootless(fake_podman, vol_root, tmp_path):
+    """--engine=podman and no map source: podman info decides rootless, and
+    the rootless layout of the invoking user is used."""
+    bindir, log = fake_podman
+    su = tmp_path / "subuid"
+    su.write_text("%s:100000:65536\n" % pwd.getpwuid(os.getuid()).pw_name)
+    env = dict(os.environ, PATH="%s:/usr/bin:/bin" % bindir, SHIFTCTL_SUBUID=str(su),
+               SHIFTCTL_SUBGID=str(su))
+    env.pop("DOCKER_HOST", None)
+    r = shiftctl("doctor", vol_root, "--user=1000", "--engine=podman", "--json", env=env)
+    doc = json.loads(r.stdout)
+    assert doc["engine"] == dict(doc["engine"], name="podman", rootless=True,
+                                 detected_from="podman info: rootless=true")
+    assert doc["map"]["layout"] == "rootless"
+    assert doc["user"]["host_uid"] == 100000 + 999
+    assert "info --format" in log.read_text()
+
+
+def test_image_through_docker(vol_root, tmp_path):
+    """docker: USER from docker image inspect, /etc/passwd and /etc/group
+    through docker create + docker cp, the container removed after."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "passwd").write_text("svc:x:4000:4000::/:/bin/sh\n")
+    (files / "group").write_text("svc:x:4000:\nextra:x:4100:svc\n")
+    log = tmp_path / "docker.log"
+    script = bindir / "docker"
+    script.write_text("""#!/bin/sh
+echo "$*" >> %s
+case "$1" in
+image) [ "$2 $3" = "image inspect" ] 2>/dev/null; echo svc ;;
+create) echo c0ffee ;;
+cp) cp "%s/$(basename "${2#c0ffee:}")" "$3" ;;
+rm) exit 0 ;;
+*) exit 1 ;;
+esac
+""" % (log, files))
+    script.chmod(0o755)
+    env = dict(os.environ, PATH="%s:/usr/bin:/bin" % bindir)
+    env.pop("DOCKER_HOST", None)
+    r = shiftctl("doctor", vol_root, "--image=example/svc", "--engine=docker",
+                 "--map=0:100000:65536", "--json", env=env)
+    assert r.returncode in (0, 1), r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["user"]["name"] == "svc" and doc["user"]["uid"] == 4000
+    assert sorted(doc["user"]["groups"]) == [4000, 4100]
+    calls = log.read_text()
+    assert "create example/svc" in calls and "rm c0ffee" in calls
+    assert "cp c0ffee:/etc/passwd" in calls and "cp c0ffee:/etc/group" in calls
+    # The copies were cleaned up.
+    assert not [d for d in os.listdir("/tmp") if d.startswith("shiftctl-doctor-")
+                and os.stat(os.path.join("/tmp", d)).st_mtime > os.stat(log).st_mtime - 5]
