@@ -34,8 +34,8 @@
 #include "shiftctl.h"
 #include "walk.h"
 
-#define BATCH_MAX 2048
-#define BATCH_DIRS 256
+#define BATCH_MAX 8192
+#define BATCH_DIRS 512
 #define REPORT_MAX 20
 
 #if defined(__x86_64__) || defined(__aarch64__)
@@ -527,6 +527,11 @@ static void apply_undo(struct ctx *c, const struct loc *l,
 		c->c.changed++;
 	}
 	if (S_ISLNK(stx->stx_mode))
+		return;
+	/* Only what a chown can have changed besides the owner needs a look. */
+	if (!orig->caps_len && !orig->acl_access_len &&
+	    !orig->acl_default_len && !(orig->mode & (S_ISUID | S_ISGID)) &&
+	    (stx->stx_mode & 07777) == (orig->mode & 07777))
 		return;
 	fd = loc_open(l);
 	if (fd < 0) {
