@@ -218,8 +218,8 @@ class Stress:
 VARIANTS = [
     # (id, mount options, number of operations)
     ("default", "identity", MAIN_OPS),
-    ("shifted_writeback", "map=0:100000:65536:65536:0:1,writeback", max(MAIN_OPS // 5, 1000)),
-    ("cache_never", "identity,cache=never", max(MAIN_OPS // 10, 1000)),
+    ("shifted_writeback", "map=0:100000:65536:65536:0:1,writeback", max(MAIN_OPS // 10, 1000)),
+    ("cache_never", "identity,cache=never", max(MAIN_OPS // 20, 1000)),
 ]
 
 
@@ -257,7 +257,7 @@ def test_concurrent_integrity(tmp_path, shiftfs_mount):
     mnt.mkdir()
     shiftfs_mount(src, mnt, "map=0:100000:65536:65536:0:1")
     base = int(os.environ.get("SHIFTFS_STRESS_SEED", "0")) or random.SystemRandom().randrange(1, 2 ** 31)
-    nops = max(MAIN_OPS // 12, 500)
+    nops = max(MAIN_OPS // 25, 500)
     print("shiftfs concurrent stress seeds=%d..%d ops=%d each" % (base, base + 3, nops))
     pids = {}
     for k in range(4):
