@@ -139,12 +139,18 @@ class Scratch:
         os.mkdir(self.mnt)
         os.chmod(self.src, 0o755)
         os.chmod(self.mnt, 0o755)
+        self._cleanups = []
+
+    def on_cleanup(self, fn):
+        self._cleanups.append(fn)
 
     def p(self, *parts):
         return os.path.join(self.path, *parts)
 
     def cleanup(self):
         from conftest import is_mounted
+        for fn in reversed(self._cleanups):
+            fn()
         for d in (self.mnt,):
             if is_mounted(d):
                 subprocess.run(["umount", "-l", d], capture_output=True)
@@ -269,3 +275,42 @@ libc.linkat.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_ch
 def link_fd(fd, newpath):
     """linkat(fd, "", AT_FDCWD, newpath, AT_EMPTY_PATH): give an O_TMPFILE a name."""
     _check(libc.linkat(fd, b"", AT_FDCWD, _b(newpath), AT_EMPTY_PATH), "linkat")
+
+
+CLONE_NEWUSER = 0x10000000
+libc.unshare.argtypes = [ctypes.c_int]
+
+
+class UsernsProcess:
+    """A process in a new user namespace with the given maps (lines of
+    /proc/PID/uid_map: "inside outside count"), for the pid= layout."""
+
+    def __init__(self, uid_map, gid_map):
+        r1, w1 = os.pipe()
+        r2, w2 = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(r1)
+            os.close(w2)
+            ok = libc.unshare(CLONE_NEWUSER) == 0
+            os.write(w1, b"1" if ok else b"0")
+            os.read(r2, 1)  # until the parent closes: then exit
+            os._exit(0)
+        os.close(w1)
+        os.close(r2)
+        self.pid, self._hold = pid, w2
+        ok = os.read(r1, 1) == b"1"
+        os.close(r1)
+        if not ok:
+            self.stop()
+            need(False, "cannot create a user namespace")
+        with open("/proc/%d/uid_map" % pid, "w") as f:
+            f.write(uid_map)
+        with open("/proc/%d/gid_map" % pid, "w") as f:
+            f.write(gid_map)
+
+    def stop(self):
+        if self._hold is not None:
+            os.close(self._hold)
+            self._hold = None
+            os.waitpid(self.pid, 0)

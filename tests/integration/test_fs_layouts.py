@@ -25,15 +25,15 @@ from conftest import need_root_and_fuse, need
 from fs_util import (ACL_GROUP, ACL_GROUP_OBJ, ACL_MASK, ACL_OTHER, ACL_USER,
                      ACL_USER_OBJ, ACL_XATTR_ACCESS, ACL_XATTR_DEFAULT, CAP_XATTR,
                      acl_decode, acl_encode, acl_named, as_user, errno_of, fcaps_decode,
-                     fcaps_v3, owner, scratch, write_subid)  # noqa: F401 (fixture)
+                     fcaps_v3, owner, scratch, write_subid, UsernsProcess)  # noqa: F401 (fixture)
 
 OVERFLOW = 65534
 BIG = 4294967294  # 2^32 - 2, the largest valid id
 
 
 class Layout:
-    def __init__(self, name, opts, uid, gid=None, ovf=(OVERFLOW, OVERFLOW), subid=None):
-        self.name, self.opts = name, opts
+    def __init__(self, name, opts, uid, gid=None, ovf=(OVERFLOW, OVERFLOW), subid=None, userns=False):
+        self.name, self.opts, self.userns = name, opts, userns
         self.uid, self.gid = uid, gid if gid is not None else uid
         self.ovf = ovf
         self.subid = subid  # (subuid lines, subgid lines) or None
@@ -79,6 +79,12 @@ class Layout:
 
     def options(self, s):
         o = self.opts
+        if self.userns:
+            # pid=PID: a live process whose namespace has exactly these maps
+            fmt = lambda rs: "".join("%d %d %d\n" % r for r in rs)  # noqa: E731
+            p = UsernsProcess(fmt(self.uid), fmt(self.gid))
+            s.on_cleanup(p.stop)
+            o = "pid=%d" % p.pid + ("," + o if o else "")
         if self.subid:
             su, sg = s.p("subuid"), s.p("subgid")
             write_subid(su, self.subid[0])
@@ -100,6 +106,8 @@ LAYOUTS = [
                   ["root:400000:65536"])),
     Layout("userns_remap", "userns_remap=root", [(0, 100000, 65536)],
            subid=(["root:100000:65536"], ["root:100000:65536"])),
+    Layout("pid", "", [(0, 100000, 1000), (1000, 1000, 1), (1001, 101001, 64535)],
+           [(0, 200000, 65536)], userns=True),
     Layout("owner", "map=0:100000:65536,owner=1000:1001,user=0:0",
            [(1000, 100000, 1)], [(1001, 100000, 1)]),
     Layout("owner_rootless", "rootless=root,owner=1000:1000,user=5:6",

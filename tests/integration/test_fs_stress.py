@@ -7,8 +7,13 @@ writes, fallocate, punch holes, reads, fsync, reopen) is checked against an
 in-memory model (a bytearray per file) after every read, and at the end
 both through the mount and by reading the source files directly.
 
-The seed is printed on failure; rerun one with SHIFTFS_STRESS_SEED=N (and
-SHIFTFS_STRESS_OPS=N to change the length of the main run).
+Runs: identity with the default cache (SHIFTFS_STRESS_OPS, default
+100,000 operations), a shifting map with the writeback cache (1/10 of
+that), cache=never (1/20), and four processes at once (three sequences on
+their own files plus rename/readdir churn, 1/25 each).
+
+The seed is printed on failure (and with -s always); rerun one with
+SHIFTFS_STRESS_SEED=N, and SHIFTFS_STRESS_OPS=N to change the length.
 """
 import collections
 import mmap
