@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/deps.sh
+bash scripts/deps-e2e.sh
 jobs=$(nproc)
 export SHIFTFS_TEST_MUST_MOUNT=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
