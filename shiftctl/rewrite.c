@@ -86,6 +86,7 @@ struct run {
 	struct journal *j;
 	struct journal_loaded *jl; /* resume / undo */
 	atomic_bool fatal;
+	bool journal_removed; /* nothing changed: no journal kept */
 	atomic_int reported;
 	pthread_mutex_t out_lock;
 };
@@ -1087,7 +1088,8 @@ static void summary(struct run *r, struct ctx *cs, const struct counters *t,
 				       json_object_new_boolean(o->dry_run));
 		json_object_object_add(
 			j, "journal",
-			r->j ? json_object_new_string(journal_path(r->j))
+			r->journal_removed ? NULL
+			: r->j ? json_object_new_string(journal_path(r->j))
 			: r->jl ? json_object_new_string(r->jl->path)
 				: NULL);
 #define ADD(k, v) json_object_object_add(j, k, json_object_new_int64((int64_t)(v)))
@@ -1222,6 +1224,12 @@ static int walk_tree(struct run *r, int fd, const struct statx *stx,
 	if (rr < 0)
 		die(EXIT_FAIL, "%s: %s", path, strerror(-rr));
 	sum_counters(cs, n, &t);
+	if (r->j && !r->jl && !atomic_load(&r->fatal) &&
+	    !journal_batches(r->j)) {
+		/* Nothing changed: a journal with nothing to undo is noise. */
+		unlink(journal_path(r->j));
+		r->journal_removed = true;
+	}
 	if (!atomic_load(&r->fatal))
 		summary(r, cs, &t, el, path);
 	for (i = 0; i < n; i++) {
@@ -1378,9 +1386,7 @@ int rewrite_run(const char *path, struct rewrite_opts *o)
 			r.j = new_journal(o, real);
 	}
 	code = walk_tree(&r, fd, &stx, path);
-	if (r.j && !r.jl && !atomic_load(&r.fatal) && !journal_batches(r.j)) {
-		/* Nothing changed: a journal with nothing to undo is noise. */
-		unlink(journal_path(r.j));
+	if (r.journal_removed) {
 		if (!o->quiet && !o->json)
 			fprintf(stderr, "%s: nothing changed, journal removed\n",
 				program_name);

@@ -402,12 +402,31 @@ static void do_entry(struct walk *w, void *ctx, struct walk_dir *d,
 			dir_error(w, d->path, name, "statx", errno);
 		return;
 	}
-	if (is_other_mount(d, &e.stx) && !w->cross_mounts) {
-		note_mount(w, d->path, name,
-			   "mount point (use --cross-mounts to enter)");
-		return;
+	if (is_other_mount(d, &e.stx)) {
+		const char *why;
+		char msg[64];
+		int fd;
+
+		if (!w->cross_mounts) {
+			note_mount(w, d->path, name,
+				   "mount point (use --cross-mounts to enter)");
+			return;
+		}
+		/* Not even the root inode of a read-only or pseudo fs. */
+		fd = openat(d->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		why = fd >= 0 ? walk_fs_refusal(fd) : NULL;
+		if (fd >= 0)
+			close(fd);
+		if (why) {
+			snprintf(msg, sizeof(msg), "%s filesystem", why);
+			note_mount(w, d->path, name, msg);
+			return;
+		}
 	}
-	if (!S_ISDIR(e.stx.stx_mode) && e.stx.stx_nlink > 1 &&
+	/* Hard links; across mounts also bind mounts that show the same
+	 * inodes (directories included) twice. */
+	if ((w->cross_mounts ||
+	     (!S_ISDIR(e.stx.stx_mode) && e.stx.stx_nlink > 1)) &&
 	    !seen_insert(&w->priv->seen, walk_stx_dev(&e.stx), e.stx.stx_ino)) {
 		atomic_fetch_add(&w->hardlinks, 1);
 		return;

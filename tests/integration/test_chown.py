@@ -4,6 +4,7 @@ symlinks, odd names, dry run, JSON, refusals and bad input."""
 import json
 import os
 import stat
+import subprocess
 
 import pytest
 
@@ -90,6 +91,7 @@ def test_second_run_is_noop(tree):
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["changed"] == 0 and doc["skipped_correct"] == doc["inodes_visited"] > 20
+    assert doc["journal"] is None
     assert not os.path.exists(os.path.join(t["jdir"], "j2")), "no-op run kept a journal"
     assert dump(t["root"]) == changed
 
@@ -176,6 +178,36 @@ def test_nested_mount_not_crossed_unless_asked(tree, tmpfs_mount):
     assert r.returncode == 0, r.stderr
     assert os.stat(os.path.join(inner, "in_tmpfs")).st_uid == HUID
     assert os.stat(inner).st_uid == HUID
+
+
+def test_bind_mount_and_readonly_mount(tree, tmpfs_mount):
+    """A bind mount of the same filesystem is another mount too; a
+    read-only filesystem is skipped with a message even with
+    --cross-mounts."""
+    t, j = tree, tree["j"]
+    os.mkdir(j("other", "bind"))
+    subprocess.run(["mount", "--bind", j("d1"), j("other", "bind")], check=True)
+    try:
+        ro = tmpfs_mount(j("d1", "d2", "ro"))
+        with open(os.path.join(ro, "f"), "w") as f:
+            f.write("x")
+        subprocess.run(["mount", "-o", "remount,ro", ro], check=True)
+        r = chown(t, "--json")
+        assert r.returncode == 0, r.stderr
+        doc = json.loads(r.stdout)
+        assert doc["mounts_skipped"] == 2 and doc["hard_links"] == 2, doc
+        assert "other/bind: mount point" in r.stderr
+        assert os.stat(j("other", "bind")).st_uid == HUID  # it is d1, changed once
+        assert run("undo", os.path.join(t["jdir"], "j")).returncode == 0
+        # Entered: every inode still changed once (the bind mount shows d1's
+        # inodes a second time), the read-only filesystem still skipped.
+        r = chown(t, "--cross-mounts", "--json", journal="j2")
+        assert r.returncode == 0, r.stderr
+        assert "d2/ro: read-only filesystem, not entered" in r.stderr, r.stderr
+        assert os.stat(os.path.join(ro, "f")).st_uid == 0
+        assert json.loads(r.stdout)["changed"] == doc["changed"]
+    finally:
+        subprocess.run(["umount", "-l", j("other", "bind")])
 
 
 def test_single_file_path(tree):
