@@ -121,6 +121,28 @@ static int creds_unpriv(struct sfs *fs, int pfd, uint32_t du, uint32_t dg,
 	return 0;
 }
 
+/*
+ * setfsuid() cannot fail loudly: it returns the old id either way. In a
+ * user namespace an id outside the namespace's map is silently refused, so
+ * read the ids back (-1 changes nothing) rather than create as the wrong
+ * owner.
+ */
+static bool become(struct sfs *fs, uint32_t du, uint32_t dg)
+{
+	syscall(SYS_setfsgid, dg);
+	syscall(SYS_setfsuid, du);
+	if ((uint32_t)syscall(SYS_setfsuid, -1) != du ||
+	    (uint32_t)syscall(SYS_setfsgid, -1) != dg) {
+		syscall(SYS_setfsuid, fs->euid);
+		syscall(SYS_setfsgid, fs->egid);
+		sfs_log_unpriv("creating files owned by disk uid", du);
+		return false;
+	}
+	if (fs->creds == SFS_CREDS_CAPSET)
+		caps_set(saved_caps);
+	return true;
+}
+
 int sfs_creds_enter(fuse_req_t req, int pfd, mode_t *mode, gid_t *fix_gid)
 {
 	struct sfs *fs = sfs_data(req);
@@ -136,11 +158,8 @@ int sfs_creds_enter(fuse_req_t req, int pfd, mode_t *mode, gid_t *fix_gid)
 		r = creds_unpriv(fs, pfd, du, dg, fix_gid);
 		if (r)
 			return r;
-	} else {
-		syscall(SYS_setfsgid, dg);
-		syscall(SYS_setfsuid, du);
-		if (fs->creds == SFS_CREDS_CAPSET)
-			caps_set(saved_caps);
+	} else if (!become(fs, du, dg)) {
+		return EPERM;
 	}
 	/* Without a private umask, mask here (ignores a default ACL). */
 	if (!umask_for_caller(ctx) && mode)

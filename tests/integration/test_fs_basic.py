@@ -343,3 +343,34 @@ def test_o_direct_read_write(world_dirs, shiftfs_mount):
         os.close(fd)
     with open(os.path.join(src, "d"), "rb") as f:
         assert f.read() == data
+
+
+def test_user_namespace_daemon_never_creates_wrong_owner(world_dirs):
+    """Root of an `unshare -r` namespace has capabilities but only one uid:
+    a create for a disk id outside the namespace must fail (EPERM), not
+    land on disk owned by the namespace's root."""
+    src, mnt = world_dirs
+    u = host_test_user()
+    need(shutil.which("unshare") is not None, "needs unshare")
+    top = os.path.dirname(src)
+    for d in (top, src, mnt):
+        os.chown(d, u.pw_uid, u.pw_gid)
+    os.chmod(src, 0o777)
+    log = os.path.join(top, "ns.log")
+    script = (
+        "%s %s %s -f -o uidmap=5000:0:1,gidmap=0:0:1,overflow_uid=0,"
+        "overflow_gid=0 2>%s & pid=$!; "
+        "for i in $(seq 100); do grep -q ' %s ' /proc/self/mountinfo && break; sleep 0.05; done; "
+        "touch %s/a 2>&1; mkdir %s/b 2>&1; umount %s; wait $pid; echo rc=$?"
+        % (SHIFTFS, src, mnt, log, mnt, mnt, mnt, mnt))
+    r = subprocess.run(["runuser", "-u", TEST_USER, "--", "unshare", "-rm",
+                        "--kill-child", "sh", "-c", script],
+                       capture_output=True, text=True, timeout=60)
+    need("cannot open" not in r.stderr and "Operation not permitted" in r.stdout
+         or os.listdir(src), "unshare -rm with FUSE not usable: " + r.stderr)
+    assert os.listdir(src) == [], "created with a wrong owner: %s" % os.listdir(src)
+    assert r.stdout.count("Operation not permitted") == 2, r.stdout
+    assert "rc=0" in r.stdout
+    with open(log) as f:
+        lines = f.read().splitlines()
+    assert len(lines) == 1 and "disk uid 5000" in lines[0], lines
