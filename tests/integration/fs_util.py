@@ -157,8 +157,10 @@ class Scratch:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
-@pytest.fixture
-def scratch():
+@pytest.fixture(name="scratch")
+def scratch_fixture():
+    """Use as `scratch` (import scratch_fixture into the test module).
+    List it before shiftfs_mount so the mount is torn down first."""
     s = Scratch()
     yield s
     s.cleanup()

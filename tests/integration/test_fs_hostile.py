@@ -8,7 +8,6 @@ mount, ENOSPC on the source filesystem, a daemon killed with SIGKILL, and
 bad command lines. The daemon must never serve anything from outside the
 source tree, never crash, and always be unmountable.
 """
-import errno
 import os
 import random
 import signal
@@ -21,7 +20,7 @@ import pytest
 from conftest import SHIFTFS, is_mounted, need, need_root_and_fuse
 from fs_util import (ACL_GROUP, ACL_GROUP_OBJ, ACL_MASK, ACL_OTHER, ACL_USER, ACL_USER_OBJ,
                      ACL_XATTR_ACCESS, ACL_XATTR_DEFAULT, CAP_XATTR, acl_encode, acl_named,
-                     ename, errno_of, fcaps_v2, fcaps_v3, owner)
+                     ename, errno_of, owner)
 
 BIG = 4294967294
 GONE = ("ENOENT", "ESTALE")

@@ -16,16 +16,17 @@ layout must produce, written out here by hand):
 - security.capability v3 rootid both ways.
 """
 import os
-import stat
 import subprocess
 
 import pytest
 
-from conftest import need_root_and_fuse, need
+from conftest import need_root_and_fuse
 from fs_util import (ACL_GROUP, ACL_GROUP_OBJ, ACL_MASK, ACL_OTHER, ACL_USER,
                      ACL_USER_OBJ, ACL_XATTR_ACCESS, ACL_XATTR_DEFAULT, CAP_XATTR,
-                     acl_decode, acl_encode, acl_named, as_user, errno_of, fcaps_decode,
-                     fcaps_v3, owner, scratch, write_subid, UsernsProcess)  # noqa: F401 (fixture)
+                     acl_encode, acl_named, as_user, errno_of, fcaps_decode,
+                     fcaps_v3, owner, scratch_fixture, write_subid, UsernsProcess)
+
+FIXTURES = (scratch_fixture,)
 
 OVERFLOW = 65534
 BIG = 4294967294  # 2^32 - 2, the largest valid id

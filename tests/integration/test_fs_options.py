@@ -11,7 +11,9 @@ import time
 import pytest
 
 from conftest import need_root_and_fuse
-from fs_util import as_user, errno_of, scratch, user_ids  # noqa: F401 (fixture)
+from fs_util import errno_of, scratch_fixture, user_ids
+
+FIXTURES = (scratch_fixture,)
 
 
 def mount_flags(mnt):

@@ -19,7 +19,9 @@ import pytest
 
 from conftest import TEST_USER, need_root_and_fuse
 from fs_util import (ACL_XATTR_ACCESS, ACL_XATTR_DEFAULT, acl_named, as_user, errno_of,
-                     owner, scratch, user_ids, write_subid)  # noqa: F401 (fixture)
+                     owner, scratch_fixture, user_ids, write_subid)
+
+FIXTURES = (scratch_fixture,)
 
 
 def test_rootless_for_unprivileged_user(scratch, shiftfs_mount):
