@@ -796,6 +796,15 @@ static void visit(void *arg, const struct walk_entry *e)
 	    (((p->flags & JF_FROM_UID) && orig.uid != p->from_uid) ||
 	     ((p->flags & JF_FROM_GID) && orig.gid != p->from_gid))) {
 		c->c.other_owner++;
+		if (r->o->verbose) {
+			char path[PATH_MAX * 2];
+
+			loc_path(&l, path, sizeof(path));
+			pthread_mutex_lock(&r->out_lock);
+			printf("%s: owned by %u:%u, not --from: left alone\n",
+			       path, orig.uid, orig.gid);
+			pthread_mutex_unlock(&r->out_lock);
+		}
 		return;
 	}
 	final_owner(r, &orig, &u, &g, &un);
@@ -969,6 +978,22 @@ static bool inside_tree(const char *dir, uint64_t dev, uint64_t ino)
 	if (fd >= 0)
 		close(fd);
 	return false;
+}
+
+static const char *mode_name(const struct rewrite_opts *o);
+
+/* Giving files to other users takes CAP_CHOWN: say so once, up front,
+ * rather than once per inode. */
+static void need_privilege(const struct rewrite_opts *o)
+{
+	if (o->dry_run || geteuid() == 0)
+		return;
+	if (o->mode == RW_CHOWN && o->p.uid == geteuid() &&
+	    o->p.gid == getegid())
+		return;
+	die(EXIT_FAIL, "%s: changing owners to other ids needs root "
+	    "(CAP_CHOWN); --dry-run works unprivileged",
+	    mode_name(o));
 }
 
 /* Open PATH as the tree's root and refuse what must not be changed. */
@@ -1338,6 +1363,7 @@ int rewrite_run(const char *path, struct rewrite_opts *o)
 			    file, r.jl->p.verb == JOURNAL_SHIFT ? "shift" : "chown",
 			    mode_name(o));
 		o->p = r.jl->p;
+		need_privilege(o);
 		if (!path)
 			path = r.jl->p.root_path;
 		fd = open_tree(path, o, &stx, real, sizeof(real));
@@ -1361,6 +1387,7 @@ int rewrite_run(const char *path, struct rewrite_opts *o)
 				program_name, r.jl->path);
 		}
 	} else {
+		need_privilege(o);
 		fd = open_tree(path, o, &stx, real, sizeof(real));
 		o->p.root_dev = walk_stx_dev(&stx);
 		o->p.root_ino = stx.stx_ino;
@@ -1430,6 +1457,7 @@ int rewrite_undo(const char *arg, struct rewrite_opts *o)
 	}
 	r.jl = load_or_die(file);
 	o->p = r.jl->p;
+	need_privilege(o);
 	fd = open_tree(r.jl->p.root_path, o, &stx, real, sizeof(real));
 	check_tree(r.jl, &stx, r.jl->p.root_path);
 	if (!o->quiet && !o->json)

@@ -198,6 +198,16 @@ void walk_entry_path(const struct walk_entry *e, char *buf, size_t len)
 	walk_escape(raw, buf, len);
 }
 
+/* Count an error; past WALK_MAX_ERRORS, stop (a wrong setup, not bad luck). */
+static void count_error(struct walk *w)
+{
+	if (atomic_fetch_add(&w->errors, 1) + 1 == WALK_MAX_ERRORS) {
+		fprintf(stderr, "%s: %d errors: stopping\n", program_name,
+			WALK_MAX_ERRORS);
+		atomic_store(&w->stop, true);
+	}
+}
+
 void walk_error(struct walk *w, const struct walk_entry *e, const char *what,
 		int err)
 {
@@ -207,7 +217,7 @@ void walk_error(struct walk *w, const struct walk_entry *e, const char *what,
 	progress_clear();
 	fprintf(stderr, "%s: %s: %s: %s\n", program_name, p, what,
 		strerror(err));
-	atomic_fetch_add(&w->errors, 1);
+	count_error(w);
 }
 
 static void dir_error(struct walk *w, const char *parent, const char *name,
@@ -220,7 +230,7 @@ static void dir_error(struct walk *w, const char *parent, const char *name,
 	progress_clear();
 	fprintf(stderr, "%s: %s: %s: %s\n", program_name, p, what,
 		strerror(err));
-	atomic_fetch_add(&w->errors, 1);
+	count_error(w);
 }
 
 /* ---- filesystems ---- */

@@ -72,6 +72,8 @@ struct walk {
 };
 
 #define WALK_MAX_THREADS 8
+/* A walk stops after this many errors (each one is printed). */
+#define WALK_MAX_ERRORS 1000
 
 /*
  * Open root_path (never following a final symlink) and check it:
