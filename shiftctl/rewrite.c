@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/acl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -1023,6 +1024,11 @@ static int open_tree(const char *path, struct rewrite_opts *o,
 	if (why && (strcmp(why, "read-only") || !o->dry_run))
 		die(EXIT_FAIL, "%s: on a %s filesystem, nothing to change",
 		    real, why);
+	/* One rewrite of a tree at a time (released at exit). */
+	if (!o->dry_run && S_ISDIR(stx->stx_mode) &&
+	    flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+		die(EXIT_FAIL, "%s: another shiftctl is changing this tree",
+		    real);
 	return fd;
 }
 
