@@ -318,8 +318,15 @@ def test_enospc_on_the_source(small_fs, tmp_path, shiftfs_mount, opts):
         assert errno_of(os.posix_fallocate, fd, 0, 64 << 20) == "ENOSPC"
     finally:
         os.close(fd)
-    # freeing space makes it usable again
+    # freeing space makes it usable again. The daemon keeps an O_PATH fd per
+    # inode the kernel knows until the kernel's FORGET arrives, which is
+    # asynchronous: allow it a moment to release the unlinked file.
+    before = os.statvfs(small_fs).f_bfree
     os.unlink(p)
+    deadline = time.monotonic() + 5
+    while os.statvfs(small_fs).f_bfree < before + 512 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert os.statvfs(small_fs).f_bfree >= before + 512, "space of the unlinked file not released in 5 s"
     with open(os.path.join(str(mnt), "again"), "wb") as f:
         f.write(b"z" * 1000000)
     assert os.stat(os.path.join(small_fs, "again")).st_size == 1000000
