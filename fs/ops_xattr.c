@@ -2,9 +2,11 @@
 /*
  * Extended attributes. Values pass through, except the two that hold ids:
  * POSIX ACLs (system.posix_acl_access/_default, every ACL_USER/ACL_GROUP
- * entry) and security.capability v3 (rootid). Those are shifted disk -> view
- * on get and view -> disk on set, where an unmapped view id is refused with
- * EOVERFLOW. O_PATH fds have no f*xattr(), hence the /proc paths (which name
+ * entry) and security.capability (its root id: v3's rootid, or disk root for
+ * v1/v2, converted to v3 as the kernel's idmapped mounts do). Those are
+ * shifted disk -> view on get and view -> disk on set, where an unmapped view
+ * id is refused with EOVERFLOW; capabilities whose root id has no view are
+ * hidden (ENODATA), so exec through the mount ignores them. O_PATH fds have no f*xattr(), hence the /proc paths (which name
  * the very inode, not a path to resolve again).
  */
 #include <errno.h>
@@ -23,16 +25,41 @@ static int shift_value(const struct sfs *fs, const char *name, void *buf,
 {
 	int r;
 
-	if (acl_xattr_is_acl(name))
-		r = acl_xattr_shift(buf, size, &fs->maps, to_view);
-	else if (strcmp(name, FCAPS_XATTR) == 0)
-		r = fcaps_xattr_shift(buf, size, &fs->maps.uid, to_view);
-	else
+	if (!acl_xattr_is_acl(name))
 		return 0;
+	r = acl_xattr_shift(buf, size, &fs->maps, to_view);
 	/* A malformed value is the source filesystem's to judge. */
 	if (r == -EINVAL)
 		return 0;
 	return r < 0 ? r : 0;
+}
+
+static bool is_fcaps(const char *name)
+{
+	return strcmp(name, FCAPS_XATTR) == 0;
+}
+
+/* security.capability: its size may change (v2 -> v3), so always read it. */
+static void getxattr_fcaps(fuse_req_t req, const char *path, size_t size)
+{
+	char buf[FCAPS_XATTR_MAX * 2];
+	ssize_t res = getxattr(path, FCAPS_XATTR, buf, sizeof(buf));
+	int r;
+
+	if (res < 0)
+		return (void)fuse_reply_err(req, errno);
+	r = fcaps_xattr_convert(buf, (size_t)res, buf, &sfs_data(req)->maps.uid,
+				true);
+	if (r == -EOVERFLOW)
+		return (void)fuse_reply_err(req, ENODATA);
+	if (r == -EINVAL)
+		r = (int)res; /* malformed: the kernel judges it, as on disk */
+	if (!size)
+		fuse_reply_xattr(req, (size_t)r);
+	else if (size < (size_t)r)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, buf, (size_t)r);
 }
 
 void sfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
@@ -43,8 +70,10 @@ void sfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	int r;
 
 	sfs_proc_path(path, sizeof(path), sfs_fd(req, ino));
+	if (is_fcaps(name))
+		return getxattr_fcaps(req, path, size);
 	if (!size) {
-		/* Shifting never changes a value's size. */
+		/* Shifting an ACL never changes its size. */
 		res = getxattr(path, name, NULL, 0);
 		if (res < 0)
 			fuse_reply_err(req, errno);
@@ -75,11 +104,21 @@ void sfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	int r;
 
 	sfs_proc_path(path, sizeof(path), sfs_fd(req, ino));
-	buf = malloc(size ? size : 1);
+	buf = malloc(size > FCAPS_XATTR_MAX ? size : FCAPS_XATTR_MAX);
 	if (!buf)
 		return (void)fuse_reply_err(req, ENOMEM);
 	memcpy(buf, value, size);
-	r = shift_value(sfs_data(req), name, buf, size, false);
+	if (is_fcaps(name)) {
+		r = fcaps_xattr_convert(value, size, buf,
+					&sfs_data(req)->maps.uid, false);
+		if (r >= 0)
+			size = (size_t)r;
+		/* A malformed value is the kernel's and the disk's to judge. */
+		if (r >= 0 || r == -EINVAL)
+			r = 0;
+	} else {
+		r = shift_value(sfs_data(req), name, buf, size, false);
+	}
 	if (r == 0 && setxattr(path, name, buf, size, flags) < 0)
 		r = -errno;
 	free(buf);

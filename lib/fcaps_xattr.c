@@ -57,3 +57,29 @@ int fcaps_xattr_shift(void *buf, size_t size, const struct idmap *uidmap,
 	memcpy(buf, &caps, sizeof(caps));
 	return 1;
 }
+
+int fcaps_xattr_convert(const void *in, size_t in_size, void *out,
+			const struct idmap *uidmap, bool to_view)
+{
+	struct vfs_ns_cap_data caps = {0};
+	uint32_t rootid = 0, mapped;
+	int rev = fcaps_xattr_revision(in, in_size);
+
+	if (rev < 0)
+		return rev;
+	if (rev == 3)
+		fcaps_xattr_rootid(in, in_size, &rootid);
+	if (idmap_translate(uidmap, to_view, rootid, &mapped) < 0)
+		return -EOVERFLOW;
+	if (mapped == 0 && rev != 3) {
+		memmove(out, in, in_size);
+		return (int)in_size;
+	}
+	/* v1 holds one 32-bit word of each set: the upper words stay 0. */
+	memcpy(&caps, in, in_size < sizeof(caps) ? in_size : sizeof(caps));
+	caps.magic_etc = htole32(VFS_CAP_REVISION_3 |
+				 (le32toh(caps.magic_etc) & VFS_CAP_FLAGS_MASK));
+	caps.rootid = htole32(mapped);
+	memcpy(out, &caps, sizeof(caps));
+	return (int)sizeof(caps);
+}

@@ -32,4 +32,18 @@ int fcaps_xattr_rootid(const void *buf, size_t size, uint32_t *rootid);
 int fcaps_xattr_shift(void *buf, size_t size, const struct idmap *uidmap,
 		      bool to_view);
 
+/*
+ * What a shifting mount must present, the way the kernel's idmapped mounts
+ * do: a v1/v2 value means "capabilities for root", i.e. for disk uid 0, so
+ * under a map that moves 0 it becomes v3 with rootid = the image of 0; a v3
+ * rootid is translated; a value whose rootid maps to 0 keeps its revision.
+ * in/in_size is the value read (to_view) or given (!to_view); out must have
+ * room for FCAPS_XATTR_MAX bytes and may be in. Returns the size written,
+ * -EINVAL for a malformed value, or -EOVERFLOW when the root id has no image
+ * (a reader then treats the file as having no capabilities: ENODATA).
+ */
+#define FCAPS_XATTR_MAX 24
+int fcaps_xattr_convert(const void *in, size_t in_size, void *out,
+			const struct idmap *uidmap, bool to_view);
+
 #endif

@@ -44,7 +44,7 @@ struct mount_opts {
 	bool auto_allow_other; /* unprivileged, and /etc/fuse.conf allows */
 	const char *fuse_only; /* first -o option idmap cannot honour */
 	char src[PATH_MAX], mnt[PATH_MAX];
-	char why[256]; /* why this backend */
+	char why[512]; /* why this backend */
 	pid_t pid;     /* FUSE daemon */
 	char log[PATH_MAX];
 };

@@ -24,7 +24,7 @@ from conftest import need_root_and_fuse
 from fs_util import (ACL_GROUP, ACL_GROUP_OBJ, ACL_MASK, ACL_OTHER, ACL_USER,
                      ACL_USER_OBJ, ACL_XATTR_ACCESS, ACL_XATTR_DEFAULT, CAP_XATTR,
                      acl_encode, acl_named, as_user, errno_of, fcaps_decode,
-                     fcaps_v3, owner, scratch_fixture, write_subid, UsernsProcess)
+                     fcaps_v2, fcaps_v3, owner, scratch_fixture, write_subid, UsernsProcess)
 
 FIXTURES = (scratch_fixture,)
 
@@ -327,7 +327,7 @@ def test_capability_v3_rootid(scratch, shiftfs_mount, layout):
     f = os.path.join(s.src, "prog")
     open(f, "w").close()
     # a mapped disk id whose view is not 0 (a v3 value written with root
-    # id 0 is stored as v2 by the kernel, which passes through untranslated)
+    # id 0 is stored as v2 by the kernel: test_capability_v2_* covers that)
     disk, view, count = layout.uid[-1]
     disk_root = disk + 1 if count > 1 else disk
     os.setxattr(f, CAP_XATTR, fcaps_v3(disk_root))
@@ -357,3 +357,40 @@ def test_capability_v3_rootid(scratch, shiftfs_mount, layout):
     e = errno_of(os.setxattr, os.path.join(s.mnt, "prog2"), CAP_XATTR, fcaps_v3(bad_u))
     assert e in ("EOVERFLOW", "EINVAL"), e
     assert os.getxattr(g, CAP_XATTR) == before
+
+
+def test_capability_v2_is_root_of_the_disk(scratch, shiftfs_mount, layout):
+    """v1/v2 capabilities belong to disk root (uid 0). Through a mount that
+    moves 0 they are presented as v3 with rootid = view of 0, as the kernel's
+    idmapped mounts do; where 0 is unmapped they are hidden (ENODATA), so
+    exec through the mount does not grant them."""
+    s = scratch
+    f = os.path.join(s.src, "prog")
+    open(f, "w").close()
+    os.setxattr(f, CAP_XATTR, fcaps_v2())
+    before = os.getxattr(f, CAP_XATTR)
+    mount(shiftfs_mount, s, layout)
+    mf = os.path.join(s.mnt, "prog")
+    view_root = layout._view(layout.uid, 0)
+    if view_root is None:
+        assert errno_of(os.getxattr, mf, CAP_XATTR) == "ENODATA"
+    elif view_root == 0:
+        assert fcaps_decode(os.getxattr(mf, CAP_XATTR)) == (2, 1 << 10, None)
+    else:
+        assert fcaps_decode(os.getxattr(mf, CAP_XATTR)) == (3, 1 << 10, view_root)
+        assert len(os.getxattr(mf, CAP_XATTR)) == 24
+    assert os.getxattr(f, CAP_XATTR) == before  # reading changes nothing
+
+
+def test_capability_v3_unmapped_root_is_hidden(scratch, shiftfs_mount, layout):
+    s = scratch
+    f = os.path.join(s.src, "prog")
+    open(f, "w").close()
+    os.setxattr(f, CAP_XATTR, fcaps_v3(4000000000))
+    mount(shiftfs_mount, s, layout)
+    view = layout._view(layout.uid, 4000000000)
+    mf = os.path.join(s.mnt, "prog")
+    if view is None:
+        assert errno_of(os.getxattr, mf, CAP_XATTR) == "ENODATA"
+    else:  # identity: the root id is mapped and shown as itself
+        assert fcaps_decode(os.getxattr(mf, CAP_XATTR)) == (3, 1 << 10, view)
