@@ -406,7 +406,8 @@ class Bench:
     def wl_untar(self, root):
         os.mkdir(root)
         t0 = time.perf_counter()
-        run(["tar", "xf", self.tarball, "-C", root])
+        run(["tar", "xf", self.tarball, "-C", root], capture_output=True,
+            text=True)
         return time.perf_counter() - t0
 
     def rotated(self, rep):
@@ -427,8 +428,15 @@ class Bench:
             v = fn(*args)
         except (OSError, subprocess.CalledProcessError, ValueError,
                 KeyError) as e:
-            msg = (f"{type(e).__name__}: {e}" if not isinstance(e, OSError)
-                   else f"{errno_name(e.errno)} ({e.strerror})")
+            if isinstance(e, OSError):
+                msg = f"{errno_name(e.errno)} ({e.strerror})"
+            elif isinstance(e, subprocess.CalledProcessError):
+                err = (e.stderr or "").strip().splitlines()
+                msg = (f"{os.path.basename(e.cmd[0])} exit {e.returncode}" +
+                       (f" ({len(err)} error lines, first: {err[0]})"
+                        if err else ""))
+            else:
+                msg = f"{type(e).__name__}: {e}"
             self.failures.setdefault(wl, {}).setdefault(n, []).append(msg)
             log(f"  {wl:14s} {n:10s} FAILED: {msg}")
             return None
@@ -769,7 +777,7 @@ def markdown(bench, S, meta, rss_million=None):
             e = row.get(t)
             fails = bench.failures.get(wl, {}).get(t, [])
             if not e:
-                cells.append(f"FAIL: {fails[0].split(' ')[0]}" if fails
+                cells.append("FAIL: " + fails[0].split(" (")[0] if fails
                              else "n/a")
                 continue
             c = fmt_val(kind, e["median"])
@@ -798,6 +806,8 @@ def markdown(bench, S, meta, rss_million=None):
             for s, b in pairs:
                 x = speedup(S, wl, s, b)
                 cells.append(f"{x:.1f}×" if x else "n/a")
+            if all(c == "n/a" for c in cells):
+                continue
             L.append(f"| {label} | " + " | ".join(cells) + " |")
     if bench.rss:
         L.append("")
