@@ -260,6 +260,8 @@ class Bench:
                 opts = f"uidmap={m},gidmap={m}"
                 if name == "shiftfs-wb":
                     opts += ",writeback"
+                if a.shiftfs_opts:
+                    opts += "," + a.shiftfs_opts
                 cmd = [shiftfs, src, mnt, "-f", "-o", opts]
                 try:
                     self.start_daemon(name, cmd, mnt)
@@ -570,7 +572,10 @@ class Bench:
         drop_caches()
         mnt = self.mnt_dir("shiftfs")
         m = f"{DISK_ID}:0:1"
-        cmd = [shiftfs, src, mnt, "-f", "-o", f"uidmap={m},gidmap={m}"]
+        opts = f"uidmap={m},gidmap={m}"
+        if a.shiftfs_opts:
+            opts += "," + a.shiftfs_opts
+        cmd = [shiftfs, src, mnt, "-f", "-o", opts]
         proc = self.start_daemon("shiftfs", cmd, mnt)
         base = rss_kib(proc.pid)
         errf = os.path.join(self.work, "find.err")
@@ -584,6 +589,7 @@ class Bench:
             log(f"find exit {rc}, {len(errs)} error lines, e.g. {errs[0]}")
         r = rss_kib(proc.pid)
         res = {"files": nd * per, "dirs": nd, "walk_s": walk,
+               "shiftfs_opts": opts,
                "find_exit": rc, "find_errors": len(errs),
                "find_first_error": errs[0] if errs else None,
                "rss_before_kib": base["VmRSS"],
@@ -655,8 +661,11 @@ def versions(bench):
     b = getattr(bench, "shiftfs_bin", None)
     if b:
         r = subprocess.run([b, "--version"], capture_output=True, text=True)
-        v["shiftfs"] = (r.stdout + r.stderr).strip().splitlines()[:1]
+        v["shiftfs"] = next((ln for ln in (r.stdout + r.stderr).splitlines()
+                             if ln.startswith("shiftfs")), None)
         v["shiftfs_bin"] = b
+    if getattr(bench, "shiftctl_bin", None):
+        v["shiftctl_bin"] = bench.shiftctl_bin
     try:
         v["git"] = out(["git", "-C", REPO, "rev-parse", "--short",
                         "HEAD"]).strip()
@@ -859,6 +868,8 @@ def main():
                    "build*/fs/shiftfs)")
     p.add_argument("--shiftctl", help="shiftctl binary (default: newest "
                    "build*/shiftctl/shiftctl)")
+    p.add_argument("--shiftfs-opts", metavar="OPT[,OPT]",
+                   help="extra -o options for every shiftfs mount")
     p.add_argument("--workdir", help="where the image goes (/var/tmp)")
     p.add_argument("--image-gib", type=int, default=16)
     p.add_argument("--files", type=int, default=20000)
@@ -936,7 +947,8 @@ def main():
             bench.shiftfs_bin = find_binary("fs/shiftfs", a.shiftfs)
             res = bench.walk_million()
             meta = versions(bench)
-            md = (f"walk-million ({meta['date']}, kernel {meta['kernel']}): "
+            md = (f"walk-million ({meta['date']}, kernel {meta['kernel']}, "
+                  f"-o {res['shiftfs_opts']}): "
                   f"{res['files']} files in {res['dirs']} dirs, `find -ls` "
                   f"through shiftfs {res['walk_s']:.1f} s, daemon RSS "
                   f"{res['rss_before_kib'] / 1024:.1f} → "
