@@ -20,24 +20,34 @@ enum {
 
 static void usage(void)
 {
-	printf("\nUsage:\n %s chown --user=USER[:GROUP] [MAP SOURCE] [options] PATH...\n"
+	printf("\nUsage:\n %s chown --user=USER[:GROUP] [MAP SOURCE] [options] "
+	       "PATH...\n"
 	       " %s chown --resume[=JOURNAL] [PATH]\n",
 	       program_name, program_name);
-	fputs("\nMake every inode under PATH owned by the host ids that the container's\n"
-	      "USER has under the map (default: the rootless layout of the invoking\n"
-	      "user), so the container sees the volume as USER's. Names resolve in the\n"
-	      "container's /etc/passwd and /etc/group (--rootfs or --passwd/--group).\n"
-	      "A journal written before each batch of changes allows --resume after\n"
+	fputs("\nMake every inode under PATH owned by the host ids that the "
+	      "container's\n"
+	      "USER has under the map (default: the rootless layout of the "
+	      "invoking\n"
+	      "user), so the container sees the volume as USER's. Names "
+	      "resolve in the\n"
+	      "container's /etc/passwd and /etc/group (--rootfs or "
+	      "--passwd/--group).\n"
+	      "A journal written before each batch of changes allows --resume "
+	      "after\n"
 	      "a crash and 'shiftctl undo JOURNAL'.\n",
 	      stdout);
 	fputs(MAPSRC_HELP, stdout);
 	fputs("\nOptions:\n"
-	      "     --user=USER[:GROUP]    the container user (and group) to own PATH\n"
-	      "     --from=UID[:GID]       change only inodes owned by these host ids\n"
-	      " -n, --dry-run              print what would change, change nothing\n"
+	      "     --user=USER[:GROUP]    the container user (and group) to "
+	      "own PATH\n"
+	      "     --from=UID[:GID]       change only inodes owned by these "
+	      "host ids\n"
+	      " -n, --dry-run              print what would change, change "
+	      "nothing\n"
 	      "     --journal=FILE         journal here (outside PATH)\n"
 	      "     --resume[=JOURNAL]     finish an interrupted run\n"
-	      "     --cross-mounts         enter other filesystems mounted under PATH\n"
+	      "     --cross-mounts         enter other filesystems mounted "
+	      "under PATH\n"
 	      "     --force                allow system and home directories\n"
 	      "     --threads=N            worker threads (default 2-4)\n"
 	      "     --json                 print the summary as JSON\n"
@@ -93,11 +103,15 @@ static void resolve_user(struct rewrite_opts *o, struct mapsrc *ms,
 				      : " (names need the container's files: "
 					"--rootfs=DIR or --passwd=FILE)");
 	if (idmap_to_view(&m->uid, cu, &o->p.uid) < 0)
-		die(EXIT_FAIL, "--user=%s: container uid %u has no host uid "
-		    "under the map", spec, cu);
+		die(EXIT_FAIL,
+		    "--user=%s: container uid %u has no host uid "
+		    "under the map",
+		    spec, cu);
 	if (idmap_to_view(&m->gid, cg, &o->p.gid) < 0)
-		die(EXIT_FAIL, "--user=%s: container gid %u has no host gid "
-		    "under the map", spec, cg);
+		die(EXIT_FAIL,
+		    "--user=%s: container gid %u has no host gid "
+		    "under the map",
+		    spec, cg);
 	o->p.flags |= JF_SET_GID;
 }
 
@@ -138,8 +152,10 @@ int cmd_chown(int argc, char **argv)
 	}
 	if (o.resume) {
 		if (user || from || ms.req.kind != LAYOUT_NONE)
-			usage_error("chown", "--resume takes its parameters "
-				    "from the journal: no --user, --from or map");
+			usage_error(
+				"chown",
+				"--resume takes its parameters "
+				"from the journal: no --user, --from or map");
 		return rewrite_resume_args(&o, argc, argv, "chown");
 	}
 	if (!user)

@@ -20,28 +20,38 @@ static void usage(void)
 	printf("\nUsage:\n %s shift [MAP SOURCE] [options] PATH...\n"
 	       " %s shift --resume[=JOURNAL] [PATH]\n",
 	       program_name, program_name);
-	fputs("\nTranslate every owner under PATH through the map: each uid and gid\n"
-	      "is taken as a container id and replaced by its host id (--reverse:\n"
-	      "host id -> container id). Named ACL entries and the root id of file\n"
-	      "capabilities move the same way. Ids the map cannot translate are\n"
-	      "reported and left unchanged. A journal allows --resume and undo.\n",
+	fputs("\nTranslate every owner under PATH through the map: each uid "
+	      "and gid\n"
+	      "is taken as a container id and replaced by its host id "
+	      "(--reverse:\n"
+	      "host id -> container id). Named ACL entries and the root id of "
+	      "file\n"
+	      "capabilities move the same way. Ids the map cannot translate "
+	      "are\n"
+	      "reported and left unchanged. A journal allows --resume and "
+	      "undo.\n",
 	      stdout);
 	fputs(MAPSRC_HELP, stdout);
 	fputs("\nOptions:\n"
-	      "     --reverse              translate host ids back to container ids\n"
-	      "     --strict               fail (exit 1, nothing changed) if any id\n"
+	      "     --reverse              translate host ids back to "
+	      "container ids\n"
+	      "     --strict               fail (exit 1, nothing changed) if "
+	      "any id\n"
 	      "                              has no image under the map\n"
-	      " -n, --dry-run              print what would change, change nothing\n"
+	      " -n, --dry-run              print what would change, change "
+	      "nothing\n"
 	      "     --journal=FILE         journal here (outside PATH)\n"
 	      "     --resume[=JOURNAL]     finish an interrupted run\n"
-	      "     --cross-mounts         enter other filesystems mounted under PATH\n"
+	      "     --cross-mounts         enter other filesystems mounted "
+	      "under PATH\n"
 	      "     --force                allow system and home directories\n"
 	      "     --threads=N            worker threads (default 2-4)\n"
 	      "     --json                 print the summary as JSON\n"
 	      " -v, --verbose              list every change\n"
 	      " -q, --quiet                no progress, no summary\n"
 	      " -h, --help                 display this help\n"
-	      "\nShifting twice shifts twice: undo with 'shiftctl undo JOURNAL'.\n"
+	      "\nShifting twice shifts twice: undo with 'shiftctl undo "
+	      "JOURNAL'.\n"
 	      "Exit status: 0 ok, 1 failure, 2 usage error.\n"
 	      "\nFor more details see shiftctl-chown(1).\n",
 	      stdout);
@@ -83,7 +93,8 @@ int cmd_shift(int argc, char **argv)
 	}
 	if (o.resume) {
 		if (ms.req.kind != LAYOUT_NONE || (o.p.flags & JF_REVERSE))
-			usage_error("shift", "--resume takes its parameters "
+			usage_error("shift",
+				    "--resume takes its parameters "
 				    "from the journal: no map, no --reverse");
 		return rewrite_resume_args(&o, argc, argv, "shift");
 	}

@@ -12,9 +12,12 @@
 static void usage(void)
 {
 	printf("\nUsage:\n %s undo [options] JOURNAL|PATH\n", program_name);
-	fputs("\nRestore every inode recorded in JOURNAL (written by 'shiftctl chown'\n"
-	      "or 'shiftctl shift') to its original owner, group, mode, ACLs and\n"
-	      "file capability. Given the tree's PATH instead, its newest journal\n"
+	fputs("\nRestore every inode recorded in JOURNAL (written by 'shiftctl "
+	      "chown'\n"
+	      "or 'shiftctl shift') to its original owner, group, mode, ACLs "
+	      "and\n"
+	      "file capability. Given the tree's PATH instead, its newest "
+	      "journal\n"
 	      "in the default journal directory is used. Safe to run again.\n",
 	      stdout);
 	fputs("\nOptions:\n"

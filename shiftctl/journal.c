@@ -346,7 +346,8 @@ int journal_reopen(const struct journal_loaded *jl, struct journal **out)
 		return r;
 	}
 	if ((jl->valid_end != jl->size &&
-	     (ftruncate(j->fd, (off_t)jl->valid_end) < 0 || fsync(j->fd) < 0)) ||
+	     (ftruncate(j->fd, (off_t)jl->valid_end) < 0 ||
+	      fsync(j->fd) < 0)) ||
 	    lseek(j->fd, (off_t)jl->valid_end, SEEK_SET) < 0) {
 		r = -errno;
 		close(j->fd);
@@ -410,10 +411,14 @@ int journal_write_batch(struct journal *j, const struct journal_entry *e,
 		return -ENOMEM;
 	o = buf + sizeof(struct rec_head);
 	for (i = 0; i < n; i++) {
-		struct ent_head h = {e[i].dev,  e[i].ino,
-				     e[i].uid,  e[i].gid,
-				     e[i].mode, e[i].acl_access_len,
-				     e[i].acl_default_len, e[i].caps_len};
+		struct ent_head h = {e[i].dev,
+				     e[i].ino,
+				     e[i].uid,
+				     e[i].gid,
+				     e[i].mode,
+				     e[i].acl_access_len,
+				     e[i].acl_default_len,
+				     e[i].caps_len};
 		unsigned char *start = o;
 
 		put(&o, &h, sizeof(h));
@@ -484,7 +489,8 @@ static bool entry_at(const struct journal_loaded *jl, size_t off,
 
 static size_t slot_of(uint64_t dev, uint64_t ino, size_t cap)
 {
-	uint64_t h = (dev * 0x9e3779b97f4a7c15ull) ^ (ino * 0xc2b2ae3d27d4eb4full);
+	uint64_t h =
+		(dev * 0x9e3779b97f4a7c15ull) ^ (ino * 0xc2b2ae3d27d4eb4full);
 
 	return (size_t)(h ^ (h >> 29)) & (cap - 1);
 }
@@ -507,8 +513,8 @@ static int table_insert(struct journal_loaded *jl, size_t off)
 	return 0;
 }
 
-bool journal_lookup(const struct journal_loaded *jl, uint64_t dev,
-		    uint64_t ino, struct journal_entry *out)
+bool journal_lookup(const struct journal_loaded *jl, uint64_t dev, uint64_t ino,
+		    struct journal_entry *out)
 {
 	size_t i;
 
@@ -559,8 +565,7 @@ static size_t scan_records(struct journal_loaded *jl, size_t hlen,
 		uint32_t crc;
 
 		memcpy(&h, jl->map + off, sizeof(h));
-		if (h.len % 8 ||
-		    h.len > jl->size - off - sizeof(h) - 8)
+		if (h.len % 8 || h.len > jl->size - off - sizeof(h) - 8)
 			break;
 		memcpy(&crc, jl->map + off + sizeof(h) + h.len, 4);
 		if (crc != crc32_update(0, jl->map + off, sizeof(h) + h.len))

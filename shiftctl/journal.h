@@ -36,17 +36,17 @@
 enum journal_verb { JOURNAL_CHOWN = 1, JOURNAL_SHIFT = 2 };
 
 enum journal_flags {
-	JF_REVERSE = 1 << 0,      /* shift --reverse */
+	JF_REVERSE = 1 << 0,	  /* shift --reverse */
 	JF_CROSS_MOUNTS = 1 << 1, /* --cross-mounts */
-	JF_FROM_UID = 1 << 2,     /* chown --from=UID */
-	JF_FROM_GID = 1 << 3,     /* chown --from=:GID */
-	JF_SET_GID = 1 << 4,      /* chown changes the group too */
+	JF_FROM_UID = 1 << 2,	  /* chown --from=UID */
+	JF_FROM_GID = 1 << 3,	  /* chown --from=:GID */
+	JF_SET_GID = 1 << 4,	  /* chown changes the group too */
 };
 
 struct journal_params {
-	uint32_t verb;  /* enum journal_verb */
-	uint32_t flags; /* enum journal_flags */
-	uint32_t uid, gid;           /* chown: host ids to give */
+	uint32_t verb;		     /* enum journal_verb */
+	uint32_t flags;		     /* enum journal_flags */
+	uint32_t uid, gid;	     /* chown: host ids to give */
 	uint32_t from_uid, from_gid; /* chown --from */
 	uint64_t root_dev, root_ino; /* the tree */
 	char root_path[PATH_MAX];
@@ -66,7 +66,7 @@ struct journal_loaded {
 	struct journal_params p;
 	char path[PATH_MAX];
 	const unsigned char *map;
-	size_t size;      /* file size */
+	size_t size;	  /* file size */
 	size_t valid_end; /* end of the last intact record */
 	size_t nentries;
 	bool done, undone;
@@ -117,8 +117,8 @@ int journal_load(const char *path, struct journal_loaded *jl, char *err,
 void journal_unload(struct journal_loaded *jl);
 
 /* The original metadata of (dev, ino), if journalled. */
-bool journal_lookup(const struct journal_loaded *jl, uint64_t dev,
-		    uint64_t ino, struct journal_entry *out);
+bool journal_lookup(const struct journal_loaded *jl, uint64_t dev, uint64_t ino,
+		    struct journal_entry *out);
 
 /*
  * The newest journal in dir for the tree (dev, ino) and verb (0: any).

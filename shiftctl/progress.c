@@ -42,7 +42,8 @@ static void draw(uint64_t done, double t)
 	unsigned secs = (unsigned)el;
 
 	if (!pg.tty) {
-		fprintf(stderr, "%s: %llu files, %.0f files/s, %u:%02u elapsed\n",
+		fprintf(stderr,
+			"%s: %llu files, %.0f files/s, %u:%02u elapsed\n",
 			program_name, (unsigned long long)done, rate, secs / 60,
 			secs % 60);
 		return;
@@ -55,7 +56,9 @@ static void draw(uint64_t done, double t)
 		for (i = 0; i < 20; i++)
 			bar[i] = i < fill ? '#' : '.';
 		bar[20] = '\0';
-		fprintf(stderr, "\r[%s] %3d%% %llu/~%llu files  %.0f files/s  %u:%02u\033[K",
+		fprintf(stderr,
+			"\r[%s] %3d%% %llu/~%llu files  %.0f files/s  "
+			"%u:%02u\033[K",
 			bar, pct, (unsigned long long)done,
 			(unsigned long long)tot, rate, secs / 60, secs % 60);
 	} else {

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <acl/libacl.h>
+#include <linux/capability.h>
 #include <linux/posix_acl.h>
 
 #include "acl_xattr.h"
@@ -101,8 +102,8 @@ static void loc_of(const struct walk_entry *e, struct loc *l)
 
 static void loc_path(const struct loc *l, char *buf, size_t len)
 {
-	struct walk_entry e = {.dir = l->dir, .name = l->name,
-			       .is_root = l->at_empty != 0};
+	struct walk_entry e = {
+		.dir = l->dir, .name = l->name, .is_root = l->at_empty != 0};
 
 	walk_entry_path(&e, buf, len);
 }
@@ -110,8 +111,8 @@ static void loc_path(const struct loc *l, char *buf, size_t len)
 static void loc_error(struct run *r, const struct loc *l, const char *what,
 		      int err)
 {
-	struct walk_entry e = {.dir = l->dir, .name = l->name,
-			       .is_root = l->at_empty != 0};
+	struct walk_entry e = {
+		.dir = l->dir, .name = l->name, .is_root = l->at_empty != 0};
 
 	walk_error(&r->w, &e, what, err);
 }
@@ -191,7 +192,8 @@ static int fd_getxattr(int fd, const char *name, void **val, uint32_t *len)
 	for (;;) {
 		n = getxattr(p, name, NULL, 0);
 		if (n < 0)
-			return errno == ENODATA || errno == ENOTSUP ? 0 : -errno;
+			return errno == ENODATA || errno == ENOTSUP ? 0
+								    : -errno;
 		free(*val);
 		*val = malloc(n ? (size_t)n : 1);
 		if (!*val)
@@ -309,8 +311,8 @@ static bool entry_moves(struct run *r, const struct journal_entry *orig,
  * does: build a new ACL only when an entry changes (entries copied one by
  * one, qualifiers replaced; libacl keeps them sorted as the kernel wants).
  * Returns 1 changed, 0, -errno. */
-static int shift_acl(struct run *r, const struct journal_entry *orig,
-		     int fd, acl_type_t type)
+static int shift_acl(struct run *r, const struct journal_entry *orig, int fd,
+		     acl_type_t type)
 {
 	acl_t acl, copy = NULL;
 	acl_entry_t ent, ne;
@@ -399,6 +401,87 @@ static void count_pair(struct ctx *c, uint32_t ou, uint32_t og, uint32_t nu,
 
 /* ---- applying ---- */
 
+/* security.capability as the run leaves it: the original with a v3 root id
+ * moved like the owner (chown) or through the map (shift). */
+static void restore_caps(struct ctx *c, const struct loc *l, int fd,
+			 const struct journal_entry *orig, uint32_t new_uid)
+{
+	struct run *r = c->run;
+	const struct journal_params *p = &r->o->p;
+	unsigned char want[XATTR_CAPS_SZ_3];
+	const void *val = orig->caps;
+	struct shift_diag d;
+	uint32_t clen;
+	void *cur;
+	int rr;
+
+	if (orig->caps_len == sizeof(want)) {
+		static __thread struct idmap one;
+
+		memcpy(want, orig->caps, sizeof(want));
+		if (p->verb == JOURNAL_SHIFT) {
+			fcaps_xattr_shift(want, sizeof(want), &p->maps.uid,
+					  !(p->flags & JF_REVERSE));
+		} else if (orig->uid != new_uid) {
+			idmap_init(&one);
+			idmap_add(&one, orig->uid, new_uid, 1, &d);
+			fcaps_xattr_shift(want, sizeof(want), &one, true);
+		}
+		val = want;
+	}
+	rr = fd_getxattr(fd, FCAPS_XATTR, &cur, &clen);
+	if (rr == 0 && !same_blob(cur, clen, val, orig->caps_len)) {
+		rr = fd_setxattr(fd, FCAPS_XATTR, val, orig->caps_len);
+		if (rr == 0)
+			c->c.caps_restored++;
+	}
+	free(cur);
+	if (rr < 0)
+		loc_error(r, l, "restore security.capability", -rr);
+}
+
+/* Shift the access (k 0) or default (k 1) ACL, once. */
+static void shift_acls(struct ctx *c, const struct loc *l, int fd,
+		       const struct journal_entry *orig, int k)
+{
+	const char *name = k ? ACL_XATTR_DEFAULT : ACL_XATTR_ACCESS;
+	const void *ob = k ? orig->acl_default : orig->acl_access;
+	uint32_t olen = k ? orig->acl_default_len : orig->acl_access_len;
+	uint32_t clen;
+	void *cur;
+	int rr;
+
+	rr = fd_getxattr(fd, name, &cur, &clen);
+	/* A whole ACL is written at once: one that differs from the original
+	 * is already shifted (never shift twice). */
+	if (rr == 0 && same_blob(cur, clen, ob, olen)) {
+		rr = shift_acl(c->run, orig, fd,
+			       k ? ACL_TYPE_DEFAULT : ACL_TYPE_ACCESS);
+		if (rr > 0)
+			c->c.acl_changed++;
+	}
+	free(cur);
+	if (rr < 0)
+		loc_error(c->run, l, k ? "shift default ACL" : "shift ACL",
+			  -rr);
+}
+
+/* Put back the original mode where the kernel cleared setuid/setgid. */
+static void restore_mode(struct ctx *c, const struct loc *l, int fd,
+			 const struct journal_entry *orig)
+{
+	struct stat st;
+	int rr;
+
+	if (fstat(fd, &st) < 0 || (st.st_mode & 07777) == (orig->mode & 07777))
+		return;
+	rr = set_mode(fd, orig->mode);
+	if (rr < 0)
+		loc_error(c->run, l, "restore mode", -rr);
+	else if (orig->mode & (S_ISUID | S_ISGID))
+		c->c.setid_restored++;
+}
+
 /*
  * Bring one inode from its original metadata orig to the run's result:
  * owner f(orig), caps f(orig caps), ACLs f(orig ACLs), mode orig. Works
@@ -406,13 +489,11 @@ static void count_pair(struct ctx *c, uint32_t ou, uint32_t og, uint32_t nu,
  */
 static void apply_forward(struct ctx *c, const struct loc *l,
 			  const struct journal_entry *orig, uint32_t cur_uid,
-			  uint32_t cur_gid, bool is_lnk, bool is_reg,
-			  bool is_dir)
+			  uint32_t cur_gid)
 {
 	struct run *r = c->run;
 	uint32_t u, g;
-	int un, fd, rr;
-	bool special = false;
+	int un, fd;
 
 	final_owner(r, orig, &u, &g, &un);
 	if (u != cur_uid || g != cur_gid) {
@@ -424,89 +505,22 @@ static void apply_forward(struct ctx *c, const struct loc *l,
 		}
 	}
 	c->c.changed++;
-	if (is_lnk)
-		return;
-	if (!orig->caps_len && !orig->acl_access_len &&
-	    !orig->acl_default_len && !(orig->mode & (S_ISUID | S_ISGID)))
+	if (S_ISLNK(orig->mode) ||
+	    (!orig->caps_len && !orig->acl_access_len &&
+	     !orig->acl_default_len && !(orig->mode & (S_ISUID | S_ISGID))))
 		return;
 	fd = loc_open(l);
 	if (fd < 0) {
 		loc_error(r, l, "open", -fd);
 		return;
 	}
-	if (orig->caps_len && is_reg) {
-		void *cur;
-		uint32_t clen;
-		unsigned char want[64];
-
-		special = true;
-		memcpy(want, orig->caps,
-		       orig->caps_len < sizeof(want) ? orig->caps_len
-						      : sizeof(want));
-		if (orig->caps_len <= sizeof(want)) {
-			if (r->o->p.verb == JOURNAL_SHIFT) {
-				fcaps_xattr_shift(want, orig->caps_len,
-						  &r->o->p.maps.uid,
-						  !(r->o->p.flags & JF_REVERSE));
-			} else {
-				static __thread struct idmap one;
-
-				idmap_init(&one);
-				if (orig->uid != u) {
-					struct shift_diag d;
-
-					idmap_add(&one, orig->uid, u, 1, &d);
-					fcaps_xattr_shift(want, orig->caps_len,
-							  &one, true);
-				}
-			}
-		}
-		rr = fd_getxattr(fd, FCAPS_XATTR, &cur, &clen);
-		if (rr == 0 && !same_blob(cur, clen, want, orig->caps_len)) {
-			rr = fd_setxattr(fd, FCAPS_XATTR, want, orig->caps_len);
-			if (rr == 0)
-				c->c.caps_restored++;
-		}
-		free(cur);
-		if (rr < 0)
-			loc_error(r, l, "restore security.capability", -rr);
-	}
-	for (int k = 0; k < 2; k++) {
-		const char *name = k ? ACL_XATTR_DEFAULT : ACL_XATTR_ACCESS;
-		const void *ob = k ? orig->acl_default : orig->acl_access;
-		uint32_t olen = k ? orig->acl_default_len : orig->acl_access_len;
-		void *cur;
-		uint32_t clen;
-
-		if (!olen || (k && !is_dir))
-			continue;
-		special = true;
-		rr = fd_getxattr(fd, name, &cur, &clen);
-		/* A whole ACL is written at once: one that differs from the
-		 * original is already shifted (never shift twice). */
-		if (rr == 0 && same_blob(cur, clen, ob, olen)) {
-			rr = shift_acl(r, orig, fd,
-				       k ? ACL_TYPE_DEFAULT : ACL_TYPE_ACCESS);
-			if (rr > 0)
-				c->c.acl_changed++;
-		}
-		free(cur);
-		if (rr < 0)
-			loc_error(r, l, k ? "shift default ACL" : "shift ACL",
-				  -rr);
-	}
-	if (special || (orig->mode & (S_ISUID | S_ISGID))) {
-		struct stat st;
-
-		if (fstat(fd, &st) == 0 &&
-		    (st.st_mode & 07777) != (orig->mode & 07777)) {
-			rr = set_mode(fd, orig->mode);
-			if (rr < 0)
-				loc_error(r, l, "restore mode", -rr);
-			else if (orig->mode & (S_ISUID | S_ISGID))
-				c->c.setid_restored++;
-		}
-	}
+	if (orig->caps_len && S_ISREG(orig->mode))
+		restore_caps(c, l, fd, orig, u);
+	if (orig->acl_access_len)
+		shift_acls(c, l, fd, orig, 0);
+	if (orig->acl_default_len && S_ISDIR(orig->mode))
+		shift_acls(c, l, fd, orig, 1);
+	restore_mode(c, l, fd, orig);
 	close(fd);
 }
 
@@ -543,7 +557,7 @@ static void apply_undo(struct ctx *c, const struct loc *l,
 	for (k = 0; k < 3; k++) {
 		static const char *const names[] = {
 			FCAPS_XATTR, ACL_XATTR_ACCESS, ACL_XATTR_DEFAULT};
-		const void *ob = k == 0   ? orig->caps
+		const void *ob = k == 0	  ? orig->caps
 				 : k == 1 ? orig->acl_access
 					  : orig->acl_default;
 		uint32_t olen = k == 0	 ? orig->caps_len
@@ -566,7 +580,8 @@ static void apply_undo(struct ctx *c, const struct loc *l,
 		if (rr < 0)
 			loc_error(r, l, names[k], -rr);
 	}
-	if (fstat(fd, &st) == 0 && (st.st_mode & 07777) != (orig->mode & 07777)) {
+	if (fstat(fd, &st) == 0 &&
+	    (st.st_mode & 07777) != (orig->mode & 07777)) {
 		rr = set_mode(fd, orig->mode);
 		if (rr < 0)
 			loc_error(r, l, "restore mode", -rr);
@@ -621,9 +636,7 @@ static void flush(void *arg)
 	for (i = 0; i < c->n; i++) {
 		struct pending *p = c->batch[i];
 
-		apply_forward(c, &p->l, &p->orig, p->cur_uid, p->cur_gid,
-			      S_ISLNK(p->orig.mode), S_ISREG(p->orig.mode),
-			      S_ISDIR(p->orig.mode));
+		apply_forward(c, &p->l, &p->orig, p->cur_uid, p->cur_gid);
 	}
 out:
 	for (i = 0; i < c->n; i++)
@@ -765,8 +778,8 @@ static void visit(void *arg, const struct walk_entry *e)
 	if (atomic_load(&r->fatal))
 		return;
 	loc_of(e, &l);
-	if (r->jl && journal_lookup(r->jl, walk_stx_dev(&e->stx),
-				    e->stx.stx_ino, &jo)) {
+	if (r->jl &&
+	    journal_lookup(r->jl, walk_stx_dev(&e->stx), e->stx.stx_ino, &jo)) {
 		/* Journalled by an earlier, interrupted run (resume) or the
 		 * run being undone: work from the recorded original. */
 		c->c.matched++;
@@ -775,15 +788,16 @@ static void visit(void *arg, const struct walk_entry *e)
 
 			cur.uid = e->stx.stx_uid;
 			cur.gid = e->stx.stx_gid;
-			if (r->o->mode == RW_UNDO && !r->o->json && !r->o->quiet)
-				print_change(r, &l, &cur, jo.uid, jo.gid, false);
+			if (r->o->mode == RW_UNDO && !r->o->json &&
+			    !r->o->quiet)
+				print_change(r, &l, &cur, jo.uid, jo.gid,
+					     false);
 			c->c.changed++;
 		} else if (r->o->mode == RW_UNDO)
 			apply_undo(c, &l, &jo, &e->stx);
 		else if (!r->o->dry_run)
 			apply_forward(c, &l, &jo, e->stx.stx_uid,
-				      e->stx.stx_gid, S_ISLNK(jo.mode),
-				      S_ISREG(jo.mode), S_ISDIR(jo.mode));
+				      e->stx.stx_gid);
 		return;
 	}
 	if (r->o->mode == RW_UNDO)
@@ -922,7 +936,7 @@ int rewrite_resume_args(struct rewrite_opts *o, int argc, char **argv,
 		usage_error(verb, "--resume needs a JOURNAL or the PATH");
 	if (o->journal_file)
 		usage_error(verb, "--resume appends to its own journal: no "
-			    "--journal");
+				  "--journal");
 	return rewrite_run(optind < argc ? argv[optind] : NULL, o);
 }
 
@@ -931,13 +945,15 @@ int rewrite_resume_args(struct rewrite_opts *o, int argc, char **argv,
 static bool is_protected(const char *real)
 {
 	static const char *const sys[] = {
-		"/",	     "/bin",	  "/boot",	"/dev",	      "/etc",
-		"/home",     "/lib",	  "/lib32",	"/lib64",     "/libx32",
-		"/media",    "/mnt",	  "/opt",	"/proc",      "/root",
-		"/run",	     "/sbin",	  "/srv",	"/sys",	      "/tmp",
-		"/usr",	     "/usr/bin",  "/usr/lib",	"/usr/lib64", "/usr/local",
-		"/usr/sbin", "/usr/share", "/var",	"/var/lib",   "/var/log",
-		"/var/tmp",  "/var/cache", "/var/spool",
+		"/",	      "/bin",	   "/boot",	 "/dev",
+		"/etc",	      "/home",	   "/lib",	 "/lib32",
+		"/lib64",     "/libx32",   "/media",	 "/mnt",
+		"/opt",	      "/proc",	   "/root",	 "/run",
+		"/sbin",      "/srv",	   "/sys",	 "/tmp",
+		"/usr",	      "/usr/bin",  "/usr/lib",	 "/usr/lib64",
+		"/usr/local", "/usr/sbin", "/usr/share", "/var",
+		"/var/lib",   "/var/log",  "/var/tmp",	 "/var/cache",
+		"/var/spool",
 	};
 	struct passwd *pw;
 	size_t i;
@@ -992,7 +1008,8 @@ static void need_privilege(const struct rewrite_opts *o)
 	if (o->mode == RW_CHOWN && o->p.uid == geteuid() &&
 	    o->p.gid == getegid())
 		return;
-	die(EXIT_FAIL, "%s: changing owners to other ids needs root "
+	die(EXIT_FAIL,
+	    "%s: changing owners to other ids needs root "
 	    "(CAP_CHOWN); --dry-run works unprivileged",
 	    mode_name(o));
 }
@@ -1096,7 +1113,7 @@ static size_t merge_pairs(struct ctx *cs, int n, struct pair_count **out)
 
 static const char *mode_name(const struct rewrite_opts *o)
 {
-	return o->mode == RW_UNDO ? "undo"
+	return o->mode == RW_UNDO    ? "undo"
 	       : o->mode == RW_SHIFT ? "shift"
 				     : "chown";
 }
@@ -1120,10 +1137,11 @@ static void summary(struct run *r, struct ctx *cs, const struct counters *t,
 		json_object_object_add(
 			j, "journal",
 			r->journal_removed ? NULL
-			: r->j ? json_object_new_string(journal_path(r->j))
+			: r->j	? json_object_new_string(journal_path(r->j))
 			: r->jl ? json_object_new_string(r->jl->path)
 				: NULL);
-#define ADD(k, v) json_object_object_add(j, k, json_object_new_int64((int64_t)(v)))
+#define ADD(k, v)                                                              \
+	json_object_object_add(j, k, json_object_new_int64((int64_t)(v)))
 		ADD("inodes_visited", visited);
 		ADD("changed", t->changed);
 		ADD("skipped_correct", t->correct);
@@ -1147,13 +1165,17 @@ static void summary(struct run *r, struct ctx *cs, const struct counters *t,
 			struct json_object *e = json_object_new_object();
 			char b[32];
 
-			snprintf(b, sizeof(b), "%u:%u", pairs[i].ou, pairs[i].og);
+			snprintf(b, sizeof(b), "%u:%u", pairs[i].ou,
+				 pairs[i].og);
 			json_object_object_add(e, "from",
 					       json_object_new_string(b));
-			snprintf(b, sizeof(b), "%u:%u", pairs[i].nu, pairs[i].ng);
-			json_object_object_add(e, "to", json_object_new_string(b));
-			json_object_object_add(e, "count",
-					       json_object_new_int64((int64_t)pairs[i].n));
+			snprintf(b, sizeof(b), "%u:%u", pairs[i].nu,
+				 pairs[i].ng);
+			json_object_object_add(e, "to",
+					       json_object_new_string(b));
+			json_object_object_add(
+				e, "count",
+				json_object_new_int64((int64_t)pairs[i].n));
 			json_object_array_add(a, e);
 		}
 		json_object_object_add(j, "owners", a);
@@ -1162,11 +1184,11 @@ static void summary(struct run *r, struct ctx *cs, const struct counters *t,
 		return;
 	}
 	if (!o->quiet || o->dry_run) {
-		printf("%s%s: %llu inodes: %llu %s, %llu already correct", mode_name(o),
-		       o->dry_run ? " (dry run)" : "",
+		printf("%s%s: %llu inodes: %llu %s, %llu already correct",
+		       mode_name(o), o->dry_run ? " (dry run)" : "",
 		       (unsigned long long)visited,
 		       (unsigned long long)t->changed,
-		       o->dry_run ? "would change"
+		       o->dry_run	    ? "would change"
 		       : o->mode == RW_UNDO ? "restored"
 					    : "changed",
 		       (unsigned long long)t->correct);
@@ -1186,7 +1208,8 @@ static void summary(struct run *r, struct ctx *cs, const struct counters *t,
 		if (o->mode == RW_UNDO && r->jl->nentries > t->matched)
 			printf("undo: %llu journalled inodes not found in the "
 			       "tree\n",
-			       (unsigned long long)(r->jl->nentries - t->matched));
+			       (unsigned long long)(r->jl->nentries -
+						    t->matched));
 		for (i = 0; i < np && i < REPORT_MAX; i++)
 			printf("  %u:%u -> %u:%u  %llu\n", pairs[i].ou,
 			       pairs[i].og, pairs[i].nu, pairs[i].ng,
@@ -1277,7 +1300,8 @@ static int walk_tree(struct run *r, int fd, const struct statx *stx,
 static void check_tree(const struct journal_loaded *jl, const struct statx *stx,
 		       const char *path)
 {
-	if (walk_stx_dev(stx) != jl->p.root_dev || stx->stx_ino != jl->p.root_ino)
+	if (walk_stx_dev(stx) != jl->p.root_dev ||
+	    stx->stx_ino != jl->p.root_ino)
 		die(EXIT_FAIL,
 		    "%s: journal %s belongs to another tree (%s, device %llx "
 		    "inode %llu)",
@@ -1313,8 +1337,10 @@ static struct journal *new_journal(struct rewrite_opts *o, const char *real)
 	} else {
 		rr = journal_default_dir(dir, sizeof(dir));
 		if (rr < 0)
-			die(EXIT_FAIL, "cannot create the journal directory %s: %s "
-			    "(use --journal=FILE)", dir, strerror(-rr));
+			die(EXIT_FAIL,
+			    "cannot create the journal directory %s: %s "
+			    "(use --journal=FILE)",
+			    dir, strerror(-rr));
 		journal_default_name(dir, &o->p, file, sizeof(file));
 	}
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
@@ -1353,12 +1379,12 @@ int rewrite_run(const char *path, struct rewrite_opts *o)
 			rr = journal_default_dir(dir, sizeof(dir));
 			if (rr == 0)
 				rr = journal_find(dir, o->p.verb,
-						  walk_stx_dev(&s2),
-						  s2.stx_ino, true, found,
-						  sizeof(found));
+						  walk_stx_dev(&s2), s2.stx_ino,
+						  true, found, sizeof(found));
 			if (rr < 0)
 				die(EXIT_FAIL,
-				    "%s: no unfinished %s journal for this tree "
+				    "%s: no unfinished %s journal for this "
+				    "tree "
 				    "in %s",
 				    path, mode_name(o), dir);
 			file = found;
@@ -1366,7 +1392,8 @@ int rewrite_run(const char *path, struct rewrite_opts *o)
 		r.jl = load_or_die(file);
 		if (r.jl->p.verb != o->p.verb)
 			die(EXIT_FAIL, "journal %s is from shiftctl %s, not %s",
-			    file, r.jl->p.verb == JOURNAL_SHIFT ? "shift" : "chown",
+			    file,
+			    r.jl->p.verb == JOURNAL_SHIFT ? "shift" : "chown",
 			    mode_name(o));
 		o->p = r.jl->p;
 		need_privilege(o);
@@ -1399,7 +1426,8 @@ int rewrite_run(const char *path, struct rewrite_opts *o)
 		o->p.root_ino = stx.stx_ino;
 		snprintf(o->p.root_path, sizeof(o->p.root_path), "%s", real);
 		if (o->strict && !o->dry_run) {
-			/* A read-only pass first: fail before changing anything. */
+			/* A read-only pass first: fail before changing
+			 * anything. */
 			struct rewrite_opts pre = *o;
 			struct run pr = {.o = &pre};
 
@@ -1408,7 +1436,8 @@ int rewrite_run(const char *path, struct rewrite_opts *o)
 			pre.verbose = false;
 			if (walk_tree(&pr, fd, &stx, path) != EXIT_OK) {
 				fprintf(stderr,
-					"%s: %s: some owners have no image under "
+					"%s: %s: some owners have no image "
+					"under "
 					"the map (--strict): nothing changed\n",
 					program_name, path);
 				close(fd);
@@ -1421,7 +1450,8 @@ int rewrite_run(const char *path, struct rewrite_opts *o)
 	code = walk_tree(&r, fd, &stx, path);
 	if (r.journal_removed) {
 		if (!o->quiet && !o->json)
-			fprintf(stderr, "%s: nothing changed, journal removed\n",
+			fprintf(stderr,
+				"%s: nothing changed, journal removed\n",
 				program_name);
 	} else if (r.j && !atomic_load(&r.fatal) && !atomic_load(&r.w.stop) &&
 		   journal_mark_done(r.j) < 0) {
@@ -1454,11 +1484,12 @@ int rewrite_undo(const char *arg, struct rewrite_opts *o)
 		close(fd);
 		rr = journal_default_dir(dir, sizeof(dir));
 		if (rr == 0)
-			rr = journal_find(dir, 0, walk_stx_dev(&stx), stx.stx_ino,
-					  false, found, sizeof(found));
+			rr = journal_find(dir, 0, walk_stx_dev(&stx),
+					  stx.stx_ino, false, found,
+					  sizeof(found));
 		if (rr < 0)
-			die(EXIT_FAIL, "%s: no journal for this tree in %s", arg,
-			    dir);
+			die(EXIT_FAIL, "%s: no journal for this tree in %s",
+			    arg, dir);
 		file = found;
 	}
 	r.jl = load_or_die(file);

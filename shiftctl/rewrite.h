@@ -27,6 +27,7 @@ enum {
 	OPT_REWRITE_LAST, /* verbs number their own options from here */
 };
 
+/* clang-format off */
 #define REWRITE_LONG_OPTIONS                                                  \
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},                          \
 	{"journal", required_argument, NULL, OPT_JOURNAL},                    \
@@ -37,6 +38,7 @@ enum {
 	{"json", no_argument, NULL, OPT_JSON},                                \
 	{"verbose", no_argument, NULL, 'v'},                                  \
 	{"quiet", no_argument, NULL, 'q'}
+/* clang-format on */
 
 enum rewrite_mode { RW_CHOWN, RW_SHIFT, RW_UNDO };
 
@@ -44,9 +46,9 @@ struct rewrite_opts {
 	enum rewrite_mode mode;
 	struct journal_params p; /* verb parameters (chown/shift) */
 	bool dry_run, verbose, quiet, json, strict, force;
-	int threads;              /* 0: default */
+	int threads;		  /* 0: default */
 	const char *journal_file; /* --journal=FILE */
-	bool resume;              /* --resume */
+	bool resume;		  /* --resume */
 	const char *resume_file;  /* --resume=JOURNAL (else found by PATH) */
 };
 

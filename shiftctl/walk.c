@@ -281,8 +281,8 @@ int walk_open_root(const char *path, struct statx *stx)
 	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_WANT, stx) < 0)
 		return -errno;
 	if (S_ISDIR(stx->stx_mode))
-		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-					O_CLOEXEC);
+		fd = open(path,
+			  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	else if (S_ISLNK(stx->stx_mode))
 		return -ELOOP;
 	else

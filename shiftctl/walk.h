@@ -22,9 +22,9 @@
 /* A directory that is being read; refcounted so that work items may keep
  * its fd for later (batched) changes. */
 struct walk_dir {
-	int fd;          /* O_RDONLY|O_DIRECTORY */
-	char *path;      /* display path, for messages */
-	uint64_t dev;    /* makedev(stx_dev_major, stx_dev_minor) */
+	int fd;		 /* O_RDONLY|O_DIRECTORY */
+	char *path;	 /* display path, for messages */
+	uint64_t dev;	 /* makedev(stx_dev_major, stx_dev_minor) */
 	uint64_t mnt_id; /* 0 when the kernel does not say */
 	atomic_int ref;
 };
@@ -37,7 +37,7 @@ struct walk_entry {
 	struct walk_dir *dir; /* holds dfd; for the root a dir of its own */
 	int dfd;
 	const char *name;
-	int at_empty;   /* AT_EMPTY_PATH for the root, else 0 */
+	int at_empty; /* AT_EMPTY_PATH for the root, else 0 */
 	bool is_root;
 	struct statx stx;
 };
@@ -59,10 +59,10 @@ struct walk {
 	/* in */
 	const char *root_path;
 	bool cross_mounts;
-	int nthreads;  /* 1..WALK_MAX_THREADS */
-	void **ctx;    /* nthreads contexts for the callbacks */
+	int nthreads; /* 1..WALK_MAX_THREADS */
+	void **ctx;   /* nthreads contexts for the callbacks */
 	struct walk_ops ops;
-	bool quiet;    /* no "skipping mount point" notes */
+	bool quiet; /* no "skipping mount point" notes */
 	/* out (counters) */
 	atomic_ullong visited, hardlinks, errors, mounts_skipped;
 	/* set by anyone to stop the walk early (a fatal error) */

@@ -212,3 +212,19 @@ def tmpfs_mount():
     yield mount
     for p in reversed(mounted):
         subprocess.run(["umount", "-l", p], capture_output=True)
+
+
+SYS_JOURNALS = "/var/lib/shiftctl/journal"
+
+
+def remove_default_journals(root):
+    """Delete the default-directory journals of the tree at root only (by
+    the device and inode in their names): other runs may be using that
+    directory at the same time."""
+    if not os.path.isdir(SYS_JOURNALS):
+        return
+    st = os.stat(root)
+    tag = "-%x-%d-" % (st.st_dev, st.st_ino)
+    for n in os.listdir(SYS_JOURNALS):
+        if tag in n and n.endswith(".journal"):
+            os.unlink(os.path.join(SYS_JOURNALS, n))

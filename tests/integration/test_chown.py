@@ -8,8 +8,9 @@ import subprocess
 
 import pytest
 
-from chown_util import (ACL_ACCESS, ACL_DEFAULT, XATTR_CAPS, acl_entries, add_acls, caps_rootid,
-                        caps_v3, diff, dump, journal_from, make_tree, need_root, run, subid_files,
+from chown_util import (ACL_ACCESS, ACL_DEFAULT, SYS_JOURNALS, XATTR_CAPS, acl_entries, add_acls, caps_rootid,
+                        caps_v3, diff, dump, journal_from, make_tree, need_root,
+                        remove_default_journals, run, subid_files,
                         tmpfs_mount)  # noqa: F401 (fixture)
 
 OWNER = 5000          # host owner of the volume before
@@ -98,13 +99,11 @@ def test_second_run_is_noop(tree):
 
 def test_default_journal_dir_and_resume_by_path(tree):
     t = tree
-    jdir = "/var/lib/shiftctl/journal"
-    old = set(os.listdir(jdir)) if os.path.isdir(jdir) else set()
     try:
         r = run("chown", "--user=1000", *t["map"], t["root"])
         assert r.returncode == 0, r.stderr
         jpath = journal_from(r.stderr)
-        assert jpath.startswith(jdir + "/chown-"), jpath
+        assert jpath.startswith(SYS_JOURNALS + "/chown-"), jpath
         # A finished run: resume by PATH finds no unfinished journal.
         r2 = run("chown", "--resume", t["root"])
         assert r2.returncode == 1 and "no unfinished chown journal" in r2.stderr
@@ -112,8 +111,7 @@ def test_default_journal_dir_and_resume_by_path(tree):
         assert r3.returncode == 0, r3.stderr
         assert os.lstat(t["j"]("file")).st_uid == OWNER
     finally:
-        for n in set(os.listdir(jdir)) - old if os.path.isdir(jdir) else ():
-            os.unlink(os.path.join(jdir, n))
+        remove_default_journals(t["root"])
 
 
 def test_dry_run(tree):

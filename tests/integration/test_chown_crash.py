@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from chown_util import XATTR_CAPS, caps_v2, caps_v3, diff, dump, need_root, run, set_acl, subid_files
+from chown_util import (SYS_JOURNALS, XATTR_CAPS, caps_v2, caps_v3, diff, dump, need_root,
+                        remove_default_journals, run, set_acl, subid_files)
 from conftest import SHIFTCTL
 
 SEED = 20261123
@@ -167,13 +168,11 @@ def test_resume_finds_journal_by_path(vol):
     root, jdir, tmp = vol
     args = ["chown", "--user=1000"] + subid_files(tmp)
     original = dump(root)
-    sysdir = "/var/lib/shiftctl/journal"
-    old = set(os.listdir(sysdir)) if os.path.isdir(sysdir) else set()
     try:
         r = killed_run(args + [root], 700)
         assert r.returncode == -signal.SIGKILL
         jpath = [l.split("journal: ", 1)[1] for l in r.stderr.splitlines() if "journal: " in l][0]
-        assert jpath.startswith(sysdir + "/")
+        assert jpath.startswith(SYS_JOURNALS + "/")
         r = run("chown", "--resume", root)
         assert r.returncode == 0, r.stderr
         assert "resuming with journal: " + jpath in r.stderr
@@ -182,8 +181,7 @@ def test_resume_finds_journal_by_path(vol):
         assert r.returncode == 0, r.stderr
         assert dump(root) == original
     finally:
-        for n in set(os.listdir(sysdir)) - old if os.path.isdir(sysdir) else ():
-            os.unlink(os.path.join(sysdir, n))
+        remove_default_journals(root)
 
 
 def test_torn_journal_tail_and_concurrent_run(vol):
