@@ -12,7 +12,9 @@
  *  - on a partial map, to_disk either fails with -EOVERFLOW and leaves the
  *    blob unchanged, or succeeds and to_view brings it back; to_view shows
  *    unmapped ids as the overflow id;
- *  - fcaps: v3 root id round-trips on the full map, v1/v2 never change.
+ *  - fcaps: v3 root id round-trips on the full map, v1/v2 never change
+ *    under fcaps_xattr_shift; fcaps_xattr_convert shows them as v3 owned
+ *    by the image of disk 0 and converts back (see check_fcaps_convert).
  */
 #include <errno.h>
 #include <linux/posix_acl.h>
@@ -50,6 +52,63 @@ static void partial_map(struct idmap *m, uint32_t k)
 	idmap_init(m);
 	FUZZ_CHECK(idmap_add(m, 0, 1000 + (k & 0xff), 1, NULL) == 0);
 	FUZZ_CHECK(idmap_add(m, 1, 100000, 1 + (k >> 16), NULL) == 0);
+}
+
+/*
+ * fcaps_xattr_convert on a map that covers every id: v3 keeps its sets and
+ * gets the image of its root id, v1/v2 become v3 owned by the image of
+ * disk 0 (or stay as they are when that image is 0); back to disk gives the
+ * original v3; in place gives the same as out of place.
+ */
+static void check_fcaps_convert(const uint8_t *in, size_t size,
+				const struct idmap *full)
+{
+	uint8_t out[FCAPS_XATTR_MAX + 1], back[FCAPS_XATTR_MAX + 1];
+	uint8_t *inplace;
+	uint32_t root = 0, want, got;
+	int rev = fcaps_xattr_revision(in, size), n;
+
+	memset(out, 0xAA, sizeof(out));
+	n = fcaps_xattr_convert(in, size, out, full, true);
+	FUZZ_CHECK(out[FCAPS_XATTR_MAX] == 0xAA);
+	if (rev < 0) {
+		FUZZ_CHECK(n == -EINVAL);
+		return;
+	}
+	if (rev == 3)
+		FUZZ_CHECK(fcaps_xattr_rootid(in, size, &root) == 0);
+	FUZZ_CHECK(idmap_to_view(full, root, &want) == 0);
+	if (rev != 3 && want == 0) {
+		FUZZ_CHECK(n == (int)size && memcmp(out, in, size) == 0);
+		return;
+	}
+	FUZZ_CHECK(n == FCAPS_XATTR_MAX);
+	FUZZ_CHECK(fcaps_xattr_revision(out, (size_t)n) == 3);
+	FUZZ_CHECK(fcaps_xattr_rootid(out, (size_t)n, &got) == 0 &&
+		   got == want);
+	FUZZ_CHECK(out[3] == 0x03 && out[0] == in[0] && out[1] == in[1] &&
+		   out[2] == in[2]);
+	FUZZ_CHECK(memcmp(out + 4, in + 4, (rev == 1 ? 12 : 20) - 4) == 0);
+	if (rev == 1)
+		FUZZ_CHECK(memcmp(out + 12, "\0\0\0\0\0\0\0\0", 8) == 0);
+
+	memset(back, 0xAA, sizeof(back));
+	FUZZ_CHECK(fcaps_xattr_convert(out, (size_t)n, back, full, false) ==
+		   FCAPS_XATTR_MAX);
+	FUZZ_CHECK(back[FCAPS_XATTR_MAX] == 0xAA);
+	FUZZ_CHECK(fcaps_xattr_rootid(back, FCAPS_XATTR_MAX, &got) == 0 &&
+		   got == root);
+	if (rev == 3)
+		FUZZ_CHECK(memcmp(back, in, size) == 0);
+
+	inplace = malloc(FCAPS_XATTR_MAX);
+	if (!inplace)
+		return;
+	memcpy(inplace, in, size);
+	FUZZ_CHECK(fcaps_xattr_convert(inplace, size, inplace, full, true) ==
+		   n);
+	FUZZ_CHECK(memcmp(inplace, out, (size_t)n) == 0);
+	free(inplace);
 }
 
 static void check_fcaps(uint8_t *buf, const uint8_t *orig, size_t size,
@@ -104,6 +163,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, data + 8, bsize);
 
 	check_fcaps(buf, copy, bsize, &full);
+	check_fcaps_convert(copy, bsize, &full.uid);
 
 	n = acl_xattr_count(buf, bsize);
 	FUZZ_CHECK(n >= -EINVAL);

@@ -157,6 +157,9 @@ def acl_seeds():
         "fcaps_v3": shift1 + fcaps(3, 0),
         "fcaps_v3_max": shift1 + fcaps(3, 4294967295),
         "fcaps_v3_short": shift1 + fcaps(3, 0)[:-1],
+        "fcaps_v1_identity": shift0 + fcaps(1),
+        "fcaps_v2_identity": shift0 + fcaps(2),
+        "fcaps_v3_to_zero": struct.pack("<II", 4294967295, 0) + fcaps(3, 1),
         "fcaps_bad_rev": shift1 + struct.pack("<I", 0x04000000) + bytes(20),
     }
     for k, v in s.items():

@@ -238,9 +238,10 @@ static void test_userns_remap_numeric_user(void)
 	struct layout_req req = {
 		.kind = LAYOUT_USERNS_REMAP,
 		.user = "0",
-		.subuid_path = tap_tmpfile("subuid-rnum", "root:100000:65536\n"),
+		.subuid_path =
+			tap_tmpfile("subuid-rnum", "root:100000:65536\n"),
 		.subgid_path = tap_tmpfile("subgid-rnum", "root:200000:65536\n"
-							     "0:300000:1\n"),
+							  "0:300000:1\n"),
 	};
 
 	CHECK_EQ(build(&req), 0);
