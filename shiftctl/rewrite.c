@@ -36,7 +36,7 @@
 #include "shiftctl.h"
 #include "walk.h"
 
-#define BATCH_MAX 8192
+#define BATCH_MAX 32768
 #define BATCH_DIRS 512
 #define REPORT_MAX 20
 
