@@ -31,7 +31,12 @@ static int shift_value(const struct sfs *fs, const char *name, void *buf,
 	/* A malformed value is the source filesystem's to judge. */
 	if (r == -EINVAL)
 		return 0;
-	return r < 0 ? r : 0;
+	if (r < 0)
+		return r;
+	/* A map need not keep ids in order; filesystems require it. */
+	if (r > 0)
+		acl_xattr_sort(buf, size);
+	return 0;
 }
 
 static bool is_fcaps(const char *name)

@@ -159,3 +159,37 @@ int acl_xattr_shift(void *buf, size_t size, const struct idmaps *m,
 	}
 	return changed;
 }
+
+static bool entry_before(const struct acl_xattr_entry *a,
+			 const struct acl_xattr_entry *b)
+{
+	if (a->tag != b->tag)
+		return a->tag < b->tag;
+	if (a->tag != ACL_USER && a->tag != ACL_GROUP)
+		return false;
+	return a->id < b->id;
+}
+
+int acl_xattr_sort(void *buf, size_t size)
+{
+	struct acl_xattr_entry cur, prev;
+	int n = acl_xattr_count(buf, size);
+	int i, j, moved = 0;
+
+	if (n < 0)
+		return n;
+	/* Insertion sort: ACLs are short and nearly always in order. */
+	for (i = 1; i < n; i++) {
+		get_entry(buf, (size_t)i, &cur);
+		for (j = i; j > 0; j--) {
+			get_entry(buf, (size_t)j - 1, &prev);
+			if (!entry_before(&cur, &prev))
+				break;
+			put_entry(buf, (size_t)j, &prev);
+			moved = 1;
+		}
+		if (j != i)
+			put_entry(buf, (size_t)j, &cur);
+	}
+	return moved;
+}

@@ -53,4 +53,13 @@ size_t acl_xattr_encode(const struct acl_xattr_entry *e, size_t n, void *buf,
 int acl_xattr_shift(void *buf, size_t size, const struct idmaps *m,
 		    bool to_view);
 
+/*
+ * Put the entries in the kernel's canonical order (posix_acl_valid(): by
+ * tag, and ACL_USER/ACL_GROUP entries by ascending id), in place. A map
+ * need not preserve id order, so a shifted ACL must be sorted before a
+ * filesystem sees it. Returns 0 (already in order), 1 (reordered) or
+ * -EINVAL for a malformed blob.
+ */
+int acl_xattr_sort(void *buf, size_t size);
+
 #endif

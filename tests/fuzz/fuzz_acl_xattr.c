@@ -12,6 +12,8 @@
  *  - on a partial map, to_disk either fails with -EOVERFLOW and leaves the
  *    blob unchanged, or succeeds and to_view brings it back; to_view shows
  *    unmapped ids as the overflow id;
+ *  - acl_xattr_sort leaves entries in canonical order, reports whether it
+ *    moved any, and is idempotent;
  *  - fcaps: v3 root id round-trips on the full map, v1/v2 never change
  *    under fcaps_xattr_shift; fcaps_xattr_convert shows them as v3 owned
  *    by the image of disk 0 and converts back (see check_fcaps_convert).
@@ -237,6 +239,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			want = ov;
 		FUZZ_CHECK(after[i].id == want);
 	}
+	/* Sorting: canonical order, same entries, idempotent. */
+	memcpy(buf, copy, bsize);
+	r = acl_xattr_sort(buf, bsize);
+	FUZZ_CHECK(r == 0 || r == 1);
+	FUZZ_CHECK(acl_xattr_decode(buf, bsize, after, MAX_ENTRIES) == n);
+	for (i = 1; i < n; i++) {
+		FUZZ_CHECK(after[i - 1].tag <= after[i].tag);
+		if (after[i - 1].tag == after[i].tag &&
+		    (after[i].tag == ACL_USER || after[i].tag == ACL_GROUP))
+			FUZZ_CHECK(after[i - 1].id <= after[i].id);
+	}
+	FUZZ_CHECK((r == 0) == (memcmp(buf, copy, bsize) == 0));
+	FUZZ_CHECK(acl_xattr_sort(buf, bsize) == 0);
 out:
 	free(buf);
 	free(copy);

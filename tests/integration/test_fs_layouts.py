@@ -23,7 +23,7 @@ import pytest
 from conftest import need_root_and_fuse
 from fs_util import (ACL_GROUP, ACL_GROUP_OBJ, ACL_MASK, ACL_OTHER, ACL_USER,
                      ACL_USER_OBJ, ACL_XATTR_ACCESS, ACL_XATTR_DEFAULT, CAP_XATTR,
-                     acl_encode, acl_named, as_user, errno_of, fcaps_decode,
+                     acl_decode, acl_encode, acl_named, as_user, errno_of, fcaps_decode,
                      fcaps_v2, fcaps_v3, owner, scratch_fixture, write_subid, UsernsProcess)
 
 FIXTURES = (scratch_fixture,)
@@ -394,3 +394,28 @@ def test_capability_v3_unmapped_root_is_hidden(scratch, shiftfs_mount, layout):
         assert errno_of(os.getxattr, mf, CAP_XATTR) == "ENODATA"
     else:  # identity: the root id is mapped and shown as itself
         assert fcaps_decode(os.getxattr(mf, CAP_XATTR)) == (3, 1 << 10, view)
+
+
+def test_acl_order_kept_under_swapping_map(scratch, shiftfs_mount):
+    """A map that swaps two ids reverses their order in an ACL; the kernel
+    and ext4 require named entries in ascending id order, so the daemon must
+    re-sort after shifting, both ways."""
+    need_root_and_fuse()
+    s = scratch
+    d = os.path.join(s.src, "d")
+    os.mkdir(d)
+    shiftfs_mount(s.src, s.mnt, "uidmap=0:1000:1:1000:0:1:1:1:999,"
+                                "gidmap=0:1000:1:1000:0:1:1:1:999")
+    md = os.path.join(s.mnt, "d")
+    r = subprocess.run(["setfacl", "-m", "u:0:r-x,u:1000:rwx,g:0:r--,g:1000:-wx", md],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    # on disk: view 0 is disk 1000 and view 1000 is disk 0, in ascending order
+    raw = os.getxattr(d, ACL_XATTR_ACCESS)
+    assert acl_named(raw) == {("u", 1000): 5, ("u", 0): 7, ("g", 1000): 4, ("g", 0): 3}
+    users = [i for t, _, i in acl_decode(raw) if t == ACL_USER]
+    assert users == sorted(users) == [0, 1000]
+    lines = _getfacl(md)
+    assert "user:0:r-x" in lines and "user:1000:rwx" in lines, lines
+    assert "group:0:r--" in lines and "group:1000:-wx" in lines, lines
+

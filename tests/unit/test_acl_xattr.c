@@ -250,6 +250,40 @@ static void test_unaligned(void)
 	CHECK_EQ(id_at(buf, 1), 100000);
 }
 
+/* A map that swaps ids reverses their order; sorting restores the
+ * kernel's canonical order (tag, then id) without losing an entry. */
+static void test_sort_after_swapping_map(void)
+{
+	static const struct acl_xattr_entry in[] = {
+		{ACL_USER_OBJ, 7, 0xffffffff}, {ACL_USER, 6, 0},
+		{ACL_USER, 4, 1000},           {ACL_GROUP_OBJ, 5, 0xffffffff},
+		{ACL_GROUP, 1, 0},             {ACL_GROUP, 2, 1000},
+		{ACL_MASK, 7, 0xffffffff},     {ACL_OTHER, 0, 0xffffffff},
+	};
+	struct acl_xattr_entry out[8];
+	struct idmaps swap;
+	uint8_t buf[HDR + 8 * ENT];
+	size_t size = blob(buf, 2, in, 8);
+
+	idmaps_init(&swap);
+	CHECK_EQ(idmap_add(&swap.uid, 0, 1000, 1, NULL), 0);
+	CHECK_EQ(idmap_add(&swap.uid, 1000, 0, 1, NULL), 0);
+	CHECK_EQ(idmap_add(&swap.gid, 0, 1000, 1, NULL), 0);
+	CHECK_EQ(idmap_add(&swap.gid, 1000, 0, 1, NULL), 0);
+	CHECK_EQ(acl_xattr_shift(buf, size, &swap, false), 1);
+	CHECK_EQ(id_at(buf, 1), 1000);
+	CHECK_EQ(id_at(buf, 2), 0);
+	CHECK_EQ(acl_xattr_sort(buf, size), 1);
+	CHECK_EQ(acl_xattr_decode(buf, size, out, 8), 8);
+	CHECK(out[1].tag == ACL_USER && out[1].id == 0 && out[1].perm == 4);
+	CHECK(out[2].tag == ACL_USER && out[2].id == 1000 && out[2].perm == 6);
+	CHECK(out[4].tag == ACL_GROUP && out[4].id == 0 && out[4].perm == 2);
+	CHECK(out[5].tag == ACL_GROUP && out[5].id == 1000 && out[5].perm == 1);
+	CHECK(out[0].tag == ACL_USER_OBJ && out[7].tag == ACL_OTHER);
+	CHECK_EQ(acl_xattr_sort(buf, size), 0); /* idempotent */
+	CHECK_EQ(acl_xattr_sort(buf, 3), -EINVAL);
+}
+
 int main(void)
 {
 	static const struct tap_case cases[] = {
@@ -263,6 +297,7 @@ int main(void)
 		TAP_CASE(test_shift_return_values),
 		TAP_CASE(test_shift_malformed),
 		TAP_CASE(test_unaligned),
+		TAP_CASE(test_sort_after_swapping_map),
 	};
 
 	return tap_main(cases, sizeof(cases) / sizeof(cases[0]));
