@@ -32,29 +32,67 @@ enum sfs_creds_mode {
 };
 
 /*
- * One source inode the kernel knows about. Memory per cached inode: this
- * struct (64 bytes on x86-64) plus malloc overhead (16) plus its share of the
- * hash buckets (8-16), so about 96 bytes of daemon memory, and one O_PATH
- * file descriptor (one struct file, ~256 bytes of kernel memory, which also
- * pins the source dentry and inode).
+ * One source inode the kernel knows about, keyed by (dev, ino) so hard links
+ * are one inode.
+ *
+ * File-handle mode (root with CAP_DAC_READ_SEARCH on a filesystem that has
+ * handles, the virtiofsd --inode-file-handles model): the inode keeps its
+ * file handle inline (handle[], hlen bytes, typically 8 on ext4, 8-20 on
+ * xfs/btrfs/tmpfs) and the index of the mount fd of its filesystem; its
+ * O_PATH|O_NOFOLLOW fd lives only in a bounded clock cache (-o fd_cache=N,
+ * default 4096) and is reopened with open_by_handle_at(), which opens the
+ * very inode again, never a path. Memory per cached inode: 62 bytes of
+ * struct plus the handle (an 80-byte malloc chunk for an 8-byte handle) plus
+ * 8-16 bytes of hash buckets, about 90 bytes, and no fd unless it is in the
+ * fd cache. Open fds: the fd cache, one per source mount, open files and
+ * directories.
+ *
+ * Keep-fd mode (unprivileged, or a filesystem without handles, or one inode
+ * whose handle could not be taken): the inode keeps its fd until FORGET
+ * (SFS_INODE_KEEP), as in passthrough_ll.c.
+ *
+ * Every op takes the inode's fd with sfs_get()/sfs_iget() and gives it back
+ * with sfs_put()/sfs_iput(); a taken fd is pinned (never closed by the
+ * cache) until put.
  */
+#define SFS_INODE_KEEP 0x01   /* fd kept until forget (no handle) */
+#define SFS_INODE_HASHED 0x02 /* in the table (not replaced by a new inode) */
+#define SFS_INODE_REF 0x04    /* clock: used since the hand last passed */
+#define SFS_INODE_SYMLINK 0x08
+
 struct sfs_inode {
 	struct sfs_inode *next; /* hash chain */
 	uint64_t nlookup;	/* kernel references; guarded by table lock */
 	dev_t dev;
 	ino_t ino;
-	int fd; /* O_PATH|O_NOFOLLOW, owned */
-	bool is_symlink;
-	/* cache=auto: mtime and size at the last open (table lock) */
-	struct timespec open_mtime;
+	/* cache=auto: mtime (ns) and size at the last open (table lock) */
+	int64_t open_mtime;
 	off_t open_size;
+	int fd;		/* O_PATH|O_NOFOLLOW or -1; table lock */
+	int32_t slot;	/* index in the fd cache ring or -1; table lock */
+	uint16_t pins;	/* fd users (sfs_get without sfs_put); table lock */
+	uint8_t mnt;	/* index of the mount fd in struct sfs_table */
+	uint8_t hlen;	/* handle bytes (0: SFS_INODE_KEEP) */
+	uint8_t htype;	/* handle type */
+	uint8_t flags;	/* SFS_INODE_* ; table lock after insertion */
+	unsigned char handle[];
 };
+
+#define SFS_MAX_MNTS 64
 
 struct sfs_table {
 	pthread_mutex_t lock;
 	struct sfs_inode **buckets;
 	size_t nbuckets; /* power of two */
 	size_t count;
+	/* the fd cache: a clock over ring[cap] */
+	struct sfs_inode **ring;
+	size_t cap, hand, fill, nfds;
+	/* mount fds (O_RDONLY directories) for open_by_handle_at */
+	int mnt_id[SFS_MAX_MNTS];
+	int mnt_fd[SFS_MAX_MNTS];
+	unsigned int nmnts;
+	bool handles; /* file-handle mode (probed at startup) */
 };
 
 struct sfs {
@@ -67,18 +105,21 @@ struct sfs {
 	char *overflow_uid, *overflow_gid;
 	char *cache_opt;
 	char *max_write_opt;
+	char *fd_cache_opt;
 	int identity;
 	int rootless_self;
 	int writeback;
 	int allow_other;
 	int suid, dev;
 	int debug;
+	bool test_fail_after_create; /* SHIFTFS_TEST_FAIL_AFTER_CREATE=1 */
 
 	/* derived */
 	struct idmaps maps;
 	enum sfs_cache cache;
 	double timeout;
 	unsigned int max_write;
+	size_t fd_cache;
 	enum sfs_creds_mode creds;
 	uid_t euid;
 	gid_t egid;
@@ -99,10 +140,28 @@ static inline struct sfs *sfs_data(fuse_req_t req)
 	} while (0)
 
 /* inode.c */
-int sfs_table_init(struct sfs_table *t);
+#define SFS_FD_CACHE_DEFAULT 4096
+int sfs_table_init(struct sfs_table *t, size_t fd_cache);
+/*
+ * Choose file-handle mode if the root (fd rootfd) has a handle that reopens;
+ * logs one line either way. 0 or -errno (only for out of memory).
+ */
+int sfs_table_setup(struct sfs *fs);
 void sfs_table_free(struct sfs_table *t);
 struct sfs_inode *sfs_inode(fuse_req_t req, fuse_ino_t ino);
-int sfs_fd(fuse_req_t req, fuse_ino_t ino);
+/*
+ * The O_PATH fd of an inode, pinned until the matching put: an fd >= 0 or
+ * -errno (-ESTALE: deleted on the host; -EMFILE/-ENFILE: out of fds).
+ */
+int sfs_iget(struct sfs *fs, struct sfs_inode *inode);
+void sfs_iput(struct sfs *fs, struct sfs_inode *inode);
+int sfs_get(fuse_req_t req, fuse_ino_t ino);
+/* After a reply req is gone: put with the mount's state. */
+void sfs_put(struct sfs *fs, fuse_ino_t ino);
+/* Note a failed fd allocation: logs once at EMFILE/ENFILE. Returns err. */
+int sfs_note_err(int err);
+/* Remove a name this daemon just created, after a later step failed. */
+void sfs_undo_create(int pfd, const char *name, bool is_dir);
 /* The fuse_ino_t the kernel knows inode by. */
 fuse_ino_t sfs_ino(const struct sfs *fs, const struct sfs_inode *inode);
 /* Disk attributes of inode, translated to view. 0 or -errno. */

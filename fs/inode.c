@@ -7,6 +7,7 @@
  * attributes become view attributes.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,13 @@
 #include "log.h"
 
 #define SFS_TABLE_MIN 1024
+/* Handles longer than this, or of a type above 255, keep their fd. */
+#define SFS_HANDLE_MAX 64
+
+struct sfs_fh {
+	struct file_handle h;
+	unsigned char bytes[MAX_HANDLE_SZ];
+};
 
 static size_t hash_key(dev_t dev, ino_t ino)
 {
@@ -26,13 +34,26 @@ static size_t hash_key(dev_t dev, ino_t ino)
 	return (size_t)(h ^ (h >> 29));
 }
 
-int sfs_table_init(struct sfs_table *t)
+int sfs_table_init(struct sfs_table *t, size_t fd_cache)
 {
 	t->nbuckets = SFS_TABLE_MIN;
 	t->count = 0;
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
 	if (!t->buckets)
 		return -ENOMEM;
+	t->cap = fd_cache;
+	t->hand = t->fill = t->nfds = 0;
+	t->ring = NULL;
+	if (fd_cache) {
+		t->ring = calloc(fd_cache, sizeof(*t->ring));
+		if (!t->ring) {
+			free(t->buckets);
+			t->buckets = NULL;
+			return -ENOMEM;
+		}
+	}
+	t->nmnts = 0;
+	t->handles = false;
 	pthread_mutex_init(&t->lock, NULL);
 	return 0;
 }
@@ -48,13 +69,141 @@ void sfs_table_free(struct sfs_table *t)
 
 		for (; n; n = next) {
 			next = n->next;
-			close(n->fd);
+			if (n->fd >= 0)
+				close(n->fd);
 			free(n);
 		}
 	}
+	for (i = 0; i < t->nmnts; i++)
+		close(t->mnt_fd[i]);
 	free(t->buckets);
+	free(t->ring);
 	t->buckets = NULL;
+	t->ring = NULL;
 	pthread_mutex_destroy(&t->lock);
+}
+
+int sfs_note_err(int err)
+{
+	static atomic_bool logged;
+
+	if ((err == EMFILE || err == ENFILE) &&
+	    !atomic_exchange(&logged, true))
+		shift_log(SHIFT_LOG_WARNING,
+			  "too many open files: raise RLIMIT_NOFILE or lower "
+			  "-o fd_cache");
+	return err;
+}
+
+void sfs_undo_create(int pfd, const char *name, bool is_dir)
+{
+	if (unlinkat(pfd, name, is_dir ? AT_REMOVEDIR : 0) < 0 &&
+	    errno != ENOENT)
+		shift_log(SHIFT_LOG_ERR,
+			  "could not remove %s after a failed create: %s",
+			  name, strerror(errno));
+}
+
+/* Index of the mount fd for mnt_id (table lock held), or -1. */
+static int mnt_find(const struct sfs_table *t, int mnt_id)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->nmnts; i++)
+		if (t->mnt_id[i] == mnt_id)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * The mount fd index for a new inode on mount mnt_id whose O_PATH fd is fd,
+ * opening one (O_RDONLY: open_by_handle_at() refuses O_PATH) from fd if it
+ * is a directory. -1: none (the inode keeps its fd).
+ */
+static int mnt_index(struct sfs_table *t, int mnt_id, int fd, bool is_dir)
+{
+	char path[SFS_PROC_PATH_MAX];
+	int i, mfd;
+
+	pthread_mutex_lock(&t->lock);
+	i = mnt_find(t, mnt_id);
+	pthread_mutex_unlock(&t->lock);
+	if (i >= 0 || !is_dir)
+		return i;
+	sfs_proc_path(path, sizeof(path), fd);
+	mfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mfd < 0)
+		return -1;
+	pthread_mutex_lock(&t->lock);
+	i = mnt_find(t, mnt_id);
+	if (i < 0 && t->nmnts < SFS_MAX_MNTS) {
+		i = (int)t->nmnts++;
+		t->mnt_id[i] = mnt_id;
+		t->mnt_fd[i] = mfd;
+		mfd = -1;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (mfd >= 0)
+		close(mfd);
+	return i;
+}
+
+/* The file handle of fd, or false (no handle: keep the fd). */
+static bool take_handle(struct sfs_table *t, int fd, bool is_dir,
+			struct sfs_fh *fh, int *mnt)
+{
+	int mnt_id;
+
+	if (!t->handles)
+		return false;
+	fh->h.handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(fd, "", &fh->h, &mnt_id, AT_EMPTY_PATH) < 0)
+		return false;
+	if (fh->h.handle_bytes > SFS_HANDLE_MAX || fh->h.handle_type < 0 ||
+	    fh->h.handle_type > 255)
+		return false;
+	*mnt = mnt_index(t, mnt_id, fd, is_dir);
+	return *mnt >= 0;
+}
+
+int sfs_table_setup(struct sfs *fs)
+{
+	struct sfs_table *t = &fs->table;
+	struct sfs_fh fh;
+	int mnt, fd;
+	const char *why = NULL;
+
+	if (!t->cap) {
+		why = "fd_cache=0";
+	} else {
+		t->handles = true;
+		if (!take_handle(t, fs->root.fd, true, &fh, &mnt)) {
+			why = errno == EOPNOTSUPP
+				      ? "the source filesystem has no file "
+					"handles"
+				      : strerror(errno);
+		} else {
+			fd = open_by_handle_at(t->mnt_fd[mnt], &fh.h,
+					       O_PATH | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0)
+				why = errno == EPERM ? "no CAP_DAC_READ_SEARCH"
+						     : strerror(errno);
+			else
+				close(fd);
+		}
+	}
+	if (why) {
+		t->handles = false;
+		shift_log(SHIFT_LOG_INFO,
+			  "one open fd per cached inode (%s): the number of "
+			  "cached inodes is bounded by RLIMIT_NOFILE",
+			  why);
+	} else {
+		shift_log(SHIFT_LOG_DEBUG,
+			  "file handles per inode, at most %zu cached fds",
+			  t->cap);
+	}
+	return 0;
 }
 
 /* Double the buckets when full; a failed allocation just keeps chains long. */
@@ -101,6 +250,7 @@ static void table_insert(struct sfs_table *t, struct sfs_inode *inode)
 	h = hash_key(inode->dev, inode->ino) & (t->nbuckets - 1);
 	inode->next = t->buckets[h];
 	t->buckets[h] = inode;
+	inode->flags |= SFS_INODE_HASHED;
 	t->count++;
 }
 
@@ -108,6 +258,9 @@ static void table_remove(struct sfs_table *t, struct sfs_inode *inode)
 {
 	struct sfs_inode **pp;
 
+	if (!(inode->flags & SFS_INODE_HASHED))
+		return;
+	inode->flags &= (uint8_t)~SFS_INODE_HASHED;
 	pp = &t->buckets[hash_key(inode->dev, inode->ino) & (t->nbuckets - 1)];
 	for (; *pp; pp = &(*pp)->next) {
 		if (*pp == inode) {
@@ -118,6 +271,54 @@ static void table_remove(struct sfs_table *t, struct sfs_inode *inode)
 	}
 }
 
+/*
+ * Give inode (whose fd was just set) a place in the fd cache, evicting the
+ * least recently used unpinned fd by the clock. Table lock held. Returns an
+ * evicted fd for the caller to close after unlocking, or -1. With every fd
+ * pinned the inode stays outside the ring (slot -1) and its fd is closed at
+ * its last put.
+ */
+static int cache_insert(struct sfs_table *t, struct sfs_inode *inode)
+{
+	size_t n;
+
+	inode->slot = -1;
+	if (inode->flags & SFS_INODE_KEEP)
+		return -1;
+	inode->flags |= SFS_INODE_REF;
+	if (t->fill < t->cap) {
+		inode->slot = (int32_t)t->fill;
+		t->ring[t->fill++] = inode;
+		t->nfds++;
+		return -1;
+	}
+	for (n = 0; n < 2 * t->cap + 1; n++) {
+		struct sfs_inode **s = &t->ring[t->hand], *v = *s;
+		int fd;
+
+		t->hand = t->hand + 1 == t->cap ? 0 : t->hand + 1;
+		if (!v) {
+			*s = inode;
+			inode->slot = (int32_t)(s - t->ring);
+			t->nfds++;
+			return -1;
+		}
+		if (v->pins)
+			continue;
+		if (v->flags & SFS_INODE_REF) {
+			v->flags &= (uint8_t)~SFS_INODE_REF;
+			continue;
+		}
+		fd = v->fd;
+		v->fd = -1;
+		v->slot = -1;
+		*s = inode;
+		inode->slot = (int32_t)(s - t->ring);
+		return fd;
+	}
+	return -1;
+}
+
 struct sfs_inode *sfs_inode(fuse_req_t req, fuse_ino_t ino)
 {
 	if (ino == FUSE_ROOT_ID)
@@ -125,9 +326,82 @@ struct sfs_inode *sfs_inode(fuse_req_t req, fuse_ino_t ino)
 	return (struct sfs_inode *)(uintptr_t)ino;
 }
 
-int sfs_fd(fuse_req_t req, fuse_ino_t ino)
+int sfs_iget(struct sfs *fs, struct sfs_inode *inode)
 {
-	return sfs_inode(req, ino)->fd;
+	struct sfs_table *t = &fs->table;
+	struct sfs_fh fh;
+	int fd, old, victim;
+
+	if (inode == &fs->root)
+		return inode->fd;
+	pthread_mutex_lock(&t->lock);
+	if (inode->fd >= 0) {
+		inode->pins++;
+		inode->flags |= SFS_INODE_REF;
+		fd = inode->fd;
+		pthread_mutex_unlock(&t->lock);
+		return fd;
+	}
+	/* No fd without a handle: SFS_INODE_KEEP inodes always have one. */
+	fh.h.handle_bytes = inode->hlen;
+	fh.h.handle_type = inode->htype;
+	memcpy(fh.h.f_handle, inode->handle, inode->hlen);
+	fd = t->mnt_fd[inode->mnt];
+	pthread_mutex_unlock(&t->lock);
+
+	/* The very inode again, never a path: nothing to follow or escape. */
+	fd = open_by_handle_at(fd, &fh.h, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -sfs_note_err(errno);
+
+	pthread_mutex_lock(&t->lock);
+	old = inode->fd;
+	victim = -1;
+	if (old >= 0) {
+		/* Another thread reopened it first. */
+		victim = fd;
+		fd = old;
+	} else {
+		inode->fd = fd;
+		victim = cache_insert(t, inode);
+	}
+	inode->pins++;
+	pthread_mutex_unlock(&t->lock);
+	if (victim >= 0)
+		close(victim);
+	return fd;
+}
+
+void sfs_iput(struct sfs *fs, struct sfs_inode *inode)
+{
+	struct sfs_table *t = &fs->table;
+	int fd = -1;
+
+	if (inode == &fs->root)
+		return;
+	pthread_mutex_lock(&t->lock);
+	if (inode->pins)
+		inode->pins--;
+	if (!inode->pins && inode->slot < 0 &&
+	    !(inode->flags & SFS_INODE_KEEP)) {
+		/* Over the bound while every cached fd was pinned. */
+		fd = inode->fd;
+		inode->fd = -1;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (fd >= 0)
+		close(fd);
+}
+
+int sfs_get(fuse_req_t req, fuse_ino_t ino)
+{
+	return sfs_iget(sfs_data(req), sfs_inode(req, ino));
+}
+
+void sfs_put(struct sfs *fs, fuse_ino_t ino)
+{
+	if (ino != FUSE_ROOT_ID)
+		sfs_iput(fs, (struct sfs_inode *)(uintptr_t)ino);
 }
 
 fuse_ino_t sfs_ino(const struct sfs *fs, const struct sfs_inode *inode)
@@ -156,52 +430,92 @@ int sfs_getattr_view(const struct sfs *fs, int fd, struct stat *st)
 	return 0;
 }
 
+static bool same_handle(const struct sfs_inode *inode, const struct sfs_fh *fh,
+			int mnt)
+{
+	return inode->hlen == fh->h.handle_bytes &&
+	       inode->htype == fh->h.handle_type && inode->mnt == mnt &&
+	       memcmp(inode->handle, fh->h.f_handle, inode->hlen) == 0;
+}
+
 /*
  * Find or add the inode for newfd (whose attributes are st) and take one
- * reference. Consumes newfd.
+ * reference. Consumes newfd: it becomes the inode's cached fd if it has none.
+ * An inode found by (dev, ino) whose fd is cached is the same inode (the fd
+ * pins it); one without an fd is compared by handle, and if the handle
+ * differs the old inode was deleted and its number reused: the old one
+ * leaves the table (it lives on until forgotten, giving ESTALE).
  */
 static struct sfs_inode *inode_get(struct sfs *fs, int newfd,
 				   const struct stat *st)
 {
 	struct sfs_table *t = &fs->table;
-	struct sfs_inode *inode, *fresh;
+	struct sfs_inode *inode, *fresh = NULL;
+	struct sfs_fh fh;
+	bool has_handle;
+	int mnt = 0, victim = -1;
 
 	pthread_mutex_lock(&t->lock);
 	inode = table_find(t, st->st_dev, st->st_ino);
-	if (inode) {
+	if (inode && inode->fd >= 0) {
 		inode->nlookup++;
+		inode->flags |= SFS_INODE_REF;
 		pthread_mutex_unlock(&t->lock);
 		close(newfd);
 		return inode;
 	}
 	pthread_mutex_unlock(&t->lock);
 
+	has_handle = take_handle(t, newfd, S_ISDIR(st->st_mode), &fh, &mnt);
 	/* Allocate outside the lock; another thread may win the race. */
-	fresh = calloc(1, sizeof(*fresh));
+	fresh = calloc(1, sizeof(*fresh) + (has_handle ? fh.h.handle_bytes : 0));
 	if (!fresh) {
 		close(newfd);
 		return NULL;
 	}
-	fresh->fd = newfd;
+	fresh->fd = -1;
+	fresh->slot = -1;
 	fresh->dev = st->st_dev;
 	fresh->ino = st->st_ino;
-	fresh->is_symlink = S_ISLNK(st->st_mode);
 	fresh->nlookup = 1;
+	if (S_ISLNK(st->st_mode))
+		fresh->flags |= SFS_INODE_SYMLINK;
+	if (has_handle) {
+		fresh->hlen = (uint8_t)fh.h.handle_bytes;
+		fresh->htype = (uint8_t)fh.h.handle_type;
+		fresh->mnt = (uint8_t)mnt;
+		memcpy(fresh->handle, fh.h.f_handle, fresh->hlen);
+	} else {
+		fresh->flags |= SFS_INODE_KEEP;
+	}
 
 	pthread_mutex_lock(&t->lock);
 	inode = table_find(t, st->st_dev, st->st_ino);
-	if (inode) {
+	if (inode && (inode->fd >= 0 ||
+		      (has_handle && same_handle(inode, &fh, mnt)))) {
 		inode->nlookup++;
+		inode->flags |= SFS_INODE_REF;
+		if (inode->fd < 0) {
+			inode->fd = newfd;
+			newfd = -1;
+			victim = cache_insert(t, inode);
+		}
 	} else {
+		if (inode)
+			table_remove(t, inode);
 		table_insert(t, fresh);
+		fresh->fd = newfd;
+		newfd = -1;
+		victim = cache_insert(t, fresh);
 		inode = fresh;
 		fresh = NULL;
 	}
 	pthread_mutex_unlock(&t->lock);
-	if (fresh) {
-		close(fresh->fd);
-		free(fresh);
-	}
+	if (newfd >= 0)
+		close(newfd);
+	if (victim >= 0)
+		close(victim);
+	free(fresh);
 	return inode;
 }
 
@@ -215,7 +529,7 @@ int sfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct sfs *fs = sfs_data(req);
 	struct sfs_inode *inode;
-	int newfd, saverr;
+	int pfd, newfd, saverr;
 
 	memset(e, 0, sizeof(*e));
 	e->attr_timeout = fs->timeout;
@@ -227,9 +541,14 @@ int sfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (parent == FUSE_ROOT_ID && name_is_dotdot(name))
 		name = ".";
 
-	newfd = openat(sfs_fd(req, parent), name, O_PATH | O_NOFOLLOW);
+	pfd = sfs_get(req, parent);
+	if (pfd < 0)
+		return -pfd;
+	newfd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	saverr = errno;
+	sfs_put(sfs_data(req), parent);
 	if (newfd < 0)
-		return errno;
+		return sfs_note_err(saverr);
 	if (fstatat(newfd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) <
 	    0) {
 		saverr = errno;
@@ -273,7 +592,12 @@ void sfs_unref(struct sfs *fs, struct sfs_inode *inode, uint64_t n)
 		return;
 	}
 	table_remove(t, inode);
+	if (inode->slot >= 0) {
+		t->ring[inode->slot] = NULL;
+		t->nfds--;
+	}
 	pthread_mutex_unlock(&t->lock);
-	close(inode->fd);
+	if (inode->fd >= 0)
+		close(inode->fd);
 	free(inode);
 }

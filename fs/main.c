@@ -29,6 +29,7 @@
 #include "passwd.h"
 
 #define SFS_MAX_WRITE (1024u * 1024u)
+#define SFS_FD_CACHE_MAX (1024u * 1024u)
 #define SFS_IDENTITY_SPEC "0:0:4294967295"
 
 #define SFS_OPT(t, p, v)                                                       \
@@ -54,6 +55,7 @@ static const struct fuse_opt sfs_opts[] = {
 	SFS_OPT("cache=%s", cache_opt, 0),
 	SFS_OPT("writeback", writeback, 1),
 	SFS_OPT("max_write=%s", max_write_opt, 0),
+	SFS_OPT("fd_cache=%s", fd_cache_opt, 0),
 	/* Recorded here and kept for the mount itself. */
 	SFS_OPT("suid", suid, 1),
 	FUSE_OPT_KEY("suid", FUSE_OPT_KEY_KEEP),
@@ -172,6 +174,8 @@ static void usage(const char *prog)
 	       "    -o writeback           enable the writeback cache\n"
 	       "    -o max_write=N         largest write request (default "
 	       "1048576)\n"
+	       "    -o fd_cache=N          at most N cached inode fds (default "
+	       "4096; 0: one fd per cached inode)\n"
 	       "    -o suid, -o dev        allow setuid files, device nodes\n"
 	       "    -o ro                  read-only\n"
 	       "    -o allow_other         others may access (automatic as "
@@ -372,6 +376,17 @@ static void parse_other(struct sfs *fs)
 				  SFS_MAX_WRITE);
 		fs->max_write = v;
 	}
+	fs->fd_cache = SFS_FD_CACHE_DEFAULT;
+	if (fs->fd_cache_opt) {
+		r = parse_u32(fs->fd_cache_opt, 0, SFS_FD_CACHE_MAX, &v);
+		if (r < 0)
+			opt_error("fd_cache=%s: %s (0 to %u)", fs->fd_cache_opt,
+				  parse_u32_reason(r), SFS_FD_CACHE_MAX);
+		fs->fd_cache = v;
+	}
+	fs->test_fail_after_create =
+		getenv("SHIFTFS_TEST_FAIL_AFTER_CREATE") &&
+		strcmp(getenv("SHIFTFS_TEST_FAIL_AFTER_CREATE"), "1") == 0;
 }
 
 /* The first non-option argument is SRC; MNT goes on to libfuse. */
@@ -403,6 +418,8 @@ static void open_source(struct sfs *fs)
 	fs->root.dev = st.st_dev;
 	fs->root.ino = st.st_ino;
 	fs->root.nlookup = 2;
+	fs->root.slot = -1;
+	fs->root.flags = SFS_INODE_KEEP | SFS_INODE_HASHED;
 	real = realpath(fs->source, NULL);
 	if (real) {
 		free(fs->source);
@@ -445,14 +462,27 @@ static void add_mount_options(struct sfs *fs, struct fuse_args *args)
 		opt_error("out of memory");
 }
 
-static void raise_nofile(void)
+/*
+ * Open files and directories (and, without file handles, one O_PATH fd per
+ * cached inode) need fds: take the whole hard limit, and keep the fd cache
+ * at most half of it.
+ */
+static void raise_nofile(struct sfs *fs)
 {
 	struct rlimit rl;
 
-	/* One O_PATH fd per inode the kernel caches. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && fs->fd_cache > rl.rlim_cur / 2) {
+		fs->fd_cache = rl.rlim_cur / 2;
+		shift_log(SHIFT_LOG_INFO,
+			  "fd_cache lowered to %zu (half of RLIMIT_NOFILE)",
+			  fs->fd_cache);
 	}
 }
 
@@ -488,7 +518,8 @@ static void free_options(struct sfs *fs)
 		      &fs->map,		 &fs->rootless,	   &fs->userns_remap,
 		      &fs->pid,		 &fs->subuid_file, &fs->subgid_file,
 		      &fs->owner,	 &fs->user,	   &fs->overflow_uid,
-		      &fs->overflow_gid, &fs->cache_opt,   &fs->max_write_opt};
+		      &fs->overflow_gid, &fs->cache_opt,   &fs->max_write_opt,
+		      &fs->fd_cache_opt};
 	size_t i;
 
 	for (i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
@@ -562,9 +593,10 @@ int main(int argc, char *argv[])
 	parse_other(&fs);
 	open_source(&fs);
 	add_mount_options(&fs, &args);
-	if (sfs_table_init(&fs.table) < 0)
+	raise_nofile(&fs);
+	if (sfs_table_init(&fs.table, fs.fd_cache) < 0)
 		opt_error("out of memory");
-	raise_nofile();
+	sfs_table_setup(&fs);
 	sfs_creds_setup(&fs);
 	/* Modes arrive unmasked (DONT_MASK): creds.c applies the caller's. */
 	umask(0);

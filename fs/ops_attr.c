@@ -27,8 +27,14 @@ static void reply_attr(fuse_req_t req, int fd)
 
 void sfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct sfs *fs = sfs_data(req);
+	int fd = sfs_get(req, ino);
+
 	(void)fi;
-	reply_attr(req, sfs_fd(req, ino));
+	if (fd < 0)
+		return (void)fuse_reply_err(req, -fd);
+	reply_attr(req, fd);
+	sfs_put(fs, ino);
 }
 
 /* View owners of a setattr to disk ids ((uid_t)-1: unchanged). */
@@ -65,7 +71,7 @@ static int set_owners(const struct sfs *fs, int fd, uid_t uid, gid_t gid)
 	return errno;
 }
 
-static int set_times(const struct sfs_inode *inode, const char *path,
+static int set_times(const struct sfs_inode *inode, int fd, const char *path,
 		     const struct stat *attr, int valid)
 {
 	struct timespec tv[2];
@@ -84,12 +90,49 @@ static int set_times(const struct sfs_inode *inode, const char *path,
 	else if (valid & FUSE_SET_ATTR_MTIME)
 		tv[1] = attr->st_mtim;
 
-	if (inode->is_symlink)
-		res = utimensat(inode->fd, "", tv,
+	if (inode->flags & SFS_INODE_SYMLINK)
+		res = utimensat(fd, "", tv,
 				AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
 	else
 		res = utimensat(AT_FDCWD, path, tv, 0);
 	return res < 0 ? errno : 0;
+}
+
+static int do_setattr(fuse_req_t req, struct sfs_inode *inode, int fd,
+		      struct stat *attr, int valid, struct fuse_file_info *fi)
+{
+	struct sfs *fs = sfs_data(req);
+	char path[SFS_PROC_PATH_MAX];
+	uid_t uid;
+	gid_t gid;
+	int err, res;
+
+	sfs_proc_path(path, sizeof(path), fd);
+	err = owners_to_disk(fs, attr, valid, &uid, &gid);
+	if (err)
+		return err;
+	if (valid & FUSE_SET_ATTR_MODE) {
+		res = fchmodat(AT_FDCWD, path, attr->st_mode, 0);
+		if (res < 0)
+			return errno;
+	}
+	err = set_owners(fs, fd, uid, gid);
+	if (err)
+		return err;
+	/* Only ftruncate() comes with a file handle, and only for files. */
+	if (valid & FUSE_SET_ATTR_SIZE) {
+		res = fi ? ftruncate((int)fi->fh, attr->st_size)
+			 : truncate(path, attr->st_size);
+		if (res < 0)
+			return errno;
+	}
+	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+		err = set_times(inode, fd, path, attr, valid);
+		if (err)
+			return err;
+	}
+	reply_attr(req, fd);
+	return 0;
 }
 
 void sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
@@ -97,45 +140,30 @@ void sfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int valid,
 {
 	struct sfs *fs = sfs_data(req);
 	struct sfs_inode *inode = sfs_inode(req, ino);
-	char path[SFS_PROC_PATH_MAX];
-	uid_t uid;
-	gid_t gid;
-	int err, res;
+	int fd = sfs_get(req, ino);
+	int err;
 
-	sfs_proc_path(path, sizeof(path), inode->fd);
-	err = owners_to_disk(fs, attr, valid, &uid, &gid);
+	if (fd < 0)
+		return (void)fuse_reply_err(req, -fd);
+	err = do_setattr(req, inode, fd, attr, valid, fi);
 	if (err)
-		return (void)fuse_reply_err(req, err);
-	if (valid & FUSE_SET_ATTR_MODE) {
-		res = fchmodat(AT_FDCWD, path, attr->st_mode, 0);
-		if (res < 0)
-			return (void)fuse_reply_err(req, errno);
-	}
-	err = set_owners(fs, inode->fd, uid, gid);
-	if (err)
-		return (void)fuse_reply_err(req, err);
-	/* Only ftruncate() comes with a file handle, and only for files. */
-	if (valid & FUSE_SET_ATTR_SIZE) {
-		res = fi ? ftruncate((int)fi->fh, attr->st_size)
-			 : truncate(path, attr->st_size);
-		if (res < 0)
-			return (void)fuse_reply_err(req, errno);
-	}
-	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
-		err = set_times(inode, path, attr, valid);
-		if (err)
-			return (void)fuse_reply_err(req, err);
-	}
-	reply_attr(req, inode->fd);
+		fuse_reply_err(req, err);
+	sfs_put(fs, ino);
 }
 
 void sfs_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	char buf[PATH_MAX + 1];
-	ssize_t res = readlinkat(sfs_fd(req, ino), "", buf, sizeof(buf));
+	int fd = sfs_get(req, ino), err;
+	ssize_t res;
 
-	if (res < 0)
-		return (void)fuse_reply_err(req, errno);
+	if (fd < 0)
+		return (void)fuse_reply_err(req, -fd);
+	res = readlinkat(fd, "", buf, sizeof(buf));
+	err = res < 0 ? errno : 0;
+	sfs_put(sfs_data(req), ino);
+	if (err)
+		return (void)fuse_reply_err(req, err);
 	if ((size_t)res == sizeof(buf))
 		return (void)fuse_reply_err(req, ENAMETOOLONG);
 	buf[res] = '\0';
@@ -145,8 +173,15 @@ void sfs_readlink(fuse_req_t req, fuse_ino_t ino)
 void sfs_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct statvfs st;
+	int fd = sfs_get(req, ino), res;
 
-	if (fstatvfs(sfs_fd(req, ino), &st) < 0)
-		return (void)fuse_reply_err(req, errno);
+	if (fd < 0)
+		return (void)fuse_reply_err(req, -fd);
+	res = fstatvfs(fd, &st);
+	if (res < 0)
+		res = errno;
+	sfs_put(sfs_data(req), ino);
+	if (res)
+		return (void)fuse_reply_err(req, res);
 	fuse_reply_statfs(req, &st);
 }

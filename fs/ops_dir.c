@@ -70,19 +70,24 @@ static int fix_group(int pfd, const char *name, gid_t gid, bool is_dir)
 	return EPERM;
 }
 
-/* mknod, mkdir and symlink: made as the caller, then looked up. */
-static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
-		      mode_t mode, dev_t rdev, const char *link)
+/*
+ * mknod, mkdir and symlink: made as the caller, then looked up. If a step
+ * after the creation fails, the new entry is removed again.
+ */
+static int do_make_node(fuse_req_t req, fuse_ino_t parent, int pfd,
+			const char *name, mode_t mode, dev_t rdev,
+			const char *link)
 {
-	int pfd = sfs_fd(req, parent);
+	struct sfs *fs = sfs_data(req);
+	bool is_dir = S_ISDIR(mode);
 	struct fuse_entry_param e;
 	gid_t fix_gid;
 	int res, err;
 
 	err = sfs_creds_enter(req, pfd, &mode, &fix_gid);
 	if (err)
-		return (void)fuse_reply_err(req, err);
-	if (S_ISDIR(mode))
+		return err;
+	if (is_dir)
 		res = mkdirat(pfd, name, mode & ~S_IFMT);
 	else if (S_ISLNK(mode))
 		res = symlinkat(link, pfd, name);
@@ -90,14 +95,40 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		res = mknodat(pfd, name, mode, rdev);
 	err = res < 0 ? errno : 0;
 	sfs_creds_leave(req);
-	if (!err && fix_gid != (gid_t)-1)
-		err = fix_group(pfd, name, fix_gid, S_ISDIR(mode));
-	if (!err)
+	if (err)
+		return err;
+	if (fix_gid != (gid_t)-1) {
+		err = fix_group(pfd, name, fix_gid, is_dir);
+		if (err)
+			return err;
+	}
+	if (fs->test_fail_after_create)
+		err = EIO; /* test hook: a failure after the entry exists */
+	else
 		err = sfs_do_lookup(req, parent, name, &e);
+	if (err) {
+		sfs_undo_create(pfd, name, is_dir);
+		return err;
+	}
+	if (fuse_reply_entry(req, &e) != 0) {
+		sfs_unref(fs, sfs_inode(req, e.ino), 1);
+		sfs_undo_create(pfd, name, is_dir);
+	}
+	return 0;
+}
+
+static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, dev_t rdev, const char *link)
+{
+	struct sfs *fs = sfs_data(req);
+	int pfd = sfs_get(req, parent), err;
+
+	if (pfd < 0)
+		return (void)fuse_reply_err(req, -pfd);
+	err = do_make_node(req, parent, pfd, name, mode, rdev, link);
+	sfs_put(fs, parent);
 	if (err)
 		fuse_reply_err(req, err);
-	else
-		fuse_reply_entry(req, &e);
 }
 
 void sfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -122,54 +153,94 @@ void sfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 {
 	char path[SFS_PROC_PATH_MAX];
 	struct fuse_entry_param e;
-	int err;
+	int fd, pfd, err = 0;
 
+	fd = sfs_get(req, ino);
+	if (fd < 0)
+		return (void)fuse_reply_err(req, -fd);
+	pfd = sfs_get(req, newparent);
+	if (pfd < 0) {
+		sfs_put(sfs_data(req), ino);
+		return (void)fuse_reply_err(req, -pfd);
+	}
 	/* Through /proc: AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH. */
-	sfs_proc_path(path, sizeof(path), sfs_fd(req, ino));
-	if (linkat(AT_FDCWD, path, sfs_fd(req, newparent), newname,
-		   AT_SYMLINK_FOLLOW) < 0)
-		return (void)fuse_reply_err(req, errno);
-	err = sfs_do_lookup(req, newparent, newname, &e);
+	sfs_proc_path(path, sizeof(path), fd);
+	if (linkat(AT_FDCWD, path, pfd, newname, AT_SYMLINK_FOLLOW) < 0)
+		err = errno;
+	if (!err) {
+		err = sfs_do_lookup(req, newparent, newname, &e);
+		if (err)
+			sfs_undo_create(pfd, newname, false);
+	}
+	sfs_put(sfs_data(req), newparent);
+	sfs_put(sfs_data(req), ino);
 	if (err)
 		fuse_reply_err(req, err);
 	else
 		fuse_reply_entry(req, &e);
 }
 
+static void unlink_common(fuse_req_t req, fuse_ino_t parent, const char *name,
+			  int flags)
+{
+	int pfd = sfs_get(req, parent), res;
+
+	if (pfd < 0)
+		return (void)fuse_reply_err(req, -pfd);
+	res = unlinkat(pfd, name, flags) < 0 ? errno : 0;
+	sfs_put(sfs_data(req), parent);
+	fuse_reply_err(req, res);
+}
+
 void sfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	int res = unlinkat(sfs_fd(req, parent), name, 0);
-
-	fuse_reply_err(req, res < 0 ? errno : 0);
+	unlink_common(req, parent, name, 0);
 }
 
 void sfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	int res = unlinkat(sfs_fd(req, parent), name, AT_REMOVEDIR);
-
-	fuse_reply_err(req, res < 0 ? errno : 0);
+	unlink_common(req, parent, name, AT_REMOVEDIR);
 }
 
 void sfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
-	int res = renameat2(sfs_fd(req, parent), name, sfs_fd(req, newparent),
-			    newname, flags);
+	int pfd, npfd, res;
 
-	fuse_reply_err(req, res < 0 ? errno : 0);
+	pfd = sfs_get(req, parent);
+	if (pfd < 0)
+		return (void)fuse_reply_err(req, -pfd);
+	npfd = sfs_get(req, newparent);
+	if (npfd < 0) {
+		sfs_put(sfs_data(req), parent);
+		return (void)fuse_reply_err(req, -npfd);
+	}
+	res = renameat2(pfd, name, npfd, newname, flags) < 0 ? errno : 0;
+	sfs_put(sfs_data(req), newparent);
+	sfs_put(sfs_data(req), parent);
+	fuse_reply_err(req, res);
 }
 
 void sfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct sfs *fs = sfs_data(req);
 	struct sfs_dir *d = calloc(1, sizeof(*d));
-	int fd, err;
+	int ifd, fd, err;
 
 	if (!d)
 		return (void)fuse_reply_err(req, ENOMEM);
-	fd = openat(sfs_fd(req, ino), ".", O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
+	ifd = sfs_get(req, ino);
+	if (ifd < 0) {
+		free(d);
+		return (void)fuse_reply_err(req, -ifd);
+	}
+	fd = openat(ifd, ".", O_RDONLY | O_DIRECTORY);
+	err = errno;
+	sfs_put(sfs_data(req), ino);
+	if (fd < 0) {
+		errno = sfs_note_err(err);
 		goto out_err;
+	}
 	d->dp = fdopendir(fd);
 	if (!d->dp) {
 		err = errno;

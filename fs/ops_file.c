@@ -33,9 +33,9 @@ static int open_flags(const struct sfs *fs, int flags)
 	return flags;
 }
 
-static bool same_time(const struct timespec *a, const struct timespec *b)
+static int64_t time_ns(const struct timespec *t)
 {
-	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
 }
 
 /* Cache flags for an open file of inode (fd is the new open file). */
@@ -52,45 +52,58 @@ static void set_cache_flags(struct sfs *fs, struct sfs_inode *inode, int fd,
 		return;
 	/* cache=auto: keep the page cache if the file did not change. */
 	pthread_mutex_lock(&fs->table.lock);
-	if (same_time(&inode->open_mtime, &st.st_mtim) &&
+	if (inode->open_mtime == time_ns(&st.st_mtim) &&
 	    inode->open_size == st.st_size && st.st_mtim.tv_sec != 0)
 		fi->keep_cache = 1;
-	inode->open_mtime = st.st_mtim;
+	inode->open_mtime = time_ns(&st.st_mtim);
 	inode->open_size = st.st_size;
 	pthread_mutex_unlock(&fs->table.lock);
 }
 
-void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
-		mode_t mode, struct fuse_file_info *fi)
+/*
+ * A create either leaves a file that the caller got, or nothing: a step that
+ * fails after the file was made removes it again (only a file this call made:
+ * an existing file opened without O_EXCL is never removed).
+ */
+static int do_create(fuse_req_t req, fuse_ino_t parent, int pfd,
+		     const char *name, mode_t mode, struct fuse_file_info *fi)
 {
 	struct sfs *fs = sfs_data(req);
-	int pfd = sfs_fd(req, parent);
 	struct fuse_entry_param e;
+	bool created = true;
 	int fd, err, flags;
 	gid_t fix_gid;
 
 	err = sfs_creds_enter(req, pfd, &mode, &fix_gid);
 	if (err)
-		return (void)fuse_reply_err(req, err);
+		return err;
 	/* Never follow a symlink planted at name since the kernel looked. */
-	flags = open_flags(fs, fi->flags) | O_CREAT | O_NOFOLLOW;
-	if (fix_gid != (gid_t)-1)
-		flags |= O_EXCL;
-	fd = openat(pfd, name, flags, mode);
+	flags = open_flags(fs, fi->flags) | O_NOFOLLOW;
+	fd = openat(pfd, name, flags | O_CREAT | O_EXCL, mode);
+	if (fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL)) {
+		created = false;
+		fd = openat(pfd, name, flags);
+	}
 	err = fd < 0 ? errno : 0;
 	sfs_creds_leave(req);
 	if (err)
-		return (void)fuse_reply_err(req, err);
-	if (fix_gid != (gid_t)-1 && fchown(fd, (uid_t)-1, fix_gid) < 0) {
+		return sfs_note_err(err);
+	if (created && fix_gid != (gid_t)-1 &&
+	    fchown(fd, (uid_t)-1, fix_gid) < 0) {
 		close(fd);
-		unlinkat(pfd, name, 0);
+		sfs_undo_create(pfd, name, false);
 		sfs_log_unpriv("creating files owned by disk gid", fix_gid);
-		return (void)fuse_reply_err(req, EPERM);
+		return EPERM;
 	}
-	err = sfs_do_lookup(req, parent, name, &e);
+	if (created && fs->test_fail_after_create)
+		err = EIO; /* test hook: a failure after the file exists */
+	else
+		err = sfs_do_lookup(req, parent, name, &e);
 	if (err) {
 		close(fd);
-		return (void)fuse_reply_err(req, err);
+		if (created)
+			sfs_undo_create(pfd, name, false);
+		return err;
 	}
 	fi->fh = (uint64_t)fd;
 	set_cache_flags(fs, sfs_inode(req, e.ino), fd, fi);
@@ -98,7 +111,24 @@ void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		/* The kernel is gone (interrupted): drop what it never saw. */
 		close(fd);
 		sfs_unref(fs, sfs_inode(req, e.ino), 1);
+		if (created)
+			sfs_undo_create(pfd, name, false);
 	}
+	return 0;
+}
+
+void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		mode_t mode, struct fuse_file_info *fi)
+{
+	struct sfs *fs = sfs_data(req);
+	int pfd = sfs_get(req, parent), err;
+
+	if (pfd < 0)
+		return (void)fuse_reply_err(req, -pfd);
+	err = do_create(req, parent, pfd, name, mode, fi);
+	sfs_put(fs, parent);
+	if (err)
+		fuse_reply_err(req, err);
 }
 
 void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -106,15 +136,20 @@ void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct sfs *fs = sfs_data(req);
 	struct sfs_inode *inode = sfs_inode(req, ino);
 	char path[SFS_PROC_PATH_MAX];
-	int fd;
+	int fd, ofd, err;
 
-	if (inode->is_symlink)
+	if (inode->flags & SFS_INODE_SYMLINK)
 		return (void)fuse_reply_err(req, ELOOP);
+	ofd = sfs_iget(fs, inode);
+	if (ofd < 0)
+		return (void)fuse_reply_err(req, -ofd);
 	/* Reopen the O_PATH fd: the same inode, no path resolved again. */
-	sfs_proc_path(path, sizeof(path), inode->fd);
+	sfs_proc_path(path, sizeof(path), ofd);
 	fd = open(path, open_flags(fs, fi->flags) & ~O_NOFOLLOW);
-	if (fd < 0)
-		return (void)fuse_reply_err(req, errno);
+	err = fd < 0 ? errno : 0;
+	sfs_iput(fs, inode);
+	if (err)
+		return (void)fuse_reply_err(req, sfs_note_err(err));
 	fi->fh = (uint64_t)fd;
 	set_cache_flags(fs, inode, fd, fi);
 	if (fuse_reply_open(req, fi) != 0)

@@ -67,14 +67,12 @@ static void getxattr_fcaps(fuse_req_t req, const char *path, size_t size)
 		fuse_reply_buf(req, buf, (size_t)r);
 }
 
-void sfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+static void do_getxattr(fuse_req_t req, const char *path, const char *name, size_t size)
 {
-	char path[SFS_PROC_PATH_MAX];
 	ssize_t res;
 	void *buf;
 	int r;
 
-	sfs_proc_path(path, sizeof(path), sfs_fd(req, ino));
 	if (is_fcaps(name))
 		return getxattr_fcaps(req, path, size);
 	if (!size) {
@@ -101,14 +99,12 @@ void sfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	free(buf);
 }
 
-void sfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+static void do_setxattr(fuse_req_t req, const char *path, const char *name,
 		  const char *value, size_t size, int flags)
 {
-	char path[SFS_PROC_PATH_MAX];
 	void *buf;
 	int r;
 
-	sfs_proc_path(path, sizeof(path), sfs_fd(req, ino));
 	buf = malloc(size > FCAPS_XATTR_MAX ? size : FCAPS_XATTR_MAX);
 	if (!buf)
 		return (void)fuse_reply_err(req, ENOMEM);
@@ -130,13 +126,11 @@ void sfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	fuse_reply_err(req, -r);
 }
 
-void sfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+static void do_listxattr(fuse_req_t req, const char *path, size_t size)
 {
-	char path[SFS_PROC_PATH_MAX];
 	ssize_t res;
 	char *buf;
 
-	sfs_proc_path(path, sizeof(path), sfs_fd(req, ino));
 	if (!size) {
 		res = listxattr(path, NULL, 0);
 		if (res < 0)
@@ -156,13 +150,49 @@ void sfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	free(buf);
 }
 
-void sfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+static void do_removexattr(fuse_req_t req, const char *path, const char *name)
 {
-	char path[SFS_PROC_PATH_MAX];
 
-	sfs_proc_path(path, sizeof(path), sfs_fd(req, ino));
 	if (removexattr(path, name) < 0)
 		fuse_reply_err(req, errno);
 	else
 		fuse_reply_err(req, 0);
+}
+
+/* The public handlers: the inode's fd, pinned for the call, as a /proc path. */
+#define SFS_XATTR_PATH(req, ino, path)                                         \
+	struct sfs *fs_ = sfs_data(req);                                       \
+	char path[SFS_PROC_PATH_MAX];                                          \
+	int fd_ = sfs_get(req, ino);                                           \
+	if (fd_ < 0)                                                           \
+		return (void)fuse_reply_err(req, -fd_);                        \
+	sfs_proc_path(path, sizeof(path), fd_)
+
+void sfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	SFS_XATTR_PATH(req, ino, path);
+	do_getxattr(req, path, name, size);
+	sfs_put(fs_, ino);
+}
+
+void sfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		  const char *value, size_t size, int flags)
+{
+	SFS_XATTR_PATH(req, ino, path);
+	do_setxattr(req, path, name, value, size, flags);
+	sfs_put(fs_, ino);
+}
+
+void sfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	SFS_XATTR_PATH(req, ino, path);
+	do_listxattr(req, path, size);
+	sfs_put(fs_, ino);
+}
+
+void sfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	SFS_XATTR_PATH(req, ino, path);
+	do_removexattr(req, path, name);
+	sfs_put(fs_, ino);
 }
