@@ -6,7 +6,8 @@ On a fresh journaled ext4 image on a loop device (see shared BENCH-NOTES:
 the root filesystem here has no journal), generate a tree of --size inodes
 (default 1,000,000: files, directories, symlinks, hard links, some with
 ACLs and setuid bits), warm the caches with one untimed walk, then time in
-one run, each under /usr/bin/time -v:
+one run, each under /usr/bin/time -v after a sync and an untimed walk
+(same warm start for every target):
 
   chown -R UID:GID              (coreutils)
   find -exec chown UID:GID {} + (after resetting the tree to 0:0)
@@ -84,7 +85,12 @@ def generate(root, size):
     return inodes, names, setuid
 
 
-def timed(label, cmd, results, files, env=None):
+def timed(label, cmd, results, files, env=None, warm=None):
+    if warm:
+        # Same start for every target: dirty metadata written back, the
+        # tree's dentries and inodes in the cache.
+        sh("sync")
+        sh("find", warm, stdout=subprocess.DEVNULL)
     out = tempfile.NamedTemporaryFile(prefix="time.", delete=False)
     out.close()
     t0 = time.monotonic()
@@ -150,12 +156,12 @@ def main():
         sh("find", tree, stdout=subprocess.DEVNULL)   # warm the caches once, untimed
         res = []
         owner = "%d:%d" % (HUID, HGID)
-        timed("chown -R", ["chown", "-R", owner, tree], res, inodes)
+        timed("chown -R", ["chown", "-R", owner, tree], res, inodes, warm=tree)
         sh("chown", "-R", "0:0", tree)
         for p in setuid:
             os.chmod(p, 0o4755)
         timed("find -exec chown {} +", ["find", tree, "-exec", "chown", "-h", owner, "{}", "+"],
-              res, inodes)
+              res, inodes, warm=tree)
         sh("chown", "-R", "0:0", tree)
         for p in setuid:
             os.chmod(p, 0o4755)
@@ -163,10 +169,10 @@ def main():
         journal = os.path.join(mnt, "journal.bin")
         extra = ["--threads=%d" % args.threads] if args.threads else []
         timed("shiftctl chown", [shiftctl, "chown", "--user=1000", "-q"] + mapargs + extra +
-              ["--journal=" + journal, tree], res, inodes)
+              ["--journal=" + journal, tree], res, inodes, warm=tree)
         timed("shiftctl chown (no-op)", [shiftctl, "chown", "--user=1000", "-q"] + mapargs + extra +
-              ["--journal=" + journal + ".2", tree], res, inodes)
-        timed("shiftctl undo", [shiftctl, "undo", "-q"] + extra + [journal], res, inodes)
+              ["--journal=" + journal + ".2", tree], res, inodes, warm=tree)
+        timed("shiftctl undo", [shiftctl, "undo", "-q"] + extra + [journal], res, inodes, warm=tree)
         st = os.lstat(setuid[0]) if setuid else None
         if st and (st.st_uid != 0 or st.st_mode & 0o7777 != 0o4755):
             sys.exit("undo did not restore %s" % setuid[0])
