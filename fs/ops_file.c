@@ -166,10 +166,19 @@ void sfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void sfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	/* close() of a duplicate reports what close() of the file would. */
-	int res = close(dup((int)fi->fh));
+	int fd = dup((int)fi->fh), res = 0;
 
 	(void)ino;
-	fuse_reply_err(req, res < 0 ? errno : 0);
+	if (fd < 0)
+		/*
+		 * Out of fds: nothing to report about the file itself (its
+		 * real close comes at RELEASE); an error here would make the
+		 * caller's close() fail on a file that is fine.
+		 */
+		sfs_note_err(errno);
+	else if (close(fd) < 0)
+		res = errno;
+	fuse_reply_err(req, res);
 }
 
 void sfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,

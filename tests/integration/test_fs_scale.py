@@ -23,7 +23,8 @@ import time
 
 import pytest
 
-from conftest import SHIFTFS, TEST_USER, Mount, is_mounted, need, need_root_and_fuse, umount
+from conftest import (SHIFTFS, TEST_USER, is_mounted, need, need_root_and_fuse, umount,
+                      wait_for_mount)
 
 SLACK = 64  # fds besides the cache: std streams, /dev/fuse clones, mount fds
 
@@ -255,3 +256,37 @@ def test_fd_cache_option_errors(big, value):
     assert "fd_cache=" + value in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
     assert not is_mounted(mnt)
+
+
+def test_out_of_fds_gives_emfile_once_and_leaves_nothing(big):
+    """Keep-fd mode (fd_cache=0) under a 128-fd limit: creates past it fail
+    with EMFILE (never EBADF), the daemon says so once, and no failed create
+    leaves its file behind."""
+    src, mnt = big
+    need(shutil.which("prlimit") is not None, "needs prlimit (util-linux)")
+    log_path = os.path.join(os.path.dirname(mnt), "emfile.log")
+    with open(log_path, "w+") as log:
+        proc = subprocess.Popen(["prlimit", "--nofile=128:128", SHIFTFS, src, mnt, "-f",
+                                 "-o", "identity,fd_cache=0"],
+                                stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for_mount(proc, mnt)
+            made, failed = [], []
+            for i in range(300):
+                p = os.path.join(mnt, "f%03d" % i)
+                try:
+                    os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+                    made.append("f%03d" % i)
+                except OSError as e:
+                    assert e.errno in (errno.EMFILE, errno.ENFILE), e
+                    failed.append("f%03d" % i)
+            assert made and failed, (len(made), len(failed))
+            assert sorted(os.listdir(src)) == made
+            # The daemon is still serving what it has.
+            assert os.stat(os.path.join(mnt, made[0])).st_size == 0
+        finally:
+            umount(mnt, proc)
+        log.seek(0)
+        lines = [l for l in log.read().splitlines() if "too many open files" in l]
+    assert len(lines) == 1, lines
+    assert "raise RLIMIT_NOFILE or lower -o fd_cache" in lines[0]
