@@ -15,7 +15,7 @@ packages=(
 	libfuse3-dev fuse3 libacl1-dev libattr1-dev libcap-dev libjson-c-dev
 	acl attr libcap2-bin uidmap util-linux e2fsprogs
 	python3 python3-pytest mandoc shellcheck
-	bindfs fio
+	bindfs fio time
 )
 missing=()
 for p in "${packages[@]}"; do
