@@ -30,7 +30,7 @@ for t in "${targets[@]}"; do
 	end=$(date +%s)
 	echo "$t: exit $rc after $((end - start)) s;" \
 		"$(grep -E '^stat::number_of_executed_units' "$out/$t.log")" \
-		"corpus $(ls "$out/corpus/$t" | wc -l) files"
+		"corpus $(find "$out/corpus/$t" -type f | wc -l) files"
 	[ $rc -eq 0 ] || status=1
 done
 exit $status
