@@ -53,12 +53,15 @@ enum sfs_creds_mode {
  *
  * Every op takes the inode's fd with sfs_get()/sfs_iget() and gives it back
  * with sfs_put()/sfs_iput(); a taken fd is pinned (never closed by the
- * cache) until put.
+ * cache) until put, and so is the inode: a FORGET that arrives meanwhile
+ * (the kernel may forget an inode as soon as it has our reply) leaves the
+ * freeing to the last put.
  */
 #define SFS_INODE_KEEP 0x01   /* fd kept until forget (no handle) */
 #define SFS_INODE_HASHED 0x02 /* in the table (not replaced by a new inode) */
 #define SFS_INODE_REF 0x04    /* clock: used since the hand last passed */
 #define SFS_INODE_SYMLINK 0x08
+#define SFS_INODE_DEAD 0x10   /* forgotten while pinned: freed at last put */
 
 struct sfs_inode {
 	struct sfs_inode *next; /* hash chain */

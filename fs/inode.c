@@ -376,14 +376,18 @@ void sfs_iput(struct sfs *fs, struct sfs_inode *inode)
 {
 	struct sfs_table *t = &fs->table;
 	int fd = -1;
+	bool dead = false;
 
 	if (inode == &fs->root)
 		return;
 	pthread_mutex_lock(&t->lock);
 	if (inode->pins)
 		inode->pins--;
-	if (!inode->pins && inode->slot < 0 &&
-	    !(inode->flags & SFS_INODE_KEEP)) {
+	if (!inode->pins && (inode->flags & SFS_INODE_DEAD)) {
+		dead = true;
+		fd = inode->fd;
+	} else if (!inode->pins && inode->slot < 0 &&
+		   !(inode->flags & SFS_INODE_KEEP)) {
 		/* Over the bound while every cached fd was pinned. */
 		fd = inode->fd;
 		inode->fd = -1;
@@ -391,6 +395,8 @@ void sfs_iput(struct sfs *fs, struct sfs_inode *inode)
 	pthread_mutex_unlock(&t->lock);
 	if (fd >= 0)
 		close(fd);
+	if (dead)
+		free(inode);
 }
 
 int sfs_get(fuse_req_t req, fuse_ino_t ino)
@@ -595,6 +601,13 @@ void sfs_unref(struct sfs *fs, struct sfs_inode *inode, uint64_t n)
 	if (inode->slot >= 0) {
 		t->ring[inode->slot] = NULL;
 		t->nfds--;
+		inode->slot = -1;
+	}
+	if (inode->pins) {
+		/* An op still uses it (it replied already): its put frees. */
+		inode->flags |= SFS_INODE_DEAD;
+		pthread_mutex_unlock(&t->lock);
+		return;
 	}
 	pthread_mutex_unlock(&t->lock);
 	if (inode->fd >= 0)
