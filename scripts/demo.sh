@@ -2,17 +2,18 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The built-in example: a "rootless docker" user alice whose container runs
 # as USER 1000, and a data directory she owns on the host. Shows the id maps,
-# then mounts the directory with shiftfs so that the container's uid 1000
-# owns it, and shows the owners from both sides. Cleans up after itself.
+# then mounts the directory with `shiftctl mount` so that the container's
+# uid 1000 owns it — through the shiftfs FUSE daemon, then through a kernel
+# idmapped mount — and shows the owners from both sides. Cleans up after
+# itself.
 # Usage: scripts/demo.sh [BUILD_DIR]
 set -euo pipefail
 build=${1:-build}
 shiftctl=$build/shiftctl/shiftctl
-shiftfs=$build/fs/shiftfs
 work=$(mktemp -d /tmp/shiftfs-demo.XXXXXX)
 cleanup() {
 	if mountpoint -q "$work/mnt" 2>/dev/null; then
-		fusermount3 -u "$work/mnt" 2>/dev/null || umount -l "$work/mnt"
+		"$shiftctl" umount "$work/mnt" >/dev/null 2>&1 || umount -l "$work/mnt"
 	fi
 	rm -rf "$work"
 }
@@ -50,17 +51,12 @@ echo "it cannot write them. Owner mode fixes exactly that directory:"
 step "$shiftctl" map --rootless=alice --subuid-file="$work/subuid" \
 	--subgid-file="$work/subgid" --user=1000 --owner=alice
 
-if [ ! -x "$shiftfs" ]; then
-	echo
-	echo "(shiftfs is not built in $build: skipping the mount part of the demo)"
-	exit 0
-fi
+maps=(--rootless=alice --subuid-file="$work/subuid" --subgid-file="$work/subgid")
 echo
-echo "== 3. Mount it with shiftfs in owner mode: nothing on disk changes"
-opts="rootless=alice,subuid_file=$work/subuid,subgid_file=$work/subgid"
-opts="$opts,owner=$alice_uid:$alice_gid,user=1000:1000"
-step "$shiftfs" "$work/data" "$work/mnt" -o "$opts"
-for _ in $(seq 50); do mountpoint -q "$work/mnt" && break; sleep 0.1; done
+echo "== 3. Mount it with the shiftfs FUSE daemon in owner mode: nothing on"
+echo "==    disk changes (the owner defaults to the owner of the directory)"
+step "$shiftctl" mount "${maps[@]}" --user=1000 --backend=fuse "$work/data" "$work/mnt"
+step "$shiftctl" status
 echo "The mount shows alice's files as host uid 100999 = container uid 1000:"
 step ls -ln "$work/mnt"
 echo "A file created through the mount as host uid 100999 (the container's"
@@ -68,6 +64,12 @@ echo "uid 1000) lands on disk owned by alice:"
 step setpriv --reuid=100999 --regid=100999 --clear-groups \
 	sh -c "echo new >'$work/mnt/created-in-container'"
 step ls -ln "$work/data"
-step fusermount3 -u "$work/mnt"
+step "$shiftctl" umount "$work/mnt"
 echo
-echo "Done. See README.md for mounting real volumes with shiftctl."
+echo "== 4. The same as root with the default backend: a kernel idmapped mount"
+echo "==    where the filesystem allows it (no daemon), else FUSE again"
+step "$shiftctl" mount "${maps[@]}" --user=1000 "$work/data" "$work/mnt"
+step ls -ln "$work/mnt"
+step "$shiftctl" umount "$work/mnt"
+echo
+echo "Done. See README.md for real volumes, 'shiftctl doctor' and 'shiftctl chown'."
