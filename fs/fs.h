@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * shiftfs daemon internals: the private state of one mount, the inode table
- * (the passthrough_ll.c lo_inode model, keyed by (dev, ino) in a hash table)
+ * (keyed by (dev, ino) in a hash table, with file handles and a bounded fd
+ * cache as virtiofsd's --inode-file-handles; see struct sfs_inode)
  * and the handlers of each op family. Private to fs/.
  *
- * Threading: the inode table is guarded by one mutex; id maps are immutable
- * after startup and read without a lock. Credentials (fsuid/fsgid, umask)
+ * Threading: the inode table and its fd cache are guarded by one mutex, never
+ * held across a syscall other than close(); id maps are immutable after
+ * startup and read without a lock. Credentials (fsuid/fsgid, umask)
  * are per thread and only changed for the duration of one create op.
  */
 #ifndef SHIFT_FS_H
