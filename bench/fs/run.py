@@ -896,7 +896,8 @@ def main():
                    help=argparse.SUPPRESS)
     p.add_argument("--nofile", type=int, default=1048576,
                    help="RLIMIT_NOFILE (soft and hard) for the daemons; "
-                   "shiftfs holds one fd per cached inode (0: leave as is)")
+                   "shiftfs keeps one fd per cached inode only in its fallback "
+                   "mode, else a bounded fd cache (0: leave as is)")
     p.add_argument("--keep", action="store_true",
                    help="keep the work directory (image) for debugging")
     a = p.parse_args()
