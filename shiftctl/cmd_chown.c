@@ -42,18 +42,7 @@ static void usage(void)
 	      "own PATH\n"
 	      "     --from=UID[:GID]       change only inodes owned by these "
 	      "host ids\n"
-	      " -n, --dry-run              print what would change, change "
-	      "nothing\n"
-	      "     --journal=FILE         journal here (outside PATH)\n"
-	      "     --resume[=JOURNAL]     finish an interrupted run\n"
-	      "     --cross-mounts         enter other filesystems mounted "
-	      "under PATH\n"
-	      "     --force                allow system and home directories\n"
-	      "     --threads=N            worker threads (default 2-4)\n"
-	      "     --json                 print the summary as JSON\n"
-	      " -v, --verbose              list every change\n"
-	      " -q, --quiet                no progress, no summary\n"
-	      " -h, --help                 display this help\n"
+	      REWRITE_OPTIONS_HELP
 	      "\nExit status: 0 ok, 1 failure, 2 usage error.\n"
 	      "\nFor more details see shiftctl-chown(1).\n",
 	      stdout);

@@ -28,6 +28,19 @@ enum {
 };
 
 /* clang-format off */
+/* Help lines for REWRITE_LONG_OPTIONS, shared by chown and shift. */
+#define REWRITE_OPTIONS_HELP                                                   \
+	" -n, --dry-run              print what would change, change nothing\n" \
+	"     --journal=FILE         journal here (outside PATH)\n"              \
+	"     --resume[=JOURNAL]     finish an interrupted run\n"                \
+	"     --cross-mounts         enter other filesystems mounted under PATH\n" \
+	"     --force                allow system and home directories\n"        \
+	"     --threads=N            worker threads (default 2-4)\n"             \
+	"     --json                 print the summary as JSON\n"                \
+	" -v, --verbose              list every change\n"                        \
+	" -q, --quiet                no progress, no summary\n"                  \
+	" -h, --help                 display this help\n"
+
 #define REWRITE_LONG_OPTIONS                                                  \
 	{"dry-run", no_argument, NULL, OPT_DRY_RUN},                          \
 	{"journal", required_argument, NULL, OPT_JOURNAL},                    \
