@@ -39,6 +39,15 @@ static int shift_value(const struct sfs *fs, const char *name, void *buf,
 	return 0;
 }
 
+/* Answer a size query with the result of a sizing *xattr() call. */
+static void reply_size(fuse_req_t req, ssize_t res)
+{
+	if (res < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_xattr(req, (size_t)res);
+}
+
 static bool is_fcaps(const char *name)
 {
 	return strcmp(name, FCAPS_XATTR) == 0;
@@ -77,12 +86,7 @@ static void do_getxattr(fuse_req_t req, const char *path, const char *name, size
 		return getxattr_fcaps(req, path, size);
 	if (!size) {
 		/* Shifting an ACL never changes its size. */
-		res = getxattr(path, name, NULL, 0);
-		if (res < 0)
-			fuse_reply_err(req, errno);
-		else
-			fuse_reply_xattr(req, (size_t)res);
-		return;
+		return reply_size(req, getxattr(path, name, NULL, 0));
 	}
 	buf = malloc(size);
 	if (!buf)
@@ -132,12 +136,7 @@ static void do_listxattr(fuse_req_t req, const char *path, size_t size)
 	char *buf;
 
 	if (!size) {
-		res = listxattr(path, NULL, 0);
-		if (res < 0)
-			fuse_reply_err(req, errno);
-		else
-			fuse_reply_xattr(req, (size_t)res);
-		return;
+		return reply_size(req, listxattr(path, NULL, 0));
 	}
 	buf = malloc(size);
 	if (!buf)
