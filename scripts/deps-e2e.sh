@@ -19,16 +19,9 @@ packages=(
 	podman runc conmon uidmap slirp4netns catatonit busybox-static
 	docker.io rootlesskit docker-compose acl fuse3 util-linux
 )
-missing=()
-for p in "${packages[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
-		missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=scripts/apt-install.sh
+. "$(dirname "$0")/apt-install.sh"
+apt_install "${packages[@]}"
 # docker.io's postinst may have started nothing (no systemd here) or a
 # service (with systemd): the tests run their own private dockerd either way.
 

@@ -17,16 +17,9 @@ packages=(
 	python3 python3-pytest mandoc shellcheck
 	bindfs fio time
 )
-missing=()
-for p in "${packages[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
-		missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=scripts/apt-install.sh
+. "$(dirname "$0")/apt-install.sh"
+apt_install "${packages[@]}"
 
 # An unprivileged host user for tests that act as "another host user".
 if ! id shiftfs-test >/dev/null 2>&1; then
