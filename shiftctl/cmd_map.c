@@ -16,8 +16,6 @@ enum {
 	OPT_TRANSLATE,
 	OPT_REVERSE,
 	OPT_ONLY,
-	OPT_USER,
-	OPT_OWNER,
 };
 
 struct map_opts {
@@ -157,8 +155,7 @@ int cmd_map(int argc, char **argv)
 		{"translate", required_argument, NULL, OPT_TRANSLATE},
 		{"reverse", no_argument, NULL, OPT_REVERSE},
 		{"only", required_argument, NULL, OPT_ONLY},
-		{"user", required_argument, NULL, OPT_USER},
-		{"owner", required_argument, NULL, OPT_OWNER},
+		MAPSRC_OWNER_LONG_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -191,12 +188,6 @@ int cmd_map(int argc, char **argv)
 				usage_error("map", "--only takes uid or gid, not '%s'",
 					    optarg);
 			o.only = optarg;
-			break;
-		case OPT_USER:
-			ms.user_spec = optarg;
-			break;
-		case OPT_OWNER:
-			ms.owner_spec = optarg;
 			break;
 		case 'h':
 			usage();

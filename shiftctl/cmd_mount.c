@@ -26,8 +26,6 @@
 
 enum {
 	OPT_JSON = OPT_VERB_FIRST,
-	OPT_USER,
-	OPT_OWNER,
 	OPT_BACKEND,
 	OPT_FORCE,
 	OPT_MKDIR,
@@ -740,8 +738,7 @@ int cmd_mount(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		MAPSRC_LONG_OPTIONS,
-		{"user", required_argument, NULL, OPT_USER},
-		{"owner", required_argument, NULL, OPT_OWNER},
+		MAPSRC_OWNER_LONG_OPTIONS,
 		{"read-only", no_argument, NULL, 'r'},
 		{"backend", required_argument, NULL, OPT_BACKEND},
 		{"options", required_argument, NULL, 'o'},
@@ -764,12 +761,6 @@ int cmd_mount(int argc, char **argv)
 		if (mapsrc_option(&ms, c, optarg))
 			continue;
 		switch (c) {
-		case OPT_USER:
-			ms.user_spec = optarg;
-			break;
-		case OPT_OWNER:
-			ms.owner_spec = optarg;
-			break;
 		case 'r':
 			o.read_only = true;
 			break;

@@ -109,6 +109,12 @@ bool mapsrc_option(struct mapsrc *ms, int opt, const char *arg)
 		ms->req.overflow_gid = parse_id_opt(ms, "overflow-gid", arg);
 		ms->req.has_overflow_gid = true;
 		break;
+	case OPT_OWNER_MODE_USER:
+		ms->user_spec = arg;
+		break;
+	case OPT_OWNER_MODE_OWNER:
+		ms->owner_spec = arg;
+		break;
 	default:
 		return false;
 	}

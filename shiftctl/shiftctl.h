@@ -64,6 +64,8 @@ enum {
 	OPT_GROUP,
 	OPT_OVERFLOW_UID,
 	OPT_OVERFLOW_GID,
+	OPT_OWNER_MODE_USER,
+	OPT_OWNER_MODE_OWNER,
 	OPT_MAPSRC_LAST,
 	OPT_VERB_FIRST = 0x2000, /* verbs number their own long options here */
 };
@@ -84,6 +86,15 @@ enum {
 	{"group", required_argument, NULL, OPT_GROUP},                        \
 	{"overflow-uid", required_argument, NULL, OPT_OVERFLOW_UID},          \
 	{"overflow-gid", required_argument, NULL, OPT_OVERFLOW_GID}
+
+/*
+ * Owner mode's --user=C[:G] and --owner=H[:G], for the verbs where --user
+ * means owner mode (map, mount); mapsrc_option() fills user_spec and
+ * owner_spec. Verbs whose --user names a target (chown, doctor) leave it out.
+ */
+#define MAPSRC_OWNER_LONG_OPTIONS                                             \
+	{"user", required_argument, NULL, OPT_OWNER_MODE_USER},               \
+	{"owner", required_argument, NULL, OPT_OWNER_MODE_OWNER}
 
 /* Help text for MAPSRC_LONG_OPTIONS, for a verb's usage(). */
 #define MAPSRC_HELP                                                             \
