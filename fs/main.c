@@ -384,9 +384,11 @@ static void parse_other(struct sfs *fs)
 				  parse_u32_reason(r), SFS_FD_CACHE_MAX);
 		fs->fd_cache = v;
 	}
+#ifdef SHIFT_TEST_HOOKS
 	fs->test_fail_after_create =
 		getenv("SHIFTFS_TEST_FAIL_AFTER_CREATE") &&
 		strcmp(getenv("SHIFTFS_TEST_FAIL_AFTER_CREATE"), "1") == 0;
+#endif
 }
 
 /* The first non-option argument is SRC; MNT goes on to libfuse. */

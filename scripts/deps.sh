@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Install everything shiftfs needs to build, test and benchmark on Debian 12
-# (bookworm), and prepare the machine for the tests: an unprivileged test
-# user and user_allow_other in /etc/fuse.conf. Idempotent; needs root.
+# (bookworm), and prepare the machine for the tests: unprivileged test
+# users (one with a subordinate id range) and user_allow_other in /etc/fuse.conf. Idempotent; needs root.
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -25,6 +25,17 @@ apt_install "${packages[@]}"
 if ! id shiftfs-test >/dev/null 2>&1; then
 	useradd --system --no-create-home --shell /usr/sbin/nologin shiftfs-test
 fi
+# The security suite (tests/security) plays other host users: an attacker
+# and a victim with no relation to each other, and a user with its own
+# subordinate range that mounts are made for.
+for u in shiftfs-atk shiftfs-victim shiftfs-mapped; do
+	id "$u" >/dev/null 2>&1 ||
+		useradd --system --no-create-home --shell /usr/sbin/nologin "$u"
+done
+for f in /etc/subuid /etc/subgid; do
+	touch "$f"
+	grep -q '^shiftfs-mapped:' "$f" || echo shiftfs-mapped:500000:65536 >>"$f"
+done
 # Rootless FUSE mounts that a container (another uid) must see need it.
 if [ -f /etc/fuse.conf ] && ! grep -q '^user_allow_other' /etc/fuse.conf; then
 	echo user_allow_other >>/etc/fuse.conf

@@ -18,7 +18,8 @@ export LSAN_OPTIONS=suppressions=$PWD/tests/lsan_suppress.txt
 run_suite() {
 	local dir=$1
 	shift
-	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DSHIFT_TEST_HOOKS=ON "$@" >/dev/null
 	cmake --build "$dir" -j "$jobs" -- --no-print-directory 2>&1 |
 		{ grep -E 'warning|error' || true; }
 	cmake --build "$dir" -j "$jobs" >/dev/null

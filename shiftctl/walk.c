@@ -112,6 +112,12 @@ static struct walk_dir *dir_new(int fd, const char *parent_path,
 	return d;
 }
 
+#ifndef SHIFT_TEST_HOOKS
+/* Release builds: no environment variable can make root's run stop early. */
+void walk_test_step(void)
+{
+}
+#else
 void walk_test_step(void)
 {
 	static atomic_llong left = -2;
@@ -133,6 +139,7 @@ void walk_test_step(void)
 		pause();
 	}
 }
+#endif
 
 /* ---- escaping ---- */
 

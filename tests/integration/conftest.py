@@ -37,6 +37,12 @@ def need(cond, why):
     pytest.skip(why)
 
 
+def need_test_hooks():
+    """The fault-injection hooks exist only in -DSHIFT_TEST_HOOKS=ON builds."""
+    need(os.environ.get("SHIFT_TEST_HOOKS", "1") == "1",
+         "needs a build configured with -DSHIFT_TEST_HOOKS=ON")
+
+
 def pytest_sessionfinish(session, exitstatus):
     # In CI a skip is a failure even when it came from a plain pytest.skip.
     if MUST and exitstatus == 0:

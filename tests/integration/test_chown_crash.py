@@ -15,7 +15,7 @@ import pytest
 
 from chown_util import (SYS_JOURNALS, XATTR_CAPS, caps_v2, caps_v3, diff, dump, need_root,
                         remove_default_journals, run, set_acl, subid_files)
-from conftest import SHIFTCTL
+from conftest import SHIFTCTL, need_test_hooks
 
 SEED = 20261123
 OWNER = 5000
@@ -55,6 +55,7 @@ def build(root, ndirs=40, nfiles=100):
 
 
 def killed_run(args, kill_after):
+    need_test_hooks()
     env = dict(os.environ, SHIFTCTL_TEST_KILL_AFTER=str(kill_after))
     r = subprocess.run([SHIFTCTL] + args, capture_output=True, text=True, env=env)
     return r

@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from conftest import (SHIFTFS, TEST_USER, is_mounted, need, need_root_and_fuse, umount,
+from conftest import (SHIFTFS, TEST_USER, is_mounted, need, need_root_and_fuse, need_test_hooks, umount,
                       wait_for_mount)
 
 SLACK = 64  # fds besides the cache: std streams, /dev/fuse clones, mount fds
@@ -160,6 +160,7 @@ def test_failed_create_leaves_nothing(big, shiftfs_mount, monkeypatch):
     src, mnt = big
     with open(os.path.join(src, "old"), "w") as f:
         f.write("kept")
+    need_test_hooks()
     monkeypatch.setenv("SHIFTFS_TEST_FAIL_AFTER_CREATE", "1")
     shiftfs_mount(src, mnt, "identity")
     monkeypatch.delenv("SHIFTFS_TEST_FAIL_AFTER_CREATE")

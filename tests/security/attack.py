@@ -1,0 +1,147 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Helpers for playing the attacker.
+
+- ATTACKER / VICTIM: two unprivileged host users with no relation to each
+  other (scripts/deps.sh makes them), and MAPPED: a host user with its own
+  /etc/subuid and /etc/subgid range, for the user a mount is made *for*.
+- in_userns(): run a command as a given uid inside a real user namespace
+  whose map the test chooses (the container side of an attack).
+- race(): run a hostile loop in a thread for a bounded time while the
+  victim operation runs, and always stop it.
+"""
+import ctypes
+import ctypes.util
+import os
+import pwd
+import subprocess
+import threading
+import time
+
+from conftest import need
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+CLONE_NEWUSER = 0x10000000
+
+ATTACKER = "shiftfs-atk"
+VICTIM = "shiftfs-victim"
+MAPPED = "shiftfs-mapped"
+
+
+def uid_of(user):
+    try:
+        return pwd.getpwnam(user).pw_uid
+    except KeyError:
+        need(False, "host user %s missing (run scripts/deps.sh)" % user)
+
+
+def gid_of(user):
+    uid_of(user)
+    return pwd.getpwnam(user).pw_gid
+
+
+def subid_start(user, path="/etc/subuid"):
+    """The first subordinate id of user in path (None if absent)."""
+    with open(path) as f:
+        for line in f:
+            f3 = line.strip().split(":")
+            if len(f3) == 3 and f3[0] == user:
+                return int(f3[1])
+    return None
+
+
+def as_host_user(user, cmd, timeout=60, **kw):
+    """cmd (a list) as an unprivileged host user; CompletedProcess (text)."""
+    uid_of(user)
+    return subprocess.run(["runuser", "-u", user, "--"] + list(cmd),
+                          capture_output=True, text=True, timeout=timeout,
+                          cwd="/", **kw)
+
+
+def in_userns(cmd, uid_map, gid_map, inner_uid=0, inner_gid=0,
+              timeout=60, **kw):
+    """Run cmd as inner_uid:inner_gid inside a new user namespace.
+
+    uid_map/gid_map are /proc/PID/uid_map lines "inside outside count"
+    (several joined by newlines), written by root from outside, exactly as
+    newuidmap does for a container engine.
+    """
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: wait until the maps are written, then exec
+        try:
+            os.close(w)
+            os.setgroups([])  # no host root group inside the container
+            if _libc.unshare(CLONE_NEWUSER) != 0:
+                os._exit(126)
+            os.read(r, 1)
+            os.setresgid(inner_gid, inner_gid, inner_gid)
+            os.setresuid(inner_uid, inner_uid, inner_uid)
+            os.chdir("/")
+            os.execvp(cmd[0], cmd)
+        finally:
+            os._exit(127)
+    os.close(r)
+    # The child cannot be synchronised before unshare() without a second
+    # pipe; poll until its namespace differs from ours.
+    mine = os.readlink("/proc/self/ns/user")
+    deadline = time.monotonic() + 10
+    while os.readlink("/proc/%d/ns/user" % pid) == mine:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            raise RuntimeError("child exited (%d) before entering a user "
+                               "namespace" % os.waitstatus_to_exitcode(status))
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            raise RuntimeError("child did not enter a user namespace")
+        time.sleep(0.001)
+    with open("/proc/%d/setgroups" % pid, "w") as f:
+        f.write("deny")
+    with open("/proc/%d/uid_map" % pid, "w") as f:
+        f.write(uid_map)
+    with open("/proc/%d/gid_map" % pid, "w") as f:
+        f.write(gid_map)
+    os.close(w)
+    return _wait(pid, timeout)
+
+
+def _wait(pid, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            raise TimeoutError("userns command timed out")
+        time.sleep(0.01)
+
+
+class race:
+    """with race(fn, seconds): fn() runs in a loop in a thread until the
+    block ends or `seconds` pass, whichever is first; exceptions in fn are
+    swallowed (the attacker loses races) and counted in .errors."""
+
+    def __init__(self, fn, seconds=10.0):
+        self.fn, self.seconds = fn, seconds
+        self.stop = threading.Event()
+        self.rounds = self.errors = 0
+
+    def _loop(self):
+        end = time.monotonic() + self.seconds
+        while not self.stop.is_set() and time.monotonic() < end:
+            try:
+                self.fn()
+            except Exception:  # noqa: BLE001 - a lost race is not a failure
+                self.errors += 1
+            self.rounds += 1
+
+    def __enter__(self):
+        self.t = threading.Thread(target=self._loop, daemon=True)
+        self.t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.t.join()
+        return False
