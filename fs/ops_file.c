@@ -62,15 +62,22 @@ static void set_cache_flags(struct sfs *fs, struct sfs_inode *inode, int fd,
 
 /*
  * A create either leaves a file that the caller got, or nothing: a step that
- * fails after the file was made removes it again (only a file this call made:
- * an existing file opened without O_EXCL is never removed).
+ * fails after the file was made removes it again.
+ *
+ * The kernel sends CREATE only because its dentry was negative, so it
+ * checked nothing about a file that appeared at name meanwhile. Opening that
+ * file here would open it with the daemon's privileges (CAP_DAC_OVERRIDE: a
+ * 0600 file, O_TRUNC, a FIFO that blocks a worker). So an existing name is
+ * never opened: without O_EXCL the reply is ESTALE, on which the VFS
+ * (do_filp_open) retries the whole open once with LOOKUP_REVAL; the retry's
+ * lookup finds the file, and the kernel checks permission on the view and
+ * sends a plain OPEN, exactly as for any existing file.
  */
 static int do_create(fuse_req_t req, fuse_ino_t parent, int pfd,
 		     const char *name, mode_t mode, struct fuse_file_info *fi)
 {
 	struct sfs *fs = sfs_data(req);
 	struct fuse_entry_param e;
-	bool created = true;
 	int fd, err, flags;
 	gid_t fix_gid;
 
@@ -80,29 +87,26 @@ static int do_create(fuse_req_t req, fuse_ino_t parent, int pfd,
 	/* Never follow a symlink planted at name since the kernel looked. */
 	flags = open_flags(fs, fi->flags) | O_NOFOLLOW;
 	fd = openat(pfd, name, flags | O_CREAT | O_EXCL, mode);
-	if (fd < 0 && errno == EEXIST && !(fi->flags & O_EXCL)) {
-		created = false;
-		fd = openat(pfd, name, flags);
-	}
 	err = fd < 0 ? errno : 0;
 	sfs_creds_leave(req);
+	if (err == EEXIST && !(fi->flags & O_EXCL))
+		return ESTALE; /* the kernel looks again and checks (above) */
 	if (err)
 		return sfs_note_err(err);
-	if (created && fix_gid != (gid_t)-1 &&
+	if (fix_gid != (gid_t)-1 &&
 	    fchown(fd, (uid_t)-1, fix_gid) < 0) {
 		close(fd);
 		sfs_undo_create(pfd, name, false);
 		sfs_log_unpriv("creating files owned by disk gid", fix_gid);
 		return EPERM;
 	}
-	if (created && fs->test_fail_after_create)
+	if (fs->test_fail_after_create)
 		err = EIO; /* test hook: a failure after the file exists */
 	else
 		err = sfs_do_lookup(req, parent, name, &e);
 	if (err) {
 		close(fd);
-		if (created)
-			sfs_undo_create(pfd, name, false);
+		sfs_undo_create(pfd, name, false);
 		return err;
 	}
 	fi->fh = (uint64_t)fd;
@@ -111,8 +115,7 @@ static int do_create(fuse_req_t req, fuse_ino_t parent, int pfd,
 		/* The kernel is gone (interrupted): drop what it never saw. */
 		close(fd);
 		sfs_unref(fs, sfs_inode(req, e.ino), 1);
-		if (created)
-			sfs_undo_create(pfd, name, false);
+		sfs_undo_create(pfd, name, false);
 	}
 	return 0;
 }
