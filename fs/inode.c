@@ -422,10 +422,24 @@ void sfs_proc_path(char *buf, size_t len, int fd)
 	snprintf(buf, len, "/proc/self/fd/%d", fd);
 }
 
+/*
+ * An unmapped disk id is reported as (uid_t)-1 / (gid_t)-1: the kernel turns
+ * it into an invalid kuid/kgid, shows its own overflow id for it and matches
+ * no caller against it, and even root gets no CAP_DAC_OVERRIDE/CAP_FOWNER
+ * over the inode, exactly as on an idmapped mount (DESIGN.md: shown, never
+ * matched). Reporting the overflow id itself would hand the owner's rights
+ * to whoever really is uid 65534.
+ */
 void sfs_stat_to_view(const struct sfs *fs, struct stat *st)
 {
-	st->st_uid = idmaps_uid_to_view(&fs->maps, st->st_uid);
-	st->st_gid = idmaps_gid_to_view(&fs->maps, st->st_gid);
+	uint32_t v;
+
+	st->st_uid = idmap_to_view(&fs->maps.uid, st->st_uid, &v) == 0
+			     ? (uid_t)v
+			     : (uid_t)-1;
+	st->st_gid = idmap_to_view(&fs->maps.gid, st->st_gid, &v) == 0
+			     ? (gid_t)v
+			     : (gid_t)-1;
 }
 
 int sfs_getattr_view(const struct sfs *fs, int fd, struct stat *st)

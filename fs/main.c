@@ -134,6 +134,13 @@ void sfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * never clear setuid/setgid bits: let the kernel do it on the mount.
 	 */
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+	/*
+	 * Nor atomic O_TRUNC (a libfuse default): with it the kernel leaves
+	 * the truncation, and so its killpriv, to the daemon. Without it, an
+	 * O_TRUNC open is OPEN then SETATTR(size, mode with the bits the
+	 * kernel killed for this caller): one request more.
+	 */
+	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
 	/* No lock ops: the kernel keeps flock and POSIX locks locally. */
 	conn->want &= ~(FUSE_CAP_FLOCK_LOCKS | FUSE_CAP_POSIX_LOCKS);
 	conn->max_write = fs->max_write;
@@ -166,8 +173,6 @@ static void usage(const char *prog)
 	       "    -o subgid_file=F       instead of /etc/subgid\n"
 	       "    -o owner=H[:G]         owner mode: host owner of the data\n"
 	       "    -o user=C[:G]          owner mode: container user\n"
-	       "    -o overflow_uid=N      show unmapped disk uids as N\n"
-	       "    -o overflow_gid=N      show unmapped disk gids as N\n"
 	       "\n"
 	       "Other:\n"
 	       "    -o cache=auto|always|never  caching (default auto)\n"
@@ -229,6 +234,27 @@ static uint32_t parse_id(const char *opt, const char *s)
 	return v;
 }
 
+/*
+ * overflow_uid=/overflow_gid= are gone: an unmapped disk id is reported to
+ * the kernel as (uid_t)-1, which it shows as its own overflow id and never
+ * matches; showing it as any other N would give the owner's rights to
+ * whoever holds N. The kernel's own value is still accepted (older
+ * shiftctl passes it), anything else is refused.
+ */
+static void check_overflow(const char *opt, const char *s, uint32_t kernel)
+{
+	uint32_t v;
+
+	if (!s)
+		return;
+	v = parse_id(opt, s);
+	if (v != kernel)
+		opt_error("%s=%s: no longer supported: unmapped disk ids show "
+			  "as the kernel's overflow id (%u) and match nobody; "
+			  "see shiftfs(8)",
+			  opt, s, kernel);
+}
+
 /* Count the map sources given; set req->kind to the (last) one. */
 static int map_sources(struct sfs *fs, struct layout_req *req)
 {
@@ -287,8 +313,20 @@ static void owner_mode(struct sfs *fs, struct layout_req *req)
 				&req->user_gid, &d) < 0)
 		opt_error("user=%s: %s", fs->user, d.msg);
 	req->owner_mode = true;
-	if (req->kind == LAYOUT_NONE)
-		req->kind = LAYOUT_ROOTLESS; /* for the daemon's own uid */
+	if (req->kind != LAYOUT_NONE)
+		return;
+	/*
+	 * No layout: that of the daemon's user's containers. An unprivileged
+	 * user's are rootless (its own subordinate ranges); root's run without
+	 * a user namespace, container uid C being host uid C (rootless=root
+	 * asks for root's subordinate ranges instead).
+	 */
+	if (geteuid() == 0) {
+		req->kind = LAYOUT_EXPLICIT;
+		req->map_spec = SFS_IDENTITY_SPEC;
+	} else {
+		req->kind = LAYOUT_ROOTLESS;
+	}
 }
 
 /* The option that named the map source, for error messages. */
@@ -334,20 +372,14 @@ static void build_maps(struct sfs *fs)
 			  "identity, rootless, userns_remap= or pid=");
 	req.subuid_path = fs->subuid_file;
 	req.subgid_path = fs->subgid_file;
-	if (fs->overflow_uid) {
-		req.overflow_uid = parse_id("overflow_uid", fs->overflow_uid);
-		req.has_overflow_uid = true;
-	}
-	if (fs->overflow_gid) {
-		req.overflow_gid = parse_id("overflow_gid", fs->overflow_gid);
-		req.has_overflow_gid = true;
-	}
 	if (layout_build(&req, &fs->maps, &d) < 0) {
 		char opt[256];
 
 		source_option(fs, &req, opt, sizeof(opt));
 		opt_error("%s: %s", opt, d.msg);
 	}
+	check_overflow("overflow_uid", fs->overflow_uid, fs->maps.overflow_uid);
+	check_overflow("overflow_gid", fs->overflow_gid, fs->maps.overflow_gid);
 }
 
 static void parse_other(struct sfs *fs)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "fs.h"
 #include "log.h"
 
@@ -27,6 +28,22 @@ static struct sfs_dir *sfs_dirp(struct fuse_file_info *fi)
 	return (struct sfs_dir *)(uintptr_t)fi->fh;
 }
 
+/*
+ * Send an entry that carries one reference. If the kernel never gets it
+ * (the request was interrupted), it will never forget it either: drop the
+ * reference here. req is gone after the reply, so fs and inode come first.
+ */
+static int reply_entry_ref(fuse_req_t req, const struct fuse_entry_param *e)
+{
+	struct sfs *fs = sfs_data(req);
+	struct sfs_inode *inode = sfs_inode(req, e->ino);
+
+	if (fuse_reply_entry(req, e) == 0)
+		return 0;
+	sfs_unref(fs, inode, 1);
+	return -1;
+}
+
 void sfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param e;
@@ -39,7 +56,7 @@ void sfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	} else if (err) {
 		fuse_reply_err(req, err);
 	} else {
-		fuse_reply_entry(req, &e);
+		reply_entry_ref(req, &e);
 	}
 }
 
@@ -110,10 +127,8 @@ static int do_make_node(fuse_req_t req, fuse_ino_t parent, int pfd,
 		sfs_undo_create(pfd, name, is_dir);
 		return err;
 	}
-	if (fuse_reply_entry(req, &e) != 0) {
-		sfs_unref(fs, sfs_inode(req, e.ino), 1);
+	if (reply_entry_ref(req, &e) != 0)
 		sfs_undo_create(pfd, name, is_dir);
-	}
 	return 0;
 }
 
@@ -177,7 +192,7 @@ void sfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	if (err)
 		fuse_reply_err(req, err);
 	else
-		fuse_reply_entry(req, &e);
+		reply_entry_ref(req, &e);
 }
 
 static void unlink_common(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -234,7 +249,7 @@ void sfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		free(d);
 		return (void)fuse_reply_err(req, -ifd);
 	}
-	fd = openat(ifd, ".", O_RDONLY | O_DIRECTORY);
+	fd = openat(ifd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	err = errno;
 	sfs_put(sfs_data(req), ino);
 	if (fd < 0) {
@@ -269,17 +284,27 @@ static bool is_dot_or_dotdot(const char *name)
 }
 
 /*
+ * The smallest readdirplus entry: struct fuse_entry_out (128 bytes), the
+ * 24-byte dirent header and a name padded to 8. Bounds how many entries,
+ * each holding a reference, one reply can carry.
+ */
+#define SFS_DIRENTPLUS_MIN 160
+
+/*
  * Add d->entry to buf. Returns the size it took, 0 when it did not fit
- * (nothing added, no reference taken), or -errno.
+ * (nothing added, no reference taken), or -errno. *ref is the inode whose
+ * reference the entry carries, or NULL.
  */
 static ssize_t add_entry(fuse_req_t req, fuse_ino_t ino, struct sfs_dir *d,
-			 char *p, size_t rem, off_t nextoff, bool plus)
+			 char *p, size_t rem, off_t nextoff, bool plus,
+			 struct sfs_inode **ref)
 {
 	const char *name = d->entry->d_name;
 	struct fuse_entry_param e;
 	size_t size;
 	int err;
 
+	*ref = NULL;
 	if (!plus || is_dot_or_dotdot(name)) {
 		memset(&e, 0, sizeof(e));
 		e.attr.st_ino = d->entry->d_ino;
@@ -301,20 +326,27 @@ static ssize_t add_entry(fuse_req_t req, fuse_ino_t ino, struct sfs_dir *d,
 		sfs_unref(sfs_data(req), sfs_inode(req, e.ino), 1);
 		return 0;
 	}
+	*ref = sfs_inode(req, e.ino);
 	return (ssize_t)size;
 }
 
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		       off_t offset, struct fuse_file_info *fi, bool plus)
 {
+	struct sfs *fs = sfs_data(req);
 	struct sfs_dir *d = sfs_dirp(fi);
+	_cleanup_free_ struct sfs_inode **refs = NULL;
+	size_t rem = size, nrefs = 0, i;
 	char *buf, *p;
-	size_t rem = size;
 	int err = 0;
 
 	buf = malloc(size);
-	if (!buf)
+	if (plus)
+		refs = calloc(size / SFS_DIRENTPLUS_MIN + 1, sizeof(*refs));
+	if (!buf || (plus && !refs)) {
+		free(buf);
 		return (void)fuse_reply_err(req, ENOMEM);
+	}
 	p = buf;
 	if (offset != d->offset) {
 		seekdir(d->dp, offset);
@@ -322,6 +354,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		d->offset = offset;
 	}
 	for (;;) {
+		struct sfs_inode *ref;
 		ssize_t used;
 
 		if (!d->entry) {
@@ -332,7 +365,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 				break;
 			}
 		}
-		used = add_entry(req, ino, d, p, rem, d->entry->d_off, plus);
+		used = add_entry(req, ino, d, p, rem, d->entry->d_off, plus,
+				 &ref);
 		if (used == -ENOENT) {
 			/* Removed since readdir saw it: skip it. */
 			used = 0;
@@ -342,6 +376,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		} else if (used == 0) {
 			break;
 		}
+		if (ref)
+			refs[nrefs++] = ref;
 		p += used;
 		rem -= (size_t)used;
 		d->offset = d->entry->d_off;
@@ -350,8 +386,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	/* Entries already added carry references: report them, not err. */
 	if (err && rem == size)
 		fuse_reply_err(req, err);
-	else
-		fuse_reply_buf(req, buf, size - rem);
+	else if (fuse_reply_buf(req, buf, size - rem) != 0)
+		/* Never delivered: the kernel will not forget them. */
+		for (i = 0; i < nrefs; i++)
+			sfs_unref(fs, refs[i], 1);
 	free(buf);
 }
 

@@ -105,26 +105,27 @@ size_t acl_xattr_encode(const struct acl_xattr_entry *e, size_t n, void *buf,
 	return need;
 }
 
+static const struct idmap *map_of(const struct acl_xattr_entry *e,
+				  const struct idmaps *m)
+{
+	if (e->tag == ACL_USER)
+		return &m->uid;
+	if (e->tag == ACL_GROUP)
+		return &m->gid;
+	return NULL;
+}
+
+/* 0 unchanged, 1 changed, -EOVERFLOW unmapped (e untouched). */
 static int shift_one(struct acl_xattr_entry *e, const struct idmaps *m,
 		     bool to_view)
 {
-	const struct idmap *map;
-	uint32_t overflow, out;
+	const struct idmap *map = map_of(e, m);
+	uint32_t out;
 
-	if (e->tag == ACL_USER) {
-		map = &m->uid;
-		overflow = m->overflow_uid;
-	} else if (e->tag == ACL_GROUP) {
-		map = &m->gid;
-		overflow = m->overflow_gid;
-	} else {
+	if (!map)
 		return 0;
-	}
-	if (idmap_translate(map, to_view, e->id, &out) < 0) {
-		if (!to_view)
-			return -EOVERFLOW;
-		out = overflow;
-	}
+	if (idmap_translate(map, to_view, e->id, &out) < 0)
+		return -EOVERFLOW;
 	if (out == e->id)
 		return 0;
 	e->id = out;
@@ -141,23 +142,103 @@ int acl_xattr_shift(void *buf, size_t size, const struct idmaps *m,
 	if (n < 0)
 		return n;
 	/* Check all entries first so a refused blob is left untouched. */
-	if (!to_view) {
-		for (i = 0; i < n; i++) {
-			get_entry(buf, (size_t)i, &e);
-			r = shift_one(&e, m, false);
-			if (r < 0)
-				return r;
-		}
-	}
 	for (i = 0; i < n; i++) {
 		get_entry(buf, (size_t)i, &e);
 		r = shift_one(&e, m, to_view);
-		if (r > 0) {
+		if (r < 0)
+			return r;
+	}
+	for (i = 0; i < n; i++) {
+		get_entry(buf, (size_t)i, &e);
+		if (shift_one(&e, m, to_view) > 0) {
 			put_entry(buf, (size_t)i, &e);
 			changed = 1;
 		}
 	}
 	return changed;
+}
+
+/* true for a named entry whose disk id has no view id. */
+static bool hidden(const struct acl_xattr_entry *e, const struct idmaps *m)
+{
+	const struct idmap *map = map_of(e, m);
+	uint32_t v;
+
+	return map && idmap_to_view(map, e->id, &v) < 0;
+}
+
+int acl_xattr_to_view(void *buf, size_t size, const struct idmaps *m)
+{
+	struct acl_xattr_entry e;
+	int n = acl_xattr_count(buf, size);
+	size_t i, kept = 0;
+
+	if (n < 0)
+		return n;
+	for (i = 0; i < (size_t)n; i++) {
+		get_entry(buf, i, &e);
+		if (hidden(&e, m))
+			continue;
+		shift_one(&e, m, true);
+		put_entry(buf, kept++, &e);
+	}
+	size = HDR_SIZE + kept * ENT_SIZE;
+	acl_xattr_sort(buf, size);
+	return (int)size;
+}
+
+static bool has_mask(const void *buf, size_t n)
+{
+	struct acl_xattr_entry e;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		get_entry(buf, i, &e);
+		if (e.tag == ACL_MASK)
+			return true;
+	}
+	return false;
+}
+
+int acl_xattr_to_disk(const void *view, size_t vsize, const void *disk,
+		      size_t dsize, const struct idmaps *m, void *out,
+		      size_t osize)
+{
+	struct acl_xattr_entry e;
+	int n = acl_xattr_count(view, vsize), nd = -EINVAL;
+	size_t i, need, used;
+
+	if (n < 0)
+		return n;
+	if (disk && has_mask(view, (size_t)n))
+		nd = acl_xattr_count(disk, dsize);
+	need = vsize;
+	for (i = 0; nd > 0 && i < (size_t)nd; i++) {
+		get_entry(disk, i, &e);
+		if (hidden(&e, m))
+			need += ENT_SIZE;
+	}
+	for (i = 0; i < (size_t)n; i++) {
+		get_entry(view, i, &e);
+		if (shift_one(&e, m, false) < 0)
+			return -EOVERFLOW;
+	}
+	if (osize < need)
+		return -ERANGE;
+	memmove(out, view, HDR_SIZE);
+	for (i = 0; i < (size_t)n; i++) {
+		get_entry(view, i, &e);
+		shift_one(&e, m, false);
+		put_entry(out, i, &e);
+	}
+	used = (size_t)n;
+	for (i = 0; nd > 0 && i < (size_t)nd; i++) {
+		get_entry(disk, i, &e);
+		if (hidden(&e, m))
+			put_entry(out, used++, &e);
+	}
+	acl_xattr_sort(out, need);
+	return (int)need;
 }
 
 static bool entry_before(const struct acl_xattr_entry *a,

@@ -44,14 +44,40 @@ size_t acl_xattr_encode(const struct acl_xattr_entry *e, size_t n, void *buf,
 			size_t size);
 
 /*
- * Shift every ACL_USER and ACL_GROUP entry of the blob in place.
- * to_view: disk -> view, an unmapped disk id becomes the overflow id (what
- * the kernel shows); !to_view: view -> disk, an unmapped view id fails with
- * -EOVERFLOW and leaves buf unchanged. -EINVAL for a malformed blob.
- * Returns 0, or 1 when at least one id changed.
+ * Shift every ACL_USER and ACL_GROUP entry of the blob in place, all or
+ * nothing: an entry whose id the map does not cover (in the direction
+ * asked: to_view disk -> view, !to_view view -> disk) fails the whole call
+ * with -EOVERFLOW and leaves buf unchanged. -EINVAL for a malformed blob.
+ * Returns 0, or 1 when at least one id changed. Entries are not sorted.
  */
 int acl_xattr_shift(void *buf, size_t size, const struct idmaps *m,
 		    bool to_view);
+
+/*
+ * The view of an ACL read from disk, in place: mapped ACL_USER/ACL_GROUP
+ * entries shifted disk -> view, entries naming an unmapped disk id left out
+ * (no id can show them safely: the kernel refuses (uid_t)-1 inside an ACL
+ * xattr and would match any other id against a real caller), the rest
+ * sorted. The mask, if any, stays, so what the hidden entries' absence
+ * grants is what an idmapped mount grants: nothing to anyone.
+ * Returns the new size (<= size) or -EINVAL for a malformed blob.
+ */
+int acl_xattr_to_view(void *buf, size_t size, const struct idmaps *m);
+
+/*
+ * The disk value for an ACL written through the view: view (vsize bytes)
+ * shifted view -> disk (-EOVERFLOW, nothing written, for an unmapped view
+ * id), plus the entries of the current disk value (disk, dsize; NULL or
+ * malformed: none) that acl_xattr_to_view() hides, so that rewriting an ACL
+ * through the mount never deletes what the mount cannot show. An ACL
+ * without a mask entry (only owner, group and other: setfacl -b) has no
+ * named entries and keeps none. The result is sorted and goes to out;
+ * returns its size, -EINVAL for a malformed view, or -ERANGE when osize is
+ * smaller than needed (vsize + dsize is always enough).
+ */
+int acl_xattr_to_disk(const void *view, size_t vsize, const void *disk,
+		      size_t dsize, const struct idmaps *m, void *out,
+		      size_t osize);
 
 /*
  * Put the entries in the kernel's canonical order (posix_acl_valid(): by

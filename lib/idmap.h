@@ -74,7 +74,12 @@ int idmap_to_disk(const struct idmap *m, uint32_t view, uint32_t *disk);
 int idmap_translate(const struct idmap *m, bool to_view, uint32_t in,
 		    uint32_t *out);
 
-/* disk -> view, showing an unmapped disk id as the overflow id. */
+/*
+ * disk -> view, showing an unmapped disk id as the overflow id. For display
+ * (shiftctl map, doctor) only: an owner reported to the kernel as the
+ * overflow id would be matched against whoever really has it; the daemon
+ * reports (uid_t)-1 instead (DESIGN.md: shown, never matched).
+ */
 uint32_t idmaps_uid_to_view(const struct idmaps *m, uint32_t disk);
 uint32_t idmaps_gid_to_view(const struct idmaps *m, uint32_t disk);
 

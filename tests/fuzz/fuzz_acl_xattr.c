@@ -10,8 +10,11 @@
  *    identity, only ACL_USER/ACL_GROUP ids change, each to its image, and
  *    the return value says whether anything changed;
  *  - on a partial map, to_disk either fails with -EOVERFLOW and leaves the
- *    blob unchanged, or succeeds and to_view brings it back; to_view shows
- *    unmapped ids as the overflow id;
+ *    blob unchanged, or succeeds and to_view brings it back;
+ *  - acl_xattr_to_view on a partial map keeps exactly the entries whose
+ *    ids map (shifted, sorted) and never shows an unmapped id; writing that
+ *    view back with acl_xattr_to_disk over the original gives the original
+ *    entries back (when it has a mask; without one, only the mapped ones);
  *  - acl_xattr_sort leaves entries in canonical order, reports whether it
  *    moved any, and is idempotent;
  *  - fcaps: v3 root id round-trips on the full map, v1/v2 never change
@@ -54,6 +57,87 @@ static void partial_map(struct idmap *m, uint32_t k)
 	idmap_init(m);
 	FUZZ_CHECK(idmap_add(m, 0, 1000 + (k & 0xff), 1, NULL) == 0);
 	FUZZ_CHECK(idmap_add(m, 1, 100000, 1 + (k >> 16), NULL) == 0);
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct acl_xattr_entry *x = a, *y = b;
+
+	if (x->tag != y->tag)
+		return x->tag < y->tag ? -1 : 1;
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->perm < y->perm ? -1 : x->perm > y->perm;
+}
+
+static const struct idmap *named_map(const struct acl_xattr_entry *e,
+				     const struct idmaps *m)
+{
+	if (e->tag == ACL_USER)
+		return &m->uid;
+	if (e->tag == ACL_GROUP)
+		return &m->gid;
+	return NULL;
+}
+
+/* The hiding view on a partial map, and the write back that keeps. */
+static void check_view(const uint8_t *orig, size_t size,
+		       const struct acl_xattr_entry *ents, int n,
+		       const struct idmaps *part)
+{
+	static struct acl_xattr_entry want[MAX_ENTRIES], got[MAX_ENTRIES];
+	uint8_t *view = malloc(size), *back = malloc(2 * size);
+	int i, nw = 0, nv, r, mask = 0;
+	uint32_t v;
+
+	if (!view || !back)
+		goto out;
+	memcpy(view, orig, size);
+	r = acl_xattr_to_view(view, size, part);
+	FUZZ_CHECK(r >= 4 && (size_t)r <= size && (r - 4) % 8 == 0);
+	nv = acl_xattr_decode(view, (size_t)r, got, MAX_ENTRIES);
+	for (i = 0; i < n; i++) {
+		const struct idmap *map = named_map(&ents[i], part);
+		mask |= ents[i].tag == ACL_MASK;
+		if (map && idmap_to_view(map, ents[i].id, &v) < 0)
+			continue;
+		want[nw] = ents[i];
+		if (map)
+			want[nw].id = v;
+		nw++;
+	}
+	FUZZ_CHECK(nv == nw);
+	for (i = 1; i < nv; i++) {
+		FUZZ_CHECK(got[i - 1].tag <= got[i].tag);
+		if (got[i - 1].tag == got[i].tag && named_map(&got[i], part))
+			FUZZ_CHECK(got[i - 1].id <= got[i].id);
+	}
+	qsort(want, (size_t)nw, sizeof(want[0]), cmp_entry);
+	qsort(got, (size_t)nv, sizeof(got[0]), cmp_entry);
+	FUZZ_CHECK(memcmp(want, got, sizeof(got[0]) * (size_t)nv) == 0);
+
+	r = acl_xattr_to_disk(view, (size_t)r, orig, size, part, back,
+			      2 * size);
+	FUZZ_CHECK(r >= 4);
+	nv = acl_xattr_decode(back, (size_t)r, got, MAX_ENTRIES);
+	if (mask) {
+		FUZZ_CHECK(nv == n);
+		memcpy(want, ents, sizeof(want[0]) * (size_t)n);
+		nw = n;
+	} else {
+		for (nw = 0, i = 0; i < n; i++) {
+			const struct idmap *map = named_map(&ents[i], part);
+			if (!map || idmap_to_view(map, ents[i].id, &v) == 0)
+				want[nw++] = ents[i];
+		}
+		FUZZ_CHECK(nv == nw);
+	}
+	qsort(want, (size_t)nw, sizeof(want[0]), cmp_entry);
+	qsort(got, (size_t)nv, sizeof(got[0]), cmp_entry);
+	FUZZ_CHECK(memcmp(want, got, sizeof(got[0]) * (size_t)nv) == 0);
+out:
+	free(view);
+	free(back);
 }
 
 /*
@@ -174,6 +258,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(acl_xattr_decode(buf, bsize, ents, MAX_ENTRIES) ==
 			   -EINVAL);
 		FUZZ_CHECK(acl_xattr_shift(buf, bsize, &full, true) == -EINVAL);
+		FUZZ_CHECK(acl_xattr_to_view(buf, bsize, &part) == -EINVAL);
 		FUZZ_CHECK(acl_xattr_shift(buf, bsize, &part, false) ==
 			   -EINVAL);
 		FUZZ_CHECK(memcmp(buf, copy, bsize) == 0);
@@ -225,20 +310,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(memcmp(buf, copy, bsize) == 0);
 	}
 
-	/* Partial map, disk -> view: unmapped ids show as overflow. */
-	r = acl_xattr_shift(buf, bsize, &part, true);
-	FUZZ_CHECK(r == 0 || r == 1);
-	FUZZ_CHECK(acl_xattr_decode(buf, bsize, after, MAX_ENTRIES) == n);
-	for (i = 0; i < n; i++) {
-		const struct idmap *map =
-			ents[i].tag == ACL_USER ? &part.uid : &part.gid;
-		uint32_t ov = ents[i].tag == ACL_USER ? 65534 : 65533;
-		uint32_t want = ents[i].id;
-		if ((ents[i].tag == ACL_USER || ents[i].tag == ACL_GROUP) &&
-		    idmap_to_view(map, ents[i].id, &want) < 0)
-			want = ov;
-		FUZZ_CHECK(after[i].id == want);
-	}
+	/* Partial map, disk -> view: unmapped entries hidden, kept on write. */
+	check_view(copy, bsize, ents, n, &part);
 	/* Sorting: canonical order, same entries, idempotent. */
 	memcpy(buf, copy, bsize);
 	r = acl_xattr_sort(buf, bsize);

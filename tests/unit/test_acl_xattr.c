@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * acl_xattr.c: the raw system.posix_acl_* value: validation, decode and
- * encode, and shifting ACL_USER/ACL_GROUP entries both ways.
+ * encode, shifting ACL_USER/ACL_GROUP entries both ways, and the view of
+ * an ACL (entries naming unmapped disk ids hidden) with the write back that
+ * keeps them.
  */
 #include <endian.h>
 #include <errno.h>
@@ -154,6 +156,7 @@ static void test_shift_to_view(void)
 	CHECK(memcmp(buf, orig, len) == 0);
 }
 
+/* An unmapped disk id is never shown as the overflow id (or any id). */
 static void test_shift_unmapped_to_view(void)
 {
 	const struct acl_xattr_entry e[] = {
@@ -161,14 +164,113 @@ static void test_shift_unmapped_to_view(void)
 		{ACL_GROUP, 7, 4294967295u},
 		{ACL_USER, 7, 1},
 	};
-	uint8_t buf[HDR + 3 * ENT];
+	uint8_t buf[HDR + 3 * ENT], orig[HDR + 3 * ENT];
 	size_t len = blob(buf, 2, e, 3);
 
 	maps();
-	CHECK_EQ(acl_xattr_shift(buf, len, &ms, true), 1);
-	CHECK_EQ(id_at(buf, 0), 65534); /* overflow uid */
-	CHECK_EQ(id_at(buf, 1), 65533); /* overflow gid */
-	CHECK_EQ(id_at(buf, 2), 100001);
+	memcpy(orig, buf, len);
+	CHECK_EQ(acl_xattr_shift(buf, len, &ms, true), -EOVERFLOW);
+	CHECK(memcmp(buf, orig, len) == 0);
+}
+
+/* The view leaves out entries naming unmapped disk ids, keeps the mask. */
+static void test_to_view_hides_unmapped(void)
+{
+	const struct acl_xattr_entry e[] = {
+		{ACL_USER_OBJ, 6, 0xffffffff}, {ACL_USER, 7, 65536},
+		{ACL_USER, 4, 1},	       {ACL_GROUP_OBJ, 4, 0xffffffff},
+		{ACL_GROUP, 7, 4294967295u},   {ACL_GROUP, 2, 70000},
+		{ACL_MASK, 7, 0xffffffff},     {ACL_OTHER, 0, 0xffffffff},
+	};
+	struct acl_xattr_entry out[8];
+	uint8_t buf[HDR + 8 * ENT];
+	size_t len = blob(buf, 2, e, 8);
+
+	maps();
+	CHECK_EQ(acl_xattr_to_view(buf, len, &ms), (int)(HDR + 5 * ENT));
+	CHECK_EQ(acl_xattr_decode(buf, HDR + 5 * ENT, out, 8), 5);
+	CHECK(out[0].tag == ACL_USER_OBJ && out[0].perm == 6);
+	CHECK(out[1].tag == ACL_USER && out[1].id == 100001 &&
+	      out[1].perm == 4);
+	CHECK(out[2].tag == ACL_GROUP_OBJ);
+	CHECK(out[3].tag == ACL_MASK && out[3].perm == 7);
+	CHECK(out[4].tag == ACL_OTHER);
+	/* nothing to hide: same size, shifted, sorted */
+	len = blob(buf, 2, basic, NBASIC);
+	CHECK_EQ(acl_xattr_to_view(buf, len, &ms), (int)len);
+	CHECK_EQ(id_at(buf, 1), 100000);
+	CHECK_EQ(id_at(buf, 2), 165535);
+	CHECK_EQ(acl_xattr_to_view(buf, len - 1, &ms), -EINVAL);
+}
+
+/*
+ * Writing an ACL back keeps the entries the view hid (setfacl -m through
+ * the mount must not delete them), in canonical order, under the mask the
+ * writer gave; a mode-equivalent ACL (no mask: setfacl -b) keeps none.
+ */
+static void test_to_disk_keeps_hidden(void)
+{
+	const struct acl_xattr_entry disk[] = {
+		{ACL_USER_OBJ, 6, 0xffffffff}, {ACL_USER, 4, 3},
+		{ACL_USER, 7, 65536},	       {ACL_GROUP_OBJ, 4, 0xffffffff},
+		{ACL_GROUP, 7, 70000},	       {ACL_MASK, 7, 0xffffffff},
+		{ACL_OTHER, 0, 0xffffffff},
+	};
+	/* the view as setfacl -m u:100009:rw- writes it: u:3 dropped */
+	const struct acl_xattr_entry view[] = {
+		{ACL_USER_OBJ, 6, 0xffffffff}, {ACL_USER, 6, 100009},
+		{ACL_GROUP_OBJ, 4, 0xffffffff}, {ACL_MASK, 6, 0xffffffff},
+		{ACL_OTHER, 0, 0xffffffff},
+	};
+	const struct acl_xattr_entry minimal[] = {
+		{ACL_USER_OBJ, 6, 0xffffffff},
+		{ACL_GROUP_OBJ, 4, 0xffffffff},
+		{ACL_OTHER, 0, 0xffffffff},
+	};
+	const struct acl_xattr_entry bad[] = {{ACL_USER, 6, 1000}};
+	uint8_t d[HDR + 7 * ENT], v[HDR + 5 * ENT], out[HDR + 12 * ENT];
+	struct acl_xattr_entry o[12];
+	size_t dl = blob(d, 2, disk, 7), vl = blob(v, 2, view, 5);
+
+	maps();
+	CHECK_EQ(acl_xattr_to_disk(v, vl, d, dl, &ms, out, sizeof(out)),
+		 (int)(HDR + 7 * ENT));
+	CHECK_EQ(acl_xattr_decode(out, HDR + 7 * ENT, o, 12), 7);
+	CHECK(o[0].tag == ACL_USER_OBJ);
+	CHECK(o[1].tag == ACL_USER && o[1].id == 9 && o[1].perm == 6);
+	CHECK(o[2].tag == ACL_USER && o[2].id == 65536 && o[2].perm == 7);
+	CHECK(o[3].tag == ACL_GROUP_OBJ);
+	CHECK(o[4].tag == ACL_GROUP && o[4].id == 70000);
+	CHECK(o[5].tag == ACL_MASK && o[5].perm == 6);
+	CHECK(o[6].tag == ACL_OTHER);
+	/* too small an output buffer, then no disk value at all */
+	CHECK_EQ(acl_xattr_to_disk(v, vl, d, dl, &ms, out, HDR + 6 * ENT),
+		 -ERANGE);
+	CHECK_EQ(acl_xattr_to_disk(v, vl, NULL, 0, &ms, out, sizeof(out)),
+		 (int)vl);
+	CHECK_EQ(id_at(out, 1), 9);
+	/* a malformed disk value hides nothing */
+	CHECK_EQ(acl_xattr_to_disk(v, vl, d, dl - 1, &ms, out, sizeof(out)),
+		 (int)vl);
+	/* setfacl -b: nothing kept */
+	vl = blob(v, 2, minimal, 3);
+	CHECK_EQ(acl_xattr_to_disk(v, vl, d, dl, &ms, out, sizeof(out)),
+		 (int)vl);
+	CHECK(memcmp(out, v, vl) == 0);
+	/* an unmapped view id: refused, nothing written */
+	vl = blob(v, 2, bad, 1);
+	memset(out, 0xAA, sizeof(out));
+	CHECK_EQ(acl_xattr_to_disk(v, vl, d, dl, &ms, out, sizeof(out)),
+		 -EOVERFLOW);
+	CHECK_EQ(out[0], 0xAA);
+	CHECK_EQ(acl_xattr_to_disk(v, vl - 1, d, dl, &ms, out, sizeof(out)),
+		 -EINVAL);
+	/* in place (out == view) works as well */
+	vl = blob(out, 2, view, 5);
+	CHECK_EQ(acl_xattr_to_disk(out, vl, d, dl, &ms, out, sizeof(out)),
+		 (int)(HDR + 7 * ENT));
+	CHECK_EQ(id_at(out, 1), 9);
+	CHECK_EQ(id_at(out, 2), 65536);
 }
 
 static void test_shift_unmapped_to_disk(void)
@@ -293,6 +395,8 @@ int main(void)
 		TAP_CASE(test_decode_encode),
 		TAP_CASE(test_shift_to_view),
 		TAP_CASE(test_shift_unmapped_to_view),
+		TAP_CASE(test_to_view_hides_unmapped),
+		TAP_CASE(test_to_disk_keeps_hidden),
 		TAP_CASE(test_shift_unmapped_to_disk),
 		TAP_CASE(test_shift_return_values),
 		TAP_CASE(test_shift_malformed),
