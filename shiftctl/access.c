@@ -16,6 +16,8 @@ bool access_in_group(const struct access_cred *c, uint32_t gid)
 {
 	size_t i;
 
+	if (gid == ACCESS_ID_INVALID)
+		return false;
 	if (c->gid == gid)
 		return true;
 	for (i = 0; i < c->ngroups; i++)
@@ -29,10 +31,20 @@ bool access_inode_mapped(const struct access_cred *c,
 {
 	uint32_t unused;
 
+	/* An invalid owner is never "mapped": no CAP_DAC_OVERRIDE,
+	 * CAP_DAC_READ_SEARCH or CAP_FOWNER over it, even for real root. */
+	if (ino->uid == ACCESS_ID_INVALID || ino->gid == ACCESS_ID_INVALID)
+		return false;
 	if (!c->ns)
 		return true;
 	return idmap_to_disk(&c->ns->uid, ino->uid, &unused) == 0 &&
 	       idmap_to_disk(&c->ns->gid, ino->gid, &unused) == 0;
+}
+
+/* The caller's fsuid is uid (an invalid id is nobody's). */
+static bool is_uid(const struct access_cred *c, uint32_t uid)
+{
+	return uid != ACCESS_ID_INVALID && uid == c->uid;
 }
 
 /* posix_acl_permission(): 0, -EACCES, or -EAGAIN for "no usable ACL". */
@@ -54,13 +66,13 @@ static int acl_check(const struct access_inode *ino,
 	for (pa = ino->acl; pa < pe; pa++) {
 		switch (pa->tag) {
 		case ACCESS_ACL_USER_OBJ:
-			if (ino->uid == c->uid) {
+			if (is_uid(c, ino->uid)) {
 				res->cls = ACCESS_CLASS_OWNER;
 				goto check_perm;
 			}
 			break;
 		case ACCESS_ACL_USER:
-			if (pa->id == c->uid) {
+			if (is_uid(c, pa->id)) {
 				res->cls = ACCESS_CLASS_ACL_USER;
 				res->acl_id = pa->id;
 				goto mask;
@@ -123,7 +135,7 @@ static int mode_check(const struct access_inode *ino,
 {
 	unsigned mode = ino->mode;
 
-	if (ino->uid == c->uid) {
+	if (is_uid(c, ino->uid)) {
 		res->cls = ACCESS_CLASS_OWNER;
 		res->entry_perm = (mode >> 6) & 7;
 		return (want & ~(mode >> 6) & 7) ? -EACCES : 0;
@@ -201,7 +213,7 @@ int access_may_delete(const struct access_inode *dir,
 	if (!(dir->mode & S_ISVTX))
 		return 0;
 	/* __check_sticky() */
-	if (child->uid == c->uid || dir->uid == c->uid)
+	if (is_uid(c, child->uid) || is_uid(c, dir->uid))
 		return 0;
 	if (c->ns_root && access_inode_mapped(c, child)) {
 		res->by_cap = true;

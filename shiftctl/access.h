@@ -10,7 +10,10 @@
  * Every id here is a host (kernel, "view") id: the caller translates the
  * container's USER and groups through the map first. A file's owner that the
  * container's map does not cover still has a host id; it simply never equals
- * a caller's id, which is how the overflow id "never matches anyone".
+ * a caller's id. An owner, group or ACL entry that a shifted view cannot
+ * map at all (shown as the overflow id) is ACCESS_ID_INVALID: like the
+ * kernel's invalid kuid on an idmapped mount it matches no caller -- not
+ * real uid 65534, not root -- and no capability applies over it.
  *
  * No allocation, no I/O, no globals: thread-safe.
  */
@@ -36,6 +39,9 @@
 #define ACCESS_ACL_MASK 0x10
 #define ACCESS_ACL_OTHER 0x20
 
+/* An unmapped (invalid) owner, group or ACL qualifier: matches nobody. */
+#define ACCESS_ID_INVALID UINT32_MAX
+
 struct access_acl_entry {
 	uint16_t tag;
 	uint16_t perm; /* ACCESS_R | ACCESS_W | ACCESS_X */
@@ -43,7 +49,7 @@ struct access_acl_entry {
 };
 
 struct access_inode {
-	uint32_t uid, gid; /* host ids on disk */
+	uint32_t uid, gid; /* host ids, or ACCESS_ID_INVALID */
 	uint32_t mode;	   /* st_mode, type bits included */
 	/* The access ACL in the kernel's order (user_obj, users, group_obj,
 	 * groups, mask, other), or NULL when the inode has none. */
@@ -87,10 +93,12 @@ struct access_result {
 	bool sticky;	 /* access_may_delete: refused by sticky */
 };
 
-/* in_group_p(): fsgid or one of the supplementary groups. */
+/* in_group_p(): fsgid or one of the supplementary groups (never for
+ * ACCESS_ID_INVALID). */
 bool access_in_group(const struct access_cred *c, uint32_t gid);
 
-/* privileged_wrt_inode_uidgid(): owner and group both mapped in c->ns. */
+/* privileged_wrt_inode_uidgid(): owner and group both valid and mapped in
+ * c->ns. */
 bool access_inode_mapped(const struct access_cred *c,
 			 const struct access_inode *ino);
 

@@ -85,8 +85,8 @@ static void resolve_user(struct rewrite_opts *o, struct mapsrc *ms,
 	uint32_t cu, cg;
 
 	mapsrc_build(ms, true, m);
-	if (passwd_resolve_pair(mapsrc_passwd(ms), mapsrc_group(ms), spec, &cu,
-				&cg, &d) < 0)
+	if (passwd_db_resolve_pair(mapsrc_passwd_db(ms), mapsrc_group_db(ms),
+				   spec, &cu, &cg, &d) < 0)
 		die(EXIT_FAIL, "--user=%s: %s%s", spec, d.msg,
 		    mapsrc_passwd(ms) ? ""
 				      : " (names need the container's files: "

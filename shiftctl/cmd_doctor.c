@@ -71,7 +71,8 @@ struct doctor {
 	unsigned need;
 	uint64_t max_files;
 	struct mapsrc ms;
-	char image_passwd[PATH_MAX], image_group[PATH_MAX];
+	char image_root[PATH_MAX]; /* podman mount point or docker cp dir */
+	bool image_mounted, image_tmp;
 	char image_user[256];
 	char subuid_abs[PATH_MAX], subgid_abs[PATH_MAX];
 
@@ -99,6 +100,10 @@ struct doctor {
 	uint32_t h_uid, h_gid; /* owner of PATH: the data's host owner */
 	dev_t root_dev;
 	bool rofs, noexec, nosuid, selinux;
+	/* PATH is a shifted view (fuse.shiftfs or an idmapped mount): an
+	 * owner shown there as the kernel's overflow id is unmapped. */
+	bool shifted_view;
+	uint32_t kernel_ov_uid, kernel_ov_gid;
 	char mnt_point[PATH_MAX], fstype[64];
 	uint64_t scanned, skipped_mounts, symlinks, setid_files, acl_entries;
 	uint64_t unreadable_dirs;
@@ -465,10 +470,8 @@ static void load_image(struct doctor *dr)
 				(char *)"mount", (char *)dr->image, NULL};
 
 		if (run_capture(argv, out, sizeof(out)) == 0 && out[0]) {
-			bfmt(dr->image_passwd, sizeof(dr->image_passwd),
-			     "%s/etc/passwd", out);
-			bfmt(dr->image_group, sizeof(dr->image_group),
-			     "%s/etc/group", out);
+			bfmt(dr->image_root, sizeof(dr->image_root), "%s", out);
+			dr->image_mounted = true;
 		}
 	} else {
 		char id[128] = "", src[256];
@@ -477,57 +480,81 @@ static void load_image(struct doctor *dr)
 
 		if (!mkdtemp(tmpdir))
 			die(EXIT_FAIL, "mkdtemp: %s", strerror(errno));
+		bfmt(dr->image_root, sizeof(dr->image_root), "%s", tmpdir);
+		dr->image_tmp = true;
+		bfmt(out, sizeof(out), "%s/etc", tmpdir);
+		if (mkdir(out, 0700) < 0)
+			die(EXIT_FAIL, "%s: %s", out, strerror(errno));
 		if (run_capture(create, id, sizeof(id)) == 0 && id[0]) {
+			/* -L: a symlink is followed inside the container;
+			 * whatever lands here is still read inside tmpdir. */
 			char *cp[] = {(char *)"docker", (char *)"cp", src, out,
-				      NULL};
+				      (char *)"-L", NULL};
 			char *rm[] = {(char *)"docker", (char *)"rm", id, NULL};
 
 			bfmt(src, sizeof(src), "%s:/etc/passwd", id);
-			bfmt(out, sizeof(out), "%s/passwd", tmpdir);
-			if (run_capture(cp, NULL, 0) == 0)
-				bfmt(dr->image_passwd, sizeof(dr->image_passwd),
-				     "%s", out);
+			bfmt(out, sizeof(out), "%s/etc/passwd", tmpdir);
+			run_capture(cp, NULL, 0);
 			bfmt(src, sizeof(src), "%s:/etc/group", id);
-			bfmt(out, sizeof(out), "%s/group", tmpdir);
-			if (run_capture(cp, NULL, 0) == 0)
-				bfmt(dr->image_group, sizeof(dr->image_group),
-				     "%s", out);
+			bfmt(out, sizeof(out), "%s/etc/group", tmpdir);
+			run_capture(cp, NULL, 0);
 			run_capture(rm, NULL, 0);
 		}
 	}
-	if (dr->image_passwd[0] && access(dr->image_passwd, R_OK) == 0)
-		dr->ms.passwd_path = dr->image_passwd;
-	if (dr->image_group[0] && access(dr->image_group, R_OK) == 0)
-		dr->ms.group_path = dr->image_group;
-	if (!dr->ms.passwd_path)
-		warn("could not read /etc/passwd of image %s with %s; user "
-		     "names cannot be resolved",
-		     dr->image, eng);
+	if (dr->image_root[0]) {
+		const struct passwd_db *db;
+
+		mapsrc_set_rootfs(&dr->ms, dr->image_root);
+		db = mapsrc_passwd_db(&dr->ms);
+		if (db && db->err) {
+			warn("could not read /etc/passwd of image %s with %s: "
+			     "%s; user names cannot be resolved",
+			     dr->image, eng, db->diag.msg);
+			dr->ms.passwd_path = NULL;
+		}
+		db = mapsrc_group_db(&dr->ms);
+		if (db && db->err)
+			dr->ms.group_path = NULL;
+		return;
+	}
+	warn("could not read /etc/passwd of image %s with %s; user "
+	     "names cannot be resolved",
+	     dr->image, eng);
 }
 
 static void cleanup_image(struct doctor *dr)
 {
-	if (dr->image_passwd[0] && strstr(dr->image_passwd, "/tmp/shiftctl-"
-							    "doctor-")) {
-		char dir[PATH_MAX];
-		char *slash;
+	char buf[PATH_MAX];
 
-		unlink(dr->image_passwd);
-		if (dr->image_group[0])
-			unlink(dr->image_group);
-		bfmt(dir, sizeof(dir), "%s", dr->image_passwd);
-		slash = strrchr(dir, '/');
-		if (slash) {
-			*slash = '\0';
-			rmdir(dir);
-		}
-	} else if (dr->image && dr->image_passwd[0]) {
+	if (dr->image_tmp) {
+		bfmt(buf, sizeof(buf), "%s/etc/passwd", dr->image_root);
+		unlink(buf);
+		bfmt(buf, sizeof(buf), "%s/etc/group", dr->image_root);
+		unlink(buf);
+		bfmt(buf, sizeof(buf), "%s/etc", dr->image_root);
+		rmdir(buf);
+		rmdir(dr->image_root);
+	} else if (dr->image_mounted) {
 		const char *eng = dr->engine_opt ? dr->engine_opt : "podman";
 		char *argv[] = {(char *)eng, (char *)"image", (char *)"unmount",
 				(char *)dr->image, NULL};
 
 		run_capture(argv, NULL, 0);
 	}
+}
+
+/* opt is one of the comma-separated mount options in opts. */
+static bool has_opt(const char *opts, const char *opt)
+{
+	size_t n = strlen(opt);
+
+	for (const char *p = opts; p; p = strchr(p, ',')) {
+		if (*p == ',')
+			p++;
+		if (!strncmp(p, opt, n) && (p[n] == ',' || !p[n]))
+			return true;
+	}
+	return false;
 }
 
 /* The mount PATH is on: /proc/self/mountinfo, longest matching prefix. */
@@ -544,11 +571,12 @@ static void find_mount(struct doctor *dr)
 		dr->nosuid = sv.f_flag & ST_NOSUID;
 	}
 	while (f && fgets(line, sizeof(line), f)) {
-		char mp[PATH_MAX], fs[64], *sep, *o;
+		char mp[PATH_MAX], fs[64], opts[1024], *sep, *o;
 		const char *s;
 		size_t n;
 
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+		if (sscanf(line, "%*s %*s %*s %*s %4095s %1023s", mp, opts) !=
+		    2)
 			continue;
 		/* undo the \040-style octal escapes */
 		for (s = mp, o = mp; *s; s++) {
@@ -577,6 +605,8 @@ static void find_mount(struct doctor *dr)
 		best = n;
 		bfmt(dr->mnt_point, sizeof(dr->mnt_point), "%s", mp);
 		bfmt(dr->fstype, sizeof(dr->fstype), "%s", fs);
+		dr->shifted_view = !strncmp(fs, "fuse.shiftfs", 12) ||
+				   has_opt(opts, "idmapped");
 	}
 }
 
@@ -593,22 +623,23 @@ static bool selinux_enforcing(void)
 
 static void resolve_user(struct doctor *dr)
 {
-	const char *pw = mapsrc_passwd(&dr->ms), *gr = mapsrc_group(&dr->ms);
+	const struct passwd_db *pw = mapsrc_passwd_db(&dr->ms);
+	const struct passwd_db *gr = mapsrc_group_db(&dr->ms);
 	struct shift_diag d = {""};
 	struct passwd_user u;
 	char spec[256], *colon;
 	size_t i;
 	int r;
 
-	r = passwd_resolve_pair(pw, gr, dr->user_spec, &dr->c_uid, &dr->c_gid,
-				&d);
+	r = passwd_db_resolve_pair(pw, gr, dr->user_spec, &dr->c_uid,
+				   &dr->c_gid, &d);
 	if (r < 0)
 		die(EXIT_FAIL, "--user=%s: %s", dr->user_spec, d.msg);
 	bfmt(spec, sizeof(spec), "%s", dr->user_spec);
 	colon = strchr(spec, ':');
 	if (colon)
 		*colon = '\0';
-	if (passwd_user_lookup(pw, spec, &u, &d) == 0)
+	if (passwd_db_user_lookup(pw, spec, &u, &d) == 0)
 		bfmt(dr->c_name, sizeof(dr->c_name), "%s", u.name);
 	/* Primary group first, then /etc/group's supplementary ones. */
 	dr->c_groups[0] = dr->c_gid;
@@ -616,8 +647,8 @@ static void resolve_user(struct doctor *dr)
 	if (dr->c_name[0] && gr) {
 		uint32_t g[PASSWD_MAX_GROUPS];
 
-		r = passwd_user_groups(gr, dr->c_name, g, PASSWD_MAX_GROUPS,
-				       &d);
+		r = passwd_db_user_groups(gr, dr->c_name, g,
+					  PASSWD_MAX_GROUPS, &d);
 		if (r < 0)
 			die(EXIT_FAIL, "%s", d.msg);
 		for (i = 0; i < (size_t)r; i++) {
@@ -693,6 +724,16 @@ struct node {
 	struct access_acl_entry acl[ACL_MAX];
 };
 
+/*
+ * An id as judged: on a shifted view an id shown as the kernel's overflow id
+ * is an unmapped one, which matches nobody (DESIGN.md: "shown, never
+ * matched"). Elsewhere 65534 is a real owner.
+ */
+static uint32_t view_id(const struct doctor *dr, uint32_t id, uint32_t ov)
+{
+	return dr->shifted_view && id == ov ? ACCESS_ID_INVALID : id;
+}
+
 /* Read the access ACL of path (NULL acl when it has only the base three). */
 static void read_acl(struct doctor *dr, const char *path, struct node *n)
 {
@@ -723,7 +764,10 @@ static void read_acl(struct doctor *dr, const char *path, struct node *n)
 		if (tag == ACL_USER || tag == ACL_GROUP) {
 			q = acl_get_qualifier(e);
 			if (q) {
-				n->acl[k].id = *(uint32_t *)q;
+				n->acl[k].id = view_id(
+					dr, *(uint32_t *)q,
+					tag == ACL_USER ? dr->kernel_ov_uid
+							: dr->kernel_ov_gid);
 				acl_free(q);
 			}
 		}
@@ -772,11 +816,12 @@ static void transform(const struct doctor *dr, int sc, const struct node *in,
 	}
 	if (sc == SC_MOUNT) {
 		/* Owner mode: host owner H shown as USER's host ids, every
-		 * other owner as the overflow id. */
+		 * other owner unmapped: shown as the overflow id, matching
+		 * nobody. */
 		out->ino.uid = in->ino.uid == dr->h_uid ? dr->k_uid
-							: dr->maps.overflow_uid;
+							: ACCESS_ID_INVALID;
 		out->ino.gid = in->ino.gid == dr->h_gid ? dr->k_gid
-							: dr->maps.overflow_gid;
+							: ACCESS_ID_INVALID;
 	} else {
 		out->ino.uid = dr->k_uid;
 		out->ino.gid = dr->k_gid;
@@ -786,11 +831,11 @@ static void transform(const struct doctor *dr, int sc, const struct node *in,
 
 		if (e->tag == ACCESS_ACL_USER)
 			e->id = e->id == dr->h_uid ? dr->k_uid
-				: sc == SC_MOUNT   ? dr->maps.overflow_uid
+				: sc == SC_MOUNT   ? ACCESS_ID_INVALID
 						   : e->id;
 		else if (e->tag == ACCESS_ACL_GROUP)
 			e->id = e->id == dr->h_gid ? dr->k_gid
-				: sc == SC_MOUNT   ? dr->maps.overflow_gid
+				: sc == SC_MOUNT   ? ACCESS_ID_INVALID
 						   : e->id;
 	}
 }
@@ -933,8 +978,8 @@ static void reason_json(void *ctx, const char *what, const char *why)
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "access", json_object_new_string(what));
-	json_object_object_add(o, "reason", json_object_new_string(why));
+	json_object_object_add(o, "access", json_string_bytes(what));
+	json_object_object_add(o, "reason", json_string_bytes(why));
 	json_object_array_add(ctx, o);
 }
 
@@ -977,10 +1022,10 @@ static struct json_object *json_container_id(const struct idmap *m,
 	return json_object_new_int64(c);
 }
 
-static void record(struct doctor *dr, const char *rel, const struct node *n,
-		   const struct verdict *v)
+static void record(struct doctor *dr, const char *rel, const struct stat *st,
+		   const struct node *n, const struct verdict *v)
 {
-	struct owner_stat *os = owner_of(dr, n->ino.uid, n->ino.gid);
+	struct owner_stat *os = owner_of(dr, st->st_uid, st->st_gid);
 
 	os->entries++;
 	if (!v->reachable)
@@ -1021,21 +1066,25 @@ static void record(struct doctor *dr, const char *rel, const struct node *n,
 		char mode[8];
 
 		bfmt(mode, sizeof(mode), "%04o", (unsigned)n->ino.mode & 07777);
-		json_object_object_add(o, "path", json_object_new_string(rel));
+		json_add_bytes(o, "path", rel);
 		json_object_object_add(
 			o, "type",
-			json_object_new_string(type_name(n->ino.mode)));
+			json_string_bytes(type_name(n->ino.mode)));
 		json_object_object_add(o, "disk_uid",
-				       json_object_new_int64(n->ino.uid));
+				       json_object_new_int64(st->st_uid));
 		json_object_object_add(o, "disk_gid",
-				       json_object_new_int64(n->ino.gid));
+				       json_object_new_int64(st->st_gid));
 		json_object_object_add(
 			o, "container_uid",
-			json_container_id(&dr->maps.uid, n->ino.uid));
+			n->ino.uid == ACCESS_ID_INVALID
+				? NULL
+				: json_container_id(&dr->maps.uid, st->st_uid));
 		json_object_object_add(
 			o, "container_gid",
-			json_container_id(&dr->maps.gid, n->ino.gid));
-		json_object_object_add(o, "mode", json_object_new_string(mode));
+			n->ino.gid == ACCESS_ID_INVALID
+				? NULL
+				: json_container_id(&dr->maps.gid, st->st_gid));
+		json_object_object_add(o, "mode", json_string_bytes(mode));
 		json_object_object_add(
 			o, "acl", json_object_new_boolean(n->ino.acl != NULL));
 		json_object_object_add(o, "reachable",
@@ -1085,8 +1134,8 @@ static void visit(struct doctor *dr, const char *full, const char *rel,
 	struct verdict v[NSCEN];
 	int sc;
 
-	base.ino.uid = st->st_uid;
-	base.ino.gid = st->st_gid;
+	base.ino.uid = view_id(dr, st->st_uid, dr->kernel_ov_uid);
+	base.ino.gid = view_id(dr, st->st_gid, dr->kernel_ov_gid);
 	base.ino.mode = st->st_mode;
 	base.ino.acl = NULL;
 	base.ino.acl_n = 0;
@@ -1111,7 +1160,7 @@ static void visit(struct doctor *dr, const char *full, const char *rel,
 				dr->fail_mask[sc]++;
 		}
 	}
-	record(dr, rel, &self->n[SC_ASIS], &v[SC_ASIS]);
+	record(dr, rel, st, &self->n[SC_ASIS], &v[SC_ASIS]);
 	dr->scanned++;
 	progress_update(dr->scanned);
 }
@@ -1221,69 +1270,102 @@ static void scan(struct doctor *dr)
 struct fix {
 	const char *kind;
 	char summary[512];
-	char commands[8][1024];
+	/* Shell command lines, every word from the tree or the options
+	 * quoted with sh_quote(); malloc'd. */
+	char *commands[8];
 	int ncmd;
 	int64_t remaining; /* -1: not judged */
 };
 
-/* The map source options, as the user gave them (or as detected). */
-static void mapsrc_args(const struct doctor *dr, char *buf, size_t len)
+static void add_cmd(struct fix *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void add_cmd(struct fix *f, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	if (f->ncmd >= 8)
+		return;
+	va_start(ap, fmt);
+	r = vasprintf(&f->commands[f->ncmd], fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		die(EXIT_FAIL, "out of memory");
+	f->ncmd++;
+}
+
+static void free_fixes(struct fix *fx, int n)
+{
+	for (int i = 0; i < n; i++)
+		for (int c = 0; c < fx[i].ncmd; c++)
+			free(fx[i].commands[c]);
+}
+
+/* " OPT=VALUE" as one quoted shell word onto f (VALUE NULL: " OPT"). */
+static void put_word(FILE *f, const char *opt, const char *value)
+{
+	_cleanup_free_ char *w = NULL, *q = NULL;
+
+	if (asprintf(&w, "%s%s", opt, value ? value : "") < 0)
+		die(EXIT_FAIL, "out of memory");
+	q = sh_quote(w);
+	fprintf(f, "%s%s", ftell(f) ? " " : "", q);
+}
+
+/* The map source options, as the user gave them (or as detected), as
+ * quoted shell words; malloc'd. */
+static char *mapsrc_args(const struct doctor *dr)
 {
 	const struct layout_req *q = &dr->ms.req;
-	size_t o = 0;
+	const struct mapsrc *ms = &dr->ms;
+	char *buf = NULL, pid[32];
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
 
-#define ADD(...)                                                               \
-	(o += (size_t)bfmt(buf + o, o < len ? len - o : 0, __VA_ARGS__))
-	buf[0] = '\0';
+	if (!f)
+		die(EXIT_FAIL, "out of memory");
 	switch (q->kind) {
 	case LAYOUT_ROOTLESS:
-		if (q->user)
-			ADD("--rootless=%s", q->user);
-		else
-			ADD("--rootless");
+		put_word(f, q->user ? "--rootless=" : "--rootless", q->user);
 		break;
 	case LAYOUT_USERNS_REMAP:
-		ADD("--userns-remap=%s", q->user);
+		put_word(f, "--userns-remap=", q->user);
 		break;
 	case LAYOUT_PID:
-		ADD("--pid=%d", (int)q->pid);
+		bfmt(pid, sizeof(pid), "%d", (int)q->pid);
+		put_word(f, "--pid=", pid);
 		break;
 	default:
 		if (q->uid_spec || q->gid_spec) {
 			if (q->uid_spec)
-				ADD("--uid-map=%s", q->uid_spec);
+				put_word(f, "--uid-map=", q->uid_spec);
 			if (q->gid_spec)
-				ADD("%s--gid-map=%s", o ? " " : "",
-				    q->gid_spec);
+				put_word(f, "--gid-map=", q->gid_spec);
 			if (!q->uid_spec || !q->gid_spec)
-				ADD(" --map=%s", q->map_spec);
+				put_word(f, "--map=", q->map_spec);
 		} else {
-			ADD("--map=%s", q->map_spec ? q->map_spec : "?");
+			put_word(f, "--map=", q->map_spec ? q->map_spec : "?");
 		}
 		break;
 	}
-	if (q->subuid_path &&
-	    (q->kind == LAYOUT_ROOTLESS || q->kind == LAYOUT_USERNS_REMAP))
-		ADD(" --subuid-file=%s", q->subuid_path);
-	if (q->subgid_path &&
-	    (q->kind == LAYOUT_ROOTLESS || q->kind == LAYOUT_USERNS_REMAP))
-		ADD(" --subgid-file=%s", q->subgid_path);
-	if (dr->ms.passwd_path && dr->ms.passwd_path != dr->image_passwd) {
-		if (dr->ms.passwd_path == dr->ms.passwd_buf) {
-			char root[PATH_MAX];
-			size_t n = strlen(dr->ms.passwd_buf) -
-				   strlen("/etc/passwd");
-
-			bfmt(root, sizeof(root), "%.*s", (int)n,
-			     dr->ms.passwd_buf);
-			ADD(" --rootfs=%s", root);
-		} else {
-			ADD(" --passwd=%s", dr->ms.passwd_path);
-			if (dr->ms.group_path)
-				ADD(" --group=%s", dr->ms.group_path);
-		}
+	if (q->kind == LAYOUT_ROOTLESS || q->kind == LAYOUT_USERNS_REMAP) {
+		if (q->subuid_path)
+			put_word(f, "--subuid-file=", q->subuid_path);
+		if (q->subgid_path)
+			put_word(f, "--subgid-file=", q->subgid_path);
 	}
-#undef ADD
+	if (ms->rootfs && ms->rootfs != dr->image_root &&
+	    ((ms->passwd_path && ms->passwd_in_root) ||
+	     (ms->group_path && ms->group_in_root)))
+		put_word(f, "--rootfs=", ms->rootfs);
+	if (ms->passwd_path && !ms->passwd_in_root)
+		put_word(f, "--passwd=", ms->passwd_path);
+	if (ms->group_path && !ms->group_in_root)
+		put_word(f, "--group=", ms->group_path);
+	if (fclose(f) != 0 || !buf)
+		die(EXIT_FAIL, "out of memory");
+	return buf;
 }
 
 static void user_arg(const struct doctor *dr, char *buf, size_t len)
@@ -1291,20 +1373,42 @@ static void user_arg(const struct doctor *dr, char *buf, size_t len)
 	bfmt(buf, len, "%u:%u", dr->c_uid, dr->c_gid);
 }
 
-static void default_target(const struct doctor *dr, char *buf, size_t len)
+/* The mount point to suggest, always absolute (a name such as "-rf" must
+ * never be taken for an option); malloc'd. */
+static char *default_target(const struct doctor *dr)
 {
 	const char *base = strrchr(dr->realpath, '/');
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	char cwd[PATH_MAX];
+	char *out = NULL;
+	int r;
 
 	base = base && base[1] ? base + 1 : "volume";
-	if (dr->target)
-		bfmt(buf, len, "%s", dr->target);
+	if (dr->target && dr->target[0] == '/')
+		r = asprintf(&out, "%s", dr->target);
+	else if (dr->target)
+		r = asprintf(&out, "%s/%s", getcwd(cwd, sizeof(cwd)) ? cwd : ".",
+			     dr->target);
 	else if (getuid() == 0)
-		bfmt(buf, len, "/srv/shiftfs/%s", base);
-	else if (xdg && *xdg)
-		bfmt(buf, len, "%s/shiftfs/%s", xdg, base);
+		r = asprintf(&out, "/srv/shiftfs/%s", base);
+	else if (xdg && *xdg == '/')
+		r = asprintf(&out, "%s/shiftfs/%s", xdg, base);
 	else
-		bfmt(buf, len, "%s.shifted", dr->realpath);
+		r = asprintf(&out, "%s.shifted", dr->realpath);
+	if (r < 0)
+		die(EXIT_FAIL, "out of memory");
+	return out;
+}
+
+/* A JSON string literal (valid YAML too) for s, for the compose line. */
+static char *yaml_str(const char *s)
+{
+	struct json_object *j = json_string_bytes(s);
+	char *out = xstrdup(json_object_to_json_string_ext(
+		j, JSON_C_TO_STRING_NOSLASHESCAPE));
+
+	json_object_put(j);
+	return out;
 }
 
 static void run_snippets(const struct doctor *dr, struct fix *f,
@@ -1312,27 +1416,37 @@ static void run_snippets(const struct doctor *dr, struct fix *f,
 {
 	const char *z = dr->selinux ? ":z" : "";
 	const char *eng = dr->engine ? dr->engine : "docker";
+	_cleanup_free_ char *vol = NULL, *qvol = NULL, *yvol = NULL;
 
-	bfmt(f->commands[f->ncmd++], sizeof(f->commands[0]),
-	     "%s run --user %u:%u -v %s:%s%s IMAGE", eng, dr->c_uid, dr->c_gid,
-	     src, dr->container_path, z);
-	bfmt(f->commands[f->ncmd++], sizeof(f->commands[0]),
-	     "compose: services: { app: { user: \"%u:%u\", volumes: "
-	     "[\"%s:%s%s\"] } }",
-	     dr->c_uid, dr->c_gid, src, dr->container_path, z);
+	if (asprintf(&vol, "%s:%s%s", src, dr->container_path, z) < 0)
+		die(EXIT_FAIL, "out of memory");
+	qvol = sh_quote(vol);
+	yvol = yaml_str(vol);
+	add_cmd(f, "%s run --user %u:%u -v %s IMAGE", eng, dr->c_uid,
+		dr->c_gid, qvol);
+	/* A shell comment: pasting it runs nothing. */
+	add_cmd(f,
+		"# compose: services: { app: { user: \"%u:%u\", volumes: "
+		"[%s] } }",
+		dr->c_uid, dr->c_gid, yvol);
 }
 
 static int build_fixes(struct doctor *dr, struct fix *fx)
 {
-	char map[PATH_MAX * 2], user[64], target[PATH_MAX], cnt[32];
+	char user[64], cnt[32];
+	_cleanup_free_ char *map = NULL, *target = NULL, *qreal = NULL,
+			    *qtarget = NULL, *qmnt = NULL;
 	int n = 0, i, j;
 	uint64_t total = dr->failed[SC_ASIS];
 
 	if (!total && !dr->truncated)
 		return 0;
-	mapsrc_args(dr, map, sizeof(map));
+	map = mapsrc_args(dr);
 	user_arg(dr, user, sizeof(user));
-	default_target(dr, target, sizeof(target));
+	target = default_target(dr);
+	qreal = sh_quote(dr->realpath);
+	qtarget = sh_quote(target);
+	qmnt = sh_quote(dr->mnt_point[0] ? dr->mnt_point : "/");
 
 	if (dr->rofs) {
 		struct fix *f = &fx[n++];
@@ -1344,8 +1458,7 @@ static int build_fixes(struct doctor *dr, struct fix *fx)
 		     "%s is on a read-only mount (%s): nothing can be "
 		     "written there until it is remounted read-write",
 		     dr->path, dr->mnt_point);
-		bfmt(f->commands[f->ncmd++], sizeof(f->commands[0]),
-		     "mount -o remount,rw %s", dr->mnt_point);
+		add_cmd(f, "mount -o remount,rw %s", qmnt);
 	}
 	if (total) {
 		struct fix *f = &fx[n++];
@@ -1357,9 +1470,8 @@ static int build_fixes(struct doctor *dr, struct fix *fx)
 		     "Show the data shifted, change nothing on disk: host "
 		     "owner %u:%u appears as the container's %s",
 		     dr->h_uid, dr->h_gid, user);
-		bfmt(f->commands[f->ncmd++], sizeof(f->commands[0]),
-		     "shiftctl mount %s --user=%s --owner=%u:%u --mkdir %s %s",
-		     map, user, dr->h_uid, dr->h_gid, dr->realpath, target);
+		add_cmd(f, "shiftctl mount %s --user=%s --owner=%u:%u --mkdir %s %s",
+			map, user, dr->h_uid, dr->h_gid, qreal, qtarget);
 		run_snippets(dr, f, target);
 
 		f = &fx[n++];
@@ -1370,8 +1482,7 @@ static int build_fixes(struct doctor *dr, struct fix *fx)
 		     "Rewrite the owners on disk once (undoable): every "
 		     "entry owned by the container's %s, host %u:%u",
 		     user, dr->k_uid, dr->k_gid);
-		bfmt(f->commands[f->ncmd++], sizeof(f->commands[0]),
-		     "shiftctl chown %s --user=%s %s", map, user, dr->realpath);
+		add_cmd(f, "shiftctl chown %s --user=%s %s", map, user, qreal);
 		run_snippets(dr, f, dr->realpath);
 	}
 	if (total && dr->nowners > 1 && dr->failed[SC_SHIFT] < total) {
@@ -1385,14 +1496,14 @@ static int build_fixes(struct doctor *dr, struct fix *fx)
 		     "container's own ids (copied from an image or another "
 		     "machine), shift each one through the map on disk",
 		     dr->nowners);
-		bfmt(f->commands[f->ncmd++], sizeof(f->commands[0]),
-		     "shiftctl shift %s %s", map, dr->realpath);
+		add_cmd(f, "shiftctl shift %s %s", map, qreal);
 		run_snippets(dr, f, dr->realpath);
 	}
 	if (total && dr->engine && !strcmp(dr->engine, "podman") &&
 	    dr->rootless && dr->ms.req.kind == LAYOUT_ROOTLESS &&
 	    dr->h_uid == (uint32_t)getuid()) {
 		struct fix *f = &fx[n++];
+		_cleanup_free_ char *vol = NULL, *qvol = NULL;
 
 		memset(f, 0, sizeof(*f));
 		f->kind = "podman-keep-id";
@@ -1400,11 +1511,13 @@ static int build_fixes(struct doctor *dr, struct fix *fx)
 		bfmt(f->summary, sizeof(f->summary),
 		     "podman only: map your own uid to the container's "
 		     "USER for this container");
-		bfmt(f->commands[f->ncmd++], sizeof(f->commands[0]),
-		     "podman run --userns=keep-id:uid=%u,gid=%u -v %s:%s%s "
-		     "IMAGE",
-		     dr->c_uid, dr->c_gid, dr->realpath, dr->container_path,
-		     dr->selinux ? ":z" : "");
+		if (asprintf(&vol, "%s:%s%s", dr->realpath, dr->container_path,
+			     dr->selinux ? ":z" : "") < 0)
+			die(EXIT_FAIL, "out of memory");
+		qvol = sh_quote(vol);
+		add_cmd(f, "podman run --userns=keep-id:uid=%u,gid=%u -v %s "
+			   "IMAGE",
+			dr->c_uid, dr->c_gid, qvol);
 	}
 	/* Rank the judged fixes by what they leave, mount before chown on a
 	 * tie (lossless first); unjudged ones keep their place. */
@@ -1417,32 +1530,27 @@ static int build_fixes(struct doctor *dr, struct fix *fx)
 				fx[i] = fx[j];
 				fx[j] = t;
 			}
-	/* What the best one leaves, when modes or a mask are to blame. */
+	/* What the best one leaves, when modes or a mask are to blame: a
+	 * command to run afterwards, its reason as a shell comment. */
 	for (i = 0; i < n; i++) {
 		int sc = !strcmp(fx[i].kind, "mount")	? SC_MOUNT
 			 : !strcmp(fx[i].kind, "chown") ? SC_CHOWN
 			 : !strcmp(fx[i].kind, "shift") ? SC_SHIFT
 							: -1;
-		char more[300];
 
 		if (sc < 0 || fx[i].remaining <= 0)
 			continue;
-		more[0] = '\0';
 		if (dr->fail_owner_bits[sc])
-			bfmt(more, sizeof(more),
-			     "chmod -R u+%sX %s   (the owner's own mode "
-			     "bits deny %s entries)",
-			     dr->need & ACCESS_W ? "rw" : "r", dr->realpath,
-			     fmt_count(dr->fail_owner_bits[sc], cnt));
-		if (more[0] && fx[i].ncmd < 8)
-			bfmt(fx[i].commands[fx[i].ncmd++],
-			     sizeof(fx[i].commands[0]), "then: %s", more);
-		if (dr->fail_mask[sc] && fx[i].ncmd < 8)
-			bfmt(fx[i].commands[fx[i].ncmd++],
-			     sizeof(fx[i].commands[0]),
-			     "then: setfacl -R -m m::rwX %s   (an ACL mask "
-			     "denies %s entries)",
-			     dr->realpath, fmt_count(dr->fail_mask[sc], cnt));
+			add_cmd(&fx[i],
+				"chmod -R u+%sX %s   # then: the owner's own "
+				"mode bits deny %s entries",
+				dr->need & ACCESS_W ? "rw" : "r", qreal,
+				fmt_count(dr->fail_owner_bits[sc], cnt));
+		if (dr->fail_mask[sc])
+			add_cmd(&fx[i],
+				"setfacl -R -m m::rwX %s   # then: an ACL "
+				"mask denies %s entries",
+				qreal, fmt_count(dr->fail_mask[sc], cnt));
 	}
 	return n;
 }
@@ -1581,6 +1689,14 @@ static void notes(const struct doctor *dr,
 		     dr->path, dr->mnt_point);
 		cb(ctx, buf);
 	}
+	if (dr->shifted_view) {
+		bfmt(buf, sizeof(buf),
+		     "%s is a shifted view: owners shown there as %u:%u (the "
+		     "overflow ids) are unmapped and match nobody, not even "
+		     "root",
+		     dr->mnt_point, dr->kernel_ov_uid, dr->kernel_ov_gid);
+		cb(ctx, buf);
+	}
 	if (dr->skipped_mounts) {
 		bfmt(buf, sizeof(buf),
 		     "%s directories are other mounts and were not "
@@ -1609,7 +1725,7 @@ static void note_text(void *ctx, const char *note)
 
 static void note_json(void *ctx, const char *note)
 {
-	json_object_array_add(ctx, json_object_new_string(note));
+	json_object_array_add(ctx, json_string_bytes(note));
 }
 
 static const char *need_str(unsigned need)
@@ -1759,17 +1875,17 @@ static void print_json(struct doctor *dr, struct fix *fx, int nfix)
 	struct json_object *o = json_object_new_object(), *u, *e, *m, *t, *a;
 	size_t i;
 
-	json_object_object_add(o, "path", json_object_new_string(dr->realpath));
+	json_add_bytes(o, "path", dr->realpath);
 	json_object_object_add(o, "need",
-			       json_object_new_string(need_str(dr->need)));
+			       json_string_bytes(need_str(dr->need)));
 	json_object_object_add(o, "ok", json_object_new_boolean(all_ok(dr)));
 
 	u = json_object_new_object();
 	json_object_object_add(u, "spec",
-			       json_object_new_string(dr->user_spec));
+			       json_string_bytes(dr->user_spec));
 	json_object_object_add(
 		u, "name",
-		dr->c_name[0] ? json_object_new_string(dr->c_name) : NULL);
+		dr->c_name[0] ? json_string_bytes(dr->c_name) : NULL);
 	json_object_object_add(u, "uid", json_object_new_int64(dr->c_uid));
 	json_object_object_add(u, "gid", json_object_new_int64(dr->c_gid));
 	json_object_object_add(u, "groups",
@@ -1784,15 +1900,15 @@ static void print_json(struct doctor *dr, struct fix *fx, int nfix)
 
 	e = json_object_new_object();
 	json_object_object_add(e, "name",
-			       dr->engine ? json_object_new_string(dr->engine)
+			       dr->engine ? json_string_bytes(dr->engine)
 					  : NULL);
 	json_object_object_add(e, "rootless",
 			       json_object_new_boolean(dr->rootless));
 	json_object_object_add(e, "detected_from",
-			       json_object_new_string(dr->engine_why));
+			       json_string_bytes(dr->engine_why));
 	json_object_object_add(e, "userns_remap",
 			       dr->remap_user[0]
-				       ? json_object_new_string(dr->remap_user)
+				       ? json_string_bytes(dr->remap_user)
 				       : NULL);
 	json_object_object_add(e, "selinux",
 			       json_object_new_boolean(dr->selinux));
@@ -1801,7 +1917,7 @@ static void print_json(struct doctor *dr, struct fix *fx, int nfix)
 	m = json_object_new_object();
 	json_object_object_add(
 		m, "layout",
-		json_object_new_string(layout_kind_name(dr->ms.req.kind)));
+		json_string_bytes(layout_kind_name(dr->ms.req.kind)));
 	json_object_object_add(m, "uid_map", json_idmap(&dr->maps.uid));
 	json_object_object_add(m, "gid_map", json_idmap(&dr->maps.gid));
 	json_object_object_add(m, "overflow_uid",
@@ -1814,9 +1930,8 @@ static void print_json(struct doctor *dr, struct fix *fx, int nfix)
 	json_object_object_add(o, "map", m);
 
 	t = json_object_new_object();
-	json_object_object_add(t, "mount_point",
-			       json_object_new_string(dr->mnt_point));
-	json_object_object_add(t, "fstype", json_object_new_string(dr->fstype));
+	json_add_bytes(t, "mount_point", dr->mnt_point);
+	json_object_object_add(t, "fstype", json_string_bytes(dr->fstype));
 	json_object_object_add(t, "read_only",
 			       json_object_new_boolean(dr->rofs));
 	json_object_object_add(t, "noexec",
@@ -1839,7 +1954,7 @@ static void print_json(struct doctor *dr, struct fix *fx, int nfix)
 		json_object_array_add(a, json_owner(dr, &dr->owners[i]));
 	json_object_object_add(o, "owners", a);
 	json_object_object_add(o, "entries_listed",
-			       json_object_new_string(dr->list_none ? "none"
+			       json_string_bytes(dr->list_none ? "none"
 						      : dr->list_all
 							      ? "all"
 							      : "denied"));
@@ -1856,9 +1971,9 @@ static void print_json(struct doctor *dr, struct fix *fx, int nfix)
 
 		json_object_object_add(f, "rank", json_object_new_int(k + 1));
 		json_object_object_add(f, "kind",
-				       json_object_new_string(fx[k].kind));
+				       json_string_bytes(fx[k].kind));
 		json_object_object_add(f, "summary",
-				       json_object_new_string(fx[k].summary));
+				       json_string_bytes(fx[k].summary));
 		json_object_object_add(
 			f, "remaining",
 			fx[k].remaining >= 0
@@ -1867,8 +1982,20 @@ static void print_json(struct doctor *dr, struct fix *fx, int nfix)
 		c = json_object_new_array();
 		for (int j = 0; j < fx[k].ncmd; j++)
 			json_object_array_add(
-				c, json_object_new_string(fx[k].commands[j]));
+				c, json_string_bytes(fx[k].commands[j]));
 		json_object_object_add(f, "commands", c);
+		for (int j = 0; j < fx[k].ncmd; j++) {
+			/* The exact bytes of every command, when one holds
+			 * a name that is not UTF-8. */
+			if (utf8_valid(fx[k].commands[j]))
+				continue;
+			c = json_object_new_array();
+			for (int h = 0; h < fx[k].ncmd; h++)
+				json_object_array_add(
+					c, json_hex_bytes(fx[k].commands[h]));
+			json_object_object_add(f, "commands_hex", c);
+			break;
+		}
 		json_object_array_add(a, f);
 	}
 	json_object_object_add(o, "fixes", a);
@@ -2008,6 +2135,13 @@ int cmd_doctor(int argc, char **argv)
 	resolve_user(&dr);
 	build_map(&dr);
 	find_mount(&dr);
+	{
+		static struct idmaps k;
+
+		idmaps_init(&k);
+		dr.kernel_ov_uid = k.overflow_uid;
+		dr.kernel_ov_gid = k.overflow_gid;
+	}
 	dr.selinux = selinux_enforcing();
 	if (dr.json)
 		dr.entries = json_object_new_array();
@@ -2018,8 +2152,10 @@ int cmd_doctor(int argc, char **argv)
 		print_json(&dr, fx, nfix);
 	else
 		print_text(&dr, fx, nfix);
+	free_fixes(fx, nfix);
 	if (dr.image)
 		cleanup_image(&dr);
+	mapsrc_release(&dr.ms);
 	for (size_t i = 0; i < dr.nowners; i++)
 		for (int k = 0; k < dr.owners[i].nsamples; k++)
 			free(dr.owners[i].samples[k]);

@@ -5,6 +5,7 @@
  * turns options into a struct layout_req and prints errors.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +15,26 @@
 #include "passwd.h"
 #include "shiftctl.h"
 
+/*
+ * secure_getenv() for a privileged run: glibc's only hides the variable
+ * under AT_SECURE (setuid exec), not for root itself, and "sudo -E" or
+ * env_keep hand a user's environment to root. A privileged run takes its
+ * files from the command line (--subuid-file) or from /etc.
+ */
+static const char *unprivileged_getenv(const char *name)
+{
+	if (geteuid() == 0 || geteuid() != getuid() || getegid() != getgid())
+		return NULL;
+	return secure_getenv(name);
+}
+
 void mapsrc_init(struct mapsrc *ms, const char *verb)
 {
 	memset(ms, 0, sizeof(*ms));
 	ms->verb = verb;
-	ms->req.subuid_path = getenv("SHIFTCTL_SUBUID");
-	ms->req.subgid_path = getenv("SHIFTCTL_SUBGID");
+	ms->rootfd = -1;
+	ms->req.subuid_path = unprivileged_getenv("SHIFTCTL_SUBUID");
+	ms->req.subgid_path = unprivileged_getenv("SHIFTCTL_SUBGID");
 }
 
 static void set_kind(struct mapsrc *ms, enum layout_kind kind)
@@ -88,18 +103,15 @@ bool mapsrc_option(struct mapsrc *ms, int opt, const char *arg)
 		ms->req.subgid_path = arg;
 		break;
 	case OPT_ROOTFS:
-		snprintf(ms->passwd_buf, sizeof(ms->passwd_buf),
-			 "%s/etc/passwd", arg);
-		snprintf(ms->group_buf, sizeof(ms->group_buf), "%s/etc/group",
-			 arg);
-		ms->passwd_path = ms->passwd_buf;
-		ms->group_path = ms->group_buf;
+		mapsrc_set_rootfs(ms, arg);
 		break;
 	case OPT_PASSWD:
 		ms->passwd_path = arg;
+		ms->passwd_in_root = false;
 		break;
 	case OPT_GROUP:
 		ms->group_path = arg;
+		ms->group_in_root = false;
 		break;
 	case OPT_OVERFLOW_UID:
 		ms->req.overflow_uid = parse_id_opt(ms, "overflow-uid", arg);
@@ -131,15 +143,76 @@ const char *mapsrc_group(const struct mapsrc *ms)
 	return ms->group_path;
 }
 
+void mapsrc_set_rootfs(struct mapsrc *ms, const char *dir)
+{
+	if (ms->rootfd >= 0)
+		close(ms->rootfd);
+	ms->rootfd = -1;
+	ms->rootfs = dir;
+	snprintf(ms->passwd_buf, sizeof(ms->passwd_buf), "%s/etc/passwd", dir);
+	snprintf(ms->group_buf, sizeof(ms->group_buf), "%s/etc/group", dir);
+	ms->passwd_path = ms->passwd_buf;
+	ms->group_path = ms->group_buf;
+	ms->passwd_in_root = ms->group_in_root = true;
+}
+
+static const struct passwd_db *load(struct mapsrc *ms, const char *path,
+				    bool in_root, struct passwd_db *db,
+				    bool *loaded, const char *rel)
+{
+	if (!path)
+		return NULL;
+	if (*loaded)
+		return db;
+	*loaded = true;
+	if (!in_root) {
+		passwd_db_load(db, -1, path, path);
+		return db;
+	}
+	if (ms->rootfd < 0)
+		ms->rootfd = open(ms->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ms->rootfd < 0) {
+		memset(db, 0, sizeof(*db));
+		snprintf(db->name, sizeof(db->name), "%s", path);
+		db->err = shift_diag_set(&db->diag, errno, "--rootfs=%s: %s",
+					 ms->rootfs, strerror(errno));
+		return db;
+	}
+	passwd_db_load(db, ms->rootfd, rel, path);
+	return db;
+}
+
+const struct passwd_db *mapsrc_passwd_db(struct mapsrc *ms)
+{
+	return load(ms, ms->passwd_path, ms->passwd_in_root, &ms->passwd_db,
+		    &ms->passwd_loaded, "etc/passwd");
+}
+
+const struct passwd_db *mapsrc_group_db(struct mapsrc *ms)
+{
+	return load(ms, ms->group_path, ms->group_in_root, &ms->group_db,
+		    &ms->group_loaded, "etc/group");
+}
+
+void mapsrc_release(struct mapsrc *ms)
+{
+	passwd_db_free(&ms->passwd_db);
+	passwd_db_free(&ms->group_db);
+	ms->passwd_loaded = ms->group_loaded = false;
+	if (ms->rootfd >= 0)
+		close(ms->rootfd);
+	ms->rootfd = -1;
+}
+
 /* Owner mode: --user=C[:G] names container ids, --owner=H[:G] host ids. */
 static void resolve_owner_mode(struct mapsrc *ms)
 {
 	struct shift_diag d = {""};
 	int r;
 
-	r = passwd_resolve_pair(ms->passwd_path, ms->group_path,
-				ms->user_spec, &ms->req.user_uid,
-				&ms->req.user_gid, &d);
+	r = passwd_db_resolve_pair(mapsrc_passwd_db(ms), mapsrc_group_db(ms),
+				   ms->user_spec, &ms->req.user_uid,
+				   &ms->req.user_gid, &d);
 	if (r < 0)
 		die(EXIT_FAIL, "--user=%s: %s", ms->user_spec, d.msg);
 	r = passwd_resolve_pair("/etc/passwd", "/etc/group", ms->owner_spec,

@@ -1,6 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Output helpers shared by the verbs: JSON through json-c. */
+/*
+ * Output helpers shared by the verbs: JSON through json-c, with every
+ * string valid UTF-8 (json_string_bytes()), and commands quoted for the
+ * shell (sh_quote()): file names come from trees other users write.
+ */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "shiftctl.h"
 
@@ -28,4 +34,145 @@ void json_print(struct json_object *obj)
 		obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 			     JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(obj);
+}
+
+char *sh_quote(const char *word)
+{
+	static const char safe[] = "abcdefghijklmnopqrstuvwxyz"
+				   "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				   "0123456789_@%+=:,./-";
+	size_t n = 0, quotes = 0;
+	const char *s;
+	char *out, *o;
+
+	for (s = word; *s; s++) {
+		n++;
+		if (*s == '\'')
+			quotes++;
+	}
+	if (n && strspn(word, safe) == n) {
+		out = strdup(word);
+		if (!out)
+			die(EXIT_FAIL, "out of memory");
+		return out;
+	}
+	/* 'it'\''s': each quote closes, adds an escaped one, reopens. */
+	out = malloc(n + quotes * 3 + 3);
+	if (!out)
+		die(EXIT_FAIL, "out of memory");
+	o = out;
+	*o++ = '\'';
+	for (s = word; *s; s++) {
+		if (*s == '\'') {
+			memcpy(o, "'\\''", 4);
+			o += 4;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o++ = '\'';
+	*o = '\0';
+	return out;
+}
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629), or 0. */
+static size_t utf8_seq(const unsigned char *s)
+{
+	unsigned c = s[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		unsigned lo = c == 0xe0 ? 0xa0 : 0x80;
+		unsigned hi = c == 0xed ? 0x9f : 0xbf; /* no surrogates */
+
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3
+									 : 0;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		unsigned lo = c == 0xf0 ? 0x90 : 0x80;
+		unsigned hi = c == 0xf4 ? 0x8f : 0xbf; /* <= U+10FFFF */
+
+		return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 &&
+				       (s[3] & 0xc0) == 0x80
+			       ? 4
+			       : 0;
+	}
+	return 0;
+}
+
+bool utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		size_t n = utf8_seq(p);
+
+		if (!n)
+			return false;
+		p += n;
+	}
+	return true;
+}
+
+struct json_object *json_string_bytes(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	struct json_object *j;
+	char *out, *o;
+
+	if (!s)
+		return NULL;
+	if (utf8_valid(s))
+		return json_object_new_string(s);
+	/* U+FFFD is 3 bytes for each 1-byte invalid unit. */
+	out = malloc(strlen(s) * 3 + 1);
+	if (!out)
+		die(EXIT_FAIL, "out of memory");
+	for (o = out; *p;) {
+		size_t n = utf8_seq(p);
+
+		if (n) {
+			memcpy(o, p, n);
+			o += n;
+			p += n;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			p++;
+		}
+	}
+	*o = '\0';
+	j = json_object_new_string(out);
+	free(out);
+	return j;
+}
+
+struct json_object *json_hex_bytes(const char *s)
+{
+	struct json_object *j;
+	size_t i, n = strlen(s);
+	char *hex = malloc(n * 2 + 1);
+
+	if (!hex)
+		die(EXIT_FAIL, "out of memory");
+	for (i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", (unsigned char)s[i]);
+	hex[2 * n] = '\0';
+	j = json_object_new_string(hex);
+	free(hex);
+	return j;
+}
+
+void json_add_bytes(struct json_object *obj, const char *key, const char *s)
+{
+	char hkey[128];
+
+	json_object_object_add(obj, key, json_string_bytes(s));
+	if (!s || utf8_valid(s))
+		return;
+	snprintf(hkey, sizeof(hkey), "%s_hex", key);
+	json_object_object_add(obj, hkey, json_hex_bytes(s));
 }

@@ -15,6 +15,7 @@
 
 #include "idmap.h"
 #include "layout.h"
+#include "passwd.h"
 
 /* Exit codes (shiftctl(1), EXIT STATUS). */
 #define EXIT_OK 0
@@ -106,7 +107,8 @@ enum {
 	"     --map=SPEC             explicit DISK:VIEW:COUNT[,...] for both\n"    \
 	"     --uid-map=SPEC, --gid-map=SPEC  explicit, one kind each\n"           \
 	"\nMap options:\n"                                                      \
-	"     --subuid-file=FILE     instead of /etc/subuid ($SHIFTCTL_SUBUID)\n"  \
+	"     --subuid-file=FILE     instead of /etc/subuid ($SHIFTCTL_SUBUID,\n" \
+	"                              ignored when run as root)\n"             \
 	"     --subgid-file=FILE     instead of /etc/subgid ($SHIFTCTL_SUBGID)\n"  \
 	"     --overflow-uid=ID, --overflow-gid=ID  shown for unmapped ids\n"      \
 	"                              (default: /proc/sys/kernel/overflowuid)\n"  \
@@ -118,8 +120,16 @@ struct mapsrc {
 	struct layout_req req;
 	const char *verb;
 	int nsources;     /* layouts named; more than one is a usage error */
+	/* The container's files: names as shown, and whether each is
+	 * resolved inside rootfs (--rootfs) or opened as named (--passwd,
+	 * --group). Loaded once, on first use. */
+	const char *rootfs;
+	int rootfd;
 	const char *passwd_path, *group_path;
+	bool passwd_in_root, group_in_root;
 	char passwd_buf[PATH_MAX], group_buf[PATH_MAX];
+	struct passwd_db passwd_db, group_db;
+	bool passwd_loaded, group_loaded;
 	const char *user_spec, *owner_spec; /* owner mode, if set */
 };
 
@@ -129,6 +139,18 @@ bool mapsrc_option(struct mapsrc *ms, int opt, const char *arg);
 /* The container's passwd/group files (NULL when none was given). */
 const char *mapsrc_passwd(const struct mapsrc *ms);
 const char *mapsrc_group(const struct mapsrc *ms);
+/*
+ * The same files, read (on first call) the safe way: a --rootfs file
+ * resolved inside DIR (an absolute symlink stays in the image), regular
+ * files only, bounded size; NULL when none was given. A file that cannot
+ * be read gives a db whose lookups report why.
+ */
+const struct passwd_db *mapsrc_passwd_db(struct mapsrc *ms);
+const struct passwd_db *mapsrc_group_db(struct mapsrc *ms);
+/* Take passwd and group from DIR/etc as --rootfs=DIR does (an image). */
+void mapsrc_set_rootfs(struct mapsrc *ms, const char *dir);
+/* Release the files and the root fd. */
+void mapsrc_release(struct mapsrc *ms);
 /*
  * Build the maps. With no layout named, default_rootless picks the
  * invoking user's rootless layout, else it is a usage error. With user_spec
@@ -143,5 +165,27 @@ void mapsrc_describe(const struct mapsrc *ms, char *buf, size_t len);
 struct json_object *json_idmap(const struct idmap *m);
 /* Print obj pretty to stdout, newline-terminated, and release it. */
 void json_print(struct json_object *obj);
+/* s is valid UTF-8 (RFC 3629: no overlongs, no surrogates). */
+bool utf8_valid(const char *s);
+/*
+ * A JSON string for the bytes of s (NULL: JSON null): valid UTF-8 passes
+ * through; each byte that is not part of a valid UTF-8 sequence becomes
+ * U+FFFD, so the document always parses (shiftctl(1), JSON OUTPUT).
+ */
+struct json_object *json_string_bytes(const char *s);
+/* The bytes of s in lowercase hex, as a JSON string. */
+struct json_object *json_hex_bytes(const char *s);
+/*
+ * obj[key] = json_string_bytes(s), and when s is not valid UTF-8 also
+ * obj[key "_hex"] = the exact bytes of s in lowercase hex.
+ */
+void json_add_bytes(struct json_object *obj, const char *key, const char *s);
+/*
+ * word quoted for a POSIX shell, malloc'd (dies when out of memory): as is
+ * when it is non-empty and made only of [A-Za-z0-9_@%+=:,./-], else in
+ * single quotes with each ' written as '\''. Every byte but NUL comes out
+ * literal, newlines included. Free it.
+ */
+char *sh_quote(const char *word);
 
 #endif

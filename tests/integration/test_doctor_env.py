@@ -81,9 +81,10 @@ def test_issue_done_rootless_docker(rootless):
 def test_rootless_user_from_docker_host(rootless):
     """No map source: DOCKER_HOST's /run/user/UID names the rootless user."""
     vol, su, sg, uid, gid, maps = rootless
-    env = dict(os.environ, DOCKER_HOST="unix:///run/user/%d/docker.sock" % uid,
-               SHIFTCTL_SUBUID=su, SHIFTCTL_SUBGID=sg)
-    r = shiftctl("doctor", vol, "--user=1000", "--json", env=env)
+    env = dict(os.environ, DOCKER_HOST="unix:///run/user/%d/docker.sock" % uid)
+    # As root, $SHIFTCTL_SUBUID is ignored: the files go on the command line.
+    r = shiftctl("doctor", vol, "--user=1000", "--json", "--subuid-file", su,
+                 "--subgid-file", sg, env=env)
     doc = json.loads(r.stdout)
     assert doc["engine"]["name"] == "docker" and doc["engine"]["rootless"]
     assert doc["map"]["layout"] == "rootless"
@@ -168,10 +169,11 @@ def test_userns_remap_from_daemon_json(vol_root, tmp_path):
     make_tree(vol, [(".", "dir", 0, 0, 0o755, None),
                     ("secret", "file", 0, 0, 0o600, None),
                     ("public", "file", 0, 0, 0o644, None)])
-    env = dict(os.environ, SHIFTCTL_SUBUID=str(su), SHIFTCTL_SUBGID=str(sg))
+    env = dict(os.environ)
     env.pop("DOCKER_HOST", None)
     r = shiftctl("doctor", vol, "--user=0", "--rootful", "--engine=docker",
-                 "--docker-config", cfg, "--json", "--list=all", env=env)
+                 "--docker-config", cfg, "--json", "--list=all",
+                 "--subuid-file", su, "--subgid-file", sg, env=env)
     assert r.returncode == 1, r.stderr
     doc = json.loads(r.stdout)
     assert doc["engine"]["userns_remap"] == TEST_USER
@@ -309,10 +311,10 @@ def test_podman_info_says_rootless(fake_podman, vol_root, tmp_path):
     bindir, log = fake_podman
     su = tmp_path / "subuid"
     su.write_text("%s:100000:65536\n" % pwd.getpwuid(os.getuid()).pw_name)
-    env = dict(os.environ, PATH="%s:/usr/bin:/bin" % bindir, SHIFTCTL_SUBUID=str(su),
-               SHIFTCTL_SUBGID=str(su))
+    env = dict(os.environ, PATH="%s:/usr/bin:/bin" % bindir)
     env.pop("DOCKER_HOST", None)
-    r = shiftctl("doctor", vol_root, "--user=1000", "--engine=podman", "--json", env=env)
+    r = shiftctl("doctor", vol_root, "--user=1000", "--engine=podman", "--json",
+                 "--subuid-file", su, "--subgid-file", su, env=env)
     doc = json.loads(r.stdout)
     assert doc["engine"] == dict(doc["engine"], name="podman", rootless=True,
                                  detected_from="podman info: rootless=true")
@@ -337,7 +339,7 @@ echo "$*" >> %s
 case "$1" in
 image) [ "$2 $3" = "image inspect" ] 2>/dev/null; echo svc ;;
 create) echo c0ffee ;;
-cp) cp "%s/$(basename "${2#c0ffee:}")" "$3" ;;
+cp) cp "%s/$(basename "${2#c0ffee:}")" "$3" ;;  # docker cp SRC DST -L
 rm) exit 0 ;;
 *) exit 1 ;;
 esac

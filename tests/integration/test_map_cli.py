@@ -6,7 +6,7 @@ import pwd
 
 import pytest
 
-from conftest import shiftctl
+from conftest import need, shiftctl
 
 
 @pytest.fixture
@@ -33,10 +33,17 @@ def test_only_uid_is_proc_form(subfiles):
     assert r.stdout == "0 0 1\n1 100000 65536\n65537 300000 10\n"
 
 
-def test_env_points_at_files(subfiles):
+def test_env_ignored_when_privileged(subfiles):
+    """$SHIFTCTL_SUBUID/$SHIFTCTL_SUBGID steer only an unprivileged run: as
+    root (sudo -E) they are ignored and /etc/subuid, /etc/subgid are read;
+    the --subuid-file/--subgid-file options are the administrator's way."""
+    need(os.geteuid() == 0, "needs root")
     su, sg = subfiles
     env = dict(os.environ, SHIFTCTL_SUBUID=str(su), SHIFTCTL_SUBGID=str(sg))
     r = shiftctl("map", "--rootless=root", "--only=gid", env=env)
+    assert r.returncode == 1 and "/etc/sub" in r.stderr, (r.stdout, r.stderr)
+    r = shiftctl("map", "--rootless=root", "--only=gid", "--subuid-file", su,
+                 "--subgid-file", sg, env=env)
     assert r.returncode == 0 and r.stdout == "0 0 1\n1 200000 65536\n"
 
 
