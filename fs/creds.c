@@ -22,8 +22,10 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
+#include "fcaps_xattr.h"
 #include "fs.h"
 #include "log.h"
 
@@ -62,6 +64,22 @@ void sfs_log_unpriv(const char *what, unsigned int id)
 			  what, id);
 }
 
+/*
+ * The privilege guard. A disk id is privileged when it is not itself one of
+ * the map's view ids: those are the host ids the mount's users already hold,
+ * any other disk id belongs to root or to some other host user. A caller
+ * whose view uid is not 0 may not make a file setuid or setgid for a
+ * privileged disk id, nor give it a file capability that is effective on
+ * the host; on a write open or truncation of such a file it loses them.
+ * Identity maps have no privileged id (the guard is off): there the kernel's
+ * own rules on the view are the native ones.
+ */
+static void guard_setup(struct sfs *fs)
+{
+	fs->guard = !idmap_is_identity(&fs->maps.uid) ||
+		    !idmap_is_identity(&fs->maps.gid);
+}
+
 void sfs_creds_setup(struct sfs *fs)
 {
 	static const int needed[] = {CAP_SETUID,       CAP_SETGID, CAP_CHOWN,
@@ -70,6 +88,7 @@ void sfs_creds_setup(struct sfs *fs)
 	size_t i;
 	int bits;
 
+	guard_setup(fs);
 	fs->euid = geteuid();
 	fs->egid = getegid();
 	fs->creds = SFS_CREDS_UNPRIV;
@@ -143,6 +162,24 @@ static bool become(struct sfs *fs, uint32_t du, uint32_t dg)
 	return true;
 }
 
+/*
+ * A new inode of a caller the guard applies to is never setuid or setgid for
+ * a privileged disk id: strip those bits, as the kernel strips S_ISGID for a
+ * caller outside the group. Its group is the parent's if that is setgid.
+ */
+static void strip_priv(const struct sfs *fs, int pfd, mode_t *mode,
+		       uint32_t du, uint32_t dg)
+{
+	struct stat pst;
+
+	if (!(*mode & (S_ISUID | S_ISGID)))
+		return;
+	if (fstatat(pfd, "", &pst, AT_EMPTY_PATH) == 0 &&
+	    (pst.st_mode & S_ISGID))
+		dg = pst.st_gid;
+	*mode &= ~sfs_priv_bits(fs, *mode, du, dg);
+}
+
 int sfs_creds_enter(fuse_req_t req, int pfd, mode_t *mode, gid_t *fix_gid)
 {
 	struct sfs *fs = sfs_data(req);
@@ -161,6 +198,8 @@ int sfs_creds_enter(fuse_req_t req, int pfd, mode_t *mode, gid_t *fix_gid)
 	} else if (!become(fs, du, dg)) {
 		return EPERM;
 	}
+	if (mode && !sfs_trusted(req))
+		strip_priv(fs, pfd, mode, du, dg);
 	/* Without a private umask, mask here (ignores a default ACL). */
 	if (!umask_for_caller(ctx) && mode)
 		*mode &= ~(mode_t)ctx->umask;
@@ -179,4 +218,79 @@ void sfs_creds_leave(fuse_req_t req)
 	if (thread_fs_private)
 		umask(0);
 	errno = saved;
+}
+
+bool sfs_trusted(fuse_req_t req)
+{
+	return fuse_req_ctx(req)->uid == 0 || !sfs_data(req)->guard;
+}
+
+bool sfs_priv_uid(const struct sfs *fs, uint32_t disk)
+{
+	uint32_t unused;
+
+	return fs->guard && idmap_to_disk(&fs->maps.uid, disk, &unused) < 0;
+}
+
+bool sfs_priv_gid(const struct sfs *fs, uint32_t disk)
+{
+	uint32_t unused;
+
+	return fs->guard && idmap_to_disk(&fs->maps.gid, disk, &unused) < 0;
+}
+
+mode_t sfs_priv_bits(const struct sfs *fs, mode_t mode, uid_t uid, gid_t gid)
+{
+	mode_t bits = 0;
+
+	if (S_ISDIR(mode))
+		return 0; /* setgid on a directory only passes the group on */
+	if ((mode & S_ISUID) && sfs_priv_uid(fs, uid))
+		bits |= S_ISUID;
+	/* setgid without group execute is a locking mark, no privilege */
+	if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) &&
+	    sfs_priv_gid(fs, gid))
+		bits |= S_ISGID;
+	return bits;
+}
+
+bool sfs_priv_fcaps(const struct sfs *fs, const void *value, size_t size)
+{
+	uint32_t rootid = 0;
+	int rev = fcaps_xattr_revision(value, size);
+
+	if (rev < 0)
+		return false; /* not capabilities the kernel would honour */
+	if (rev == 3)
+		fcaps_xattr_rootid(value, size, &rootid);
+	/* v1 and v2 are for root of the initial namespace: disk uid 0 */
+	return sfs_priv_uid(fs, rootid);
+}
+
+int sfs_disarm(fuse_req_t req, int fd)
+{
+	struct sfs *fs = sfs_data(req);
+	char path[SFS_PROC_PATH_MAX], caps[FCAPS_XATTR_MAX];
+	struct stat st;
+	ssize_t n;
+	mode_t bits;
+
+	if (sfs_trusted(req))
+		return 0;
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return errno;
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	sfs_proc_path(path, sizeof(path), fd);
+	bits = sfs_priv_bits(fs, st.st_mode, st.st_uid, st.st_gid);
+	if (bits && chmod(path, st.st_mode & ~bits & 07777) < 0)
+		return errno;
+	n = getxattr(path, FCAPS_XATTR, caps, sizeof(caps));
+	if (n < 0 && errno == ERANGE)
+		n = (ssize_t)sizeof(caps) + 1; /* no valid value is that big */
+	if (n > 0 && (n > (ssize_t)sizeof(caps) ||
+		      sfs_priv_fcaps(fs, caps, (size_t)n)) &&
+	    removexattr(path, FCAPS_XATTR) < 0 && errno != ENODATA)
+		return errno;
+	return 0;
 }

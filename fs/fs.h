@@ -126,6 +126,7 @@ struct sfs {
 	unsigned int max_write;
 	size_t fd_cache;
 	enum sfs_creds_mode creds;
+	bool guard; /* some disk id is privileged (creds.c): not identity */
 	uid_t euid;
 	gid_t egid;
 	struct sfs_inode root;
@@ -202,6 +203,25 @@ int sfs_creds_enter(fuse_req_t req, int pfd, mode_t *mode, gid_t *fix_gid);
 void sfs_creds_leave(fuse_req_t req);
 /* Log once that an op needs privileges the daemon does not have. */
 void sfs_log_unpriv(const char *what, unsigned int id);
+
+/*
+ * creds.c: the privilege guard (see there). A disk id is privileged when it
+ * is not one of the map's view ids. Callers with view uid 0, and every
+ * caller on an identity map, are trusted: the guard does not apply.
+ */
+bool sfs_trusted(fuse_req_t req);
+bool sfs_priv_uid(const struct sfs *fs, uint32_t disk);
+bool sfs_priv_gid(const struct sfs *fs, uint32_t disk);
+/* The setuid/setgid bits of mode that are privileged for disk uid:gid. */
+mode_t sfs_priv_bits(const struct sfs *fs, mode_t mode, uid_t uid, gid_t gid);
+/* A disk security.capability value effective for a privileged root id. */
+bool sfs_priv_fcaps(const struct sfs *fs, const void *value, size_t size);
+/*
+ * Before an untrusted caller's write open or truncation of the inode of
+ * O_PATH fd: clear privileged setuid/setgid bits and remove privileged file
+ * capabilities. 0 or a positive errno (then refuse the request).
+ */
+int sfs_disarm(fuse_req_t req, int fd);
 
 /* ops_*.c: the lowlevel op handlers */
 void sfs_init(void *userdata, struct fuse_conn_info *conn);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Attribute ops: getattr and setattr (owners view -> disk; an unmapped view
- * id is refused with EOVERFLOW, never guessed), readlink and statfs.
+ * id is refused with EOVERFLOW, never guessed; the privilege guard of
+ * creds.c on chmod, chown and truncation), readlink and statfs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -98,6 +99,105 @@ static int set_times(const struct sfs_inode *inode, int fd, const char *path,
 	return res < 0 ? errno : 0;
 }
 
+/*
+ * The guard (creds.c) on a chmod by an untrusted caller: the new mode may
+ * not make the file setuid/setgid for a privileged disk owner (uid:gid, the
+ * owners after this setattr). A bit the file already has may stay, as long
+ * as no execute permission is added with it. EPERM, as for a chmod the
+ * caller may not do.
+ */
+static int check_mode(fuse_req_t req, int fd, mode_t mode, uid_t uid,
+		      gid_t gid)
+{
+	struct sfs *fs = sfs_data(req);
+	mode_t bits, kept = 0;
+	struct stat st;
+
+	if (sfs_trusted(req))
+		return 0;
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return errno;
+	if (uid == (uid_t)-1)
+		uid = st.st_uid;
+	if (gid == (gid_t)-1)
+		gid = st.st_gid;
+	mode = (st.st_mode & S_IFMT) | (mode & 07777);
+	bits = sfs_priv_bits(fs, mode, uid, gid);
+	if (!(mode & ~st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)))
+		kept = sfs_priv_bits(fs, st.st_mode, uid, gid);
+	if (bits & ~kept) {
+		sfs_debug(fs, "chmod %o of a file of disk %u:%u by view uid "
+			  "%u: privileged setuid/setgid refused",
+			  (unsigned int)(mode & 07777), (unsigned int)uid,
+			  (unsigned int)gid, (unsigned int)fuse_req_ctx(req)->uid);
+		return EPERM;
+	}
+	return 0;
+}
+
+/*
+ * After an untrusted caller's chown: a file that is now setuid/setgid for a
+ * privileged disk owner loses those bits (the kernel clears them on chown
+ * only for callers without CAP_FSETID, and a container's root has it).
+ */
+static int disarm_owners(fuse_req_t req, int fd, const char *path)
+{
+	struct sfs *fs = sfs_data(req);
+	struct stat st;
+	mode_t bits;
+
+	if (sfs_trusted(req))
+		return 0;
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return errno;
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	bits = sfs_priv_bits(fs, st.st_mode, st.st_uid, st.st_gid);
+	if (bits && chmod(path, st.st_mode & ~bits & 07777) < 0)
+		return errno;
+	return 0;
+}
+
+/* Is view gid one of the caller's groups? */
+static bool caller_in_group(fuse_req_t req, gid_t gid)
+{
+	gid_t groups[64];
+	int i, n;
+
+	if (fuse_req_ctx(req)->gid == gid)
+		return true;
+	n = fuse_req_getgroups(req, 64, groups);
+	for (i = 0; i < n && i < 64; i++)
+		if (groups[i] == gid)
+			return true;
+	/* More than 64 groups, or /proc unreadable: say no (clears a mark) */
+	return false;
+}
+
+/*
+ * A truncation by a caller without CAP_FSETID clears setgid-without-group-
+ * execute when the caller is not in the file's group (the native rule,
+ * setattr_should_drop_sgid()). The kernel's FUSE client kills only setuid
+ * and setgid-with-group-execute itself, and the daemon truncates with
+ * CAP_FSETID: apply the rest here. Host root (view uid 0) keeps it, as
+ * natively; other holders of CAP_FSETID lose it (stricter than native).
+ */
+static int kill_sgid_mark(fuse_req_t req, int fd, const char *path)
+{
+	struct sfs *fs = sfs_data(req);
+	struct stat st;
+
+	if (fuse_req_ctx(req)->uid == 0)
+		return 0;
+	if (sfs_getattr_view(fs, fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & (S_ISGID | S_IXGRP)) != S_ISGID ||
+	    caller_in_group(req, st.st_gid))
+		return 0;
+	if (chmod(path, st.st_mode & ~S_ISGID & 07777) < 0)
+		return errno;
+	return 0;
+}
+
 static int do_setattr(fuse_req_t req, struct sfs_inode *inode, int fd,
 		      struct stat *attr, int valid, struct fuse_file_info *fi)
 {
@@ -112,15 +212,25 @@ static int do_setattr(fuse_req_t req, struct sfs_inode *inode, int fd,
 	if (err)
 		return err;
 	if (valid & FUSE_SET_ATTR_MODE) {
+		err = check_mode(req, fd, attr->st_mode, uid, gid);
+		if (err)
+			return err;
 		res = fchmodat(AT_FDCWD, path, attr->st_mode, 0);
 		if (res < 0)
 			return errno;
 	}
 	err = set_owners(fs, fd, uid, gid);
+	if (!err && (uid != (uid_t)-1 || gid != (gid_t)-1))
+		err = disarm_owners(req, fd, path);
 	if (err)
 		return err;
 	/* Only ftruncate() comes with a file handle, and only for files. */
 	if (valid & FUSE_SET_ATTR_SIZE) {
+		err = sfs_disarm(req, fd);
+		if (!err && !(valid & FUSE_SET_ATTR_MODE))
+			err = kill_sgid_mark(req, fd, path);
+		if (err)
+			return err;
 		res = fi ? ftruncate((int)fi->fh, attr->st_size)
 			 : truncate(path, attr->st_size);
 		if (res < 0)

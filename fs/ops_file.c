@@ -146,6 +146,14 @@ void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	ofd = sfs_iget(fs, inode);
 	if (ofd < 0)
 		return (void)fuse_reply_err(req, -ofd);
+	/* No write to a privileged setuid/capable file keeps it so (creds.c) */
+	err = 0;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
+		err = sfs_disarm(req, ofd);
+	if (err) {
+		sfs_iput(fs, inode);
+		return (void)fuse_reply_err(req, err);
+	}
 	/* Reopen the O_PATH fd: the same inode, no path resolved again. */
 	sfs_proc_path(path, sizeof(path), ofd);
 	fd = open(path, open_flags(fs, fi->flags) & ~O_NOFOLLOW);

@@ -292,6 +292,10 @@ static void do_setxattr(fuse_req_t req, const char *path, const char *name,
 		/* A malformed value is the kernel's and the disk's to judge. */
 		if (r >= 0 || r == -EINVAL)
 			r = 0;
+		/* The guard (creds.c): nothing effective on the host. */
+		if (r == 0 && !sfs_trusted(req) &&
+		    sfs_priv_fcaps(sfs_data(req), buf, size))
+			r = -EPERM;
 	} else {
 		r = 0;
 	}
