@@ -18,8 +18,9 @@
 #include "walk.h"
 
 #define MAGIC "SHIFTJNL"
-#define VERSION 1
+#define VERSION 2
 #define REC_BATCH 0x48435442u /* "BTCH" */
+#define REC_AFTER 0x444c5041u /* "APLD" */
 #define REC_DONE 0x454e4f44u  /* "DONE" */
 #define REC_UNDO 0x4e444e55u  /* "UNDN" */
 
@@ -33,6 +34,15 @@ struct ent_head {
 	uint64_t dev, ino;
 	uint32_t uid, gid, mode;
 	uint32_t la_len, ld_len, caps_len;
+	uint32_t id_flags, gen;
+	int64_t btime_sec;
+	uint32_t btime_nsec, pad;
+};
+
+struct after_head {
+	uint64_t dev, ino;
+	uint32_t uid, gid, mode, ctime_nsec;
+	int64_t ctime_sec;
 };
 
 struct journal {
@@ -147,19 +157,91 @@ static int write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
-static int fsync_dir_of(const char *path)
+/* Split path into its directory and last component. */
+static int split_path(const char *path, char *dir, char *base)
 {
-	char tmp[PATH_MAX];
-	int fd, r = 0;
+	char t1[PATH_MAX], t2[PATH_MAX];
+	const char *b;
 
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	fd = open(dirname(tmp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
+	if (snprintf(t1, sizeof(t1), "%s", path) >= (int)sizeof(t1))
+		return -ENAMETOOLONG;
+	snprintf(t2, sizeof(t2), "%s", path);
+	b = basename(t2);
+	if (!*b || !strcmp(b, ".") || !strcmp(b, "..") || !strcmp(b, "/"))
+		return -EISDIR;
+	snprintf(dir, PATH_MAX, "%s", dirname(t1));
+	snprintf(base, NAME_MAX + 1, "%s", b);
+	return 0;
+}
+
+/*
+ * Open the directory of a journal once (its last component never a
+ * symlink) and check on the fd that nobody but us (or root) can add,
+ * replace or rename entries in it. -EPERM with the reason in err.
+ */
+static int open_dir_checked(const char *dir, int flags, char *err,
+			    size_t errlen)
+{
+	struct stat st;
+	int fd, r;
+
+	fd = open(dir, flags | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
 		r = -errno;
-	close(fd);
-	return r;
+		snprintf(err, errlen, "directory %s: %s", dir, strerror(-r));
+		return r;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "directory %s: %s", dir, strerror(-r));
+		close(fd);
+		return r;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(err, errlen,
+			 "refusing it: its directory %s belongs to uid %u, "
+			 "not to uid %u or root",
+			 dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		close(fd);
+		return -EPERM;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+		snprintf(err, errlen,
+			 "refusing it: its directory %s is writable by %s "
+			 "(and not sticky)",
+			 dir, st.st_mode & S_IWOTH ? "others" : "its group");
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+/* The journal file fd is trustworthy: ours, written by nobody else. */
+static int check_file(int fd, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -errno;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "not a shiftctl journal");
+		return -EINVAL;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen,
+			 "refusing it: owned by uid %u, not by uid %u",
+			 (unsigned)st.st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen,
+			 "refusing it: writable by group or others (mode %04o)",
+			 (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
 }
 
 /* ---- header ---- */
@@ -262,6 +344,8 @@ static int header_decode(const unsigned char *buf, size_t size,
 		return -EINVAL;
 	get(&r, &v, 4);
 	get(&r, &len, 4);
+	if (!r.bad && v == 1)
+		return -EPROTO;
 	if (r.bad || v != VERSION || len < 64 || len > size || len % 8)
 		return -EBADMSG;
 	memcpy(&crc, buf + len - 4, 4);
@@ -293,19 +377,32 @@ static int header_decode(const unsigned char *buf, size_t size,
 /* ---- writing ---- */
 
 int journal_create(const char *path, const struct journal_params *p,
-		   struct journal **out)
+		   struct journal **out, char *err, size_t errlen)
 {
 	unsigned char *buf = malloc(65536);
 	struct journal *j = calloc(1, sizeof(*j));
+	char dir[PATH_MAX], base[NAME_MAX + 1];
+	int r, dfd = -1;
 	size_t len;
-	int r;
 
+	snprintf(err, errlen, "%s", "");
 	if (!buf || !j) {
 		r = -ENOMEM;
 		goto err;
 	}
-	j->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC,
-		     0600);
+	r = split_path(path, dir, base);
+	if (r < 0)
+		goto err;
+	/* The journal goes where undo will accept it from. */
+	dfd = open_dir_checked(dir, O_RDONLY, err, errlen);
+	if (dfd < 0) {
+		r = dfd;
+		goto err;
+	}
+	j->fd = openat(dfd, base,
+		       O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW |
+			       O_CLOEXEC,
+		       0600);
 	if (j->fd < 0) {
 		r = -errno;
 		goto err;
@@ -314,19 +411,24 @@ int journal_create(const char *path, const struct journal_params *p,
 	r = write_all(j->fd, buf, len);
 	if (r == 0 && fsync(j->fd) < 0)
 		r = -errno;
-	if (r == 0)
-		r = fsync_dir_of(path);
+	if (r == 0 && fsync(dfd) < 0)
+		r = -errno;
 	if (r < 0) {
 		close(j->fd);
-		unlink(path);
+		unlinkat(dfd, base, 0);
 		goto err;
 	}
+	close(dfd);
 	snprintf(j->path, sizeof(j->path), "%s", path);
 	pthread_mutex_init(&j->lock, NULL);
 	free(buf);
 	*out = j;
 	return 0;
 err:
+	if (dfd >= 0)
+		close(dfd);
+	if (!err[0])
+		snprintf(err, errlen, "%s", strerror(-r));
 	free(buf);
 	free(j);
 	return r;
@@ -337,9 +439,16 @@ int journal_reopen(const struct journal_loaded *jl, struct journal **out)
 	struct journal *j = calloc(1, sizeof(*j));
 	int r;
 
+	char proc[64];
+
 	if (!j)
 		return -ENOMEM;
-	j->fd = open(jl->path, O_WRONLY | O_CLOEXEC);
+	/* The file that was loaded and checked, not whatever the path names
+	 * now. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", jl->fd);
+	j->fd = jl->fd >= 0 ? open(proc, O_WRONLY | O_CLOEXEC) : -1;
+	if (jl->fd < 0)
+		errno = EBADF;
 	if (j->fd < 0) {
 		r = -errno;
 		free(j);
@@ -411,14 +520,18 @@ int journal_write_batch(struct journal *j, const struct journal_entry *e,
 		return -ENOMEM;
 	o = buf + sizeof(struct rec_head);
 	for (i = 0; i < n; i++) {
-		struct ent_head h = {e[i].dev,
-				     e[i].ino,
-				     e[i].uid,
-				     e[i].gid,
-				     e[i].mode,
-				     e[i].acl_access_len,
-				     e[i].acl_default_len,
-				     e[i].caps_len};
+		struct ent_head h = {.dev = e[i].dev,
+				     .ino = e[i].ino,
+				     .uid = e[i].uid,
+				     .gid = e[i].gid,
+				     .mode = e[i].mode,
+				     .la_len = e[i].acl_access_len,
+				     .ld_len = e[i].acl_default_len,
+				     .caps_len = e[i].caps_len,
+				     .id_flags = e[i].id_flags,
+				     .gen = e[i].gen,
+				     .btime_sec = e[i].btime_sec,
+				     .btime_nsec = e[i].btime_nsec};
 		unsigned char *start = o;
 
 		put(&o, &h, sizeof(h));
@@ -431,6 +544,36 @@ int journal_write_batch(struct journal *j, const struct journal_entry *e,
 	r = append_record(j, REC_BATCH, (uint32_t)n, buf, payload);
 	if (r == 0)
 		atomic_fetch_add(&j->batches, 1);
+	free(buf);
+	return r;
+}
+
+int journal_write_after(struct journal *j, const struct journal_after *a,
+			size_t n)
+{
+	size_t payload = n * sizeof(struct after_head), i;
+	unsigned char *buf = malloc(sizeof(struct rec_head) + payload + 8);
+	struct rec_head h = {REC_AFTER, (uint32_t)n, payload};
+	uint32_t crc;
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		struct after_head ah = {a[i].dev,	 a[i].ino,
+					a[i].uid,	 a[i].gid,
+					a[i].mode,	 a[i].ctime_nsec,
+					a[i].ctime_sec};
+
+		memcpy(buf + sizeof(h) + i * sizeof(ah), &ah, sizeof(ah));
+	}
+	memcpy(buf, &h, sizeof(h));
+	crc = crc32_update(0, buf, sizeof(h) + payload);
+	memcpy(buf + sizeof(h) + payload, &crc, 4);
+	memset(buf + sizeof(h) + payload + 4, 0, 4);
+	pthread_mutex_lock(&j->lock);
+	r = write_all(j->fd, buf, sizeof(h) + payload + 8);
+	pthread_mutex_unlock(&j->lock);
 	free(buf);
 	return r;
 }
@@ -478,6 +621,10 @@ static bool entry_at(const struct journal_loaded *jl, size_t off,
 	e->acl_access_len = h.la_len;
 	e->acl_default_len = h.ld_len;
 	e->caps_len = h.caps_len;
+	e->id_flags = h.id_flags;
+	e->gen = h.gen;
+	e->btime_sec = h.btime_sec;
+	e->btime_nsec = h.btime_nsec;
 	p += sizeof(h);
 	e->acl_access = h.la_len ? p : NULL;
 	p += h.la_len;
@@ -530,6 +677,50 @@ bool journal_lookup(const struct journal_loaded *jl, uint64_t dev, uint64_t ino,
 	return false;
 }
 
+static void after_at(const struct journal_loaded *jl, size_t off,
+		     struct journal_after *a)
+{
+	struct after_head h;
+
+	memcpy(&h, jl->map + off, sizeof(h));
+	*a = (struct journal_after){h.dev, h.ino,	   h.uid,	h.gid,
+				    h.mode, h.ctime_nsec, h.ctime_sec};
+}
+
+/* A later APLD record of an inode replaces an earlier one (resume). */
+static void after_insert(struct journal_loaded *jl, size_t off)
+{
+	struct journal_after a, o;
+	size_t i;
+
+	after_at(jl, off, &a);
+	i = slot_of(a.dev, a.ino, jl->acap);
+	while (jl->aslots[i]) {
+		after_at(jl, jl->aslots[i] - 1, &o);
+		if (o.dev == a.dev && o.ino == a.ino)
+			break;
+		i = (i + 1) & (jl->acap - 1);
+	}
+	jl->aslots[i] = off + 1;
+}
+
+bool journal_lookup_after(const struct journal_loaded *jl, uint64_t dev,
+			  uint64_t ino, struct journal_after *out)
+{
+	size_t i;
+
+	if (!jl || !jl->acap)
+		return false;
+	i = slot_of(dev, ino, jl->acap);
+	while (jl->aslots[i]) {
+		after_at(jl, jl->aslots[i] - 1, out);
+		if (out->dev == dev && out->ino == ino)
+			return true;
+		i = (i + 1) & (jl->acap - 1);
+	}
+	return false;
+}
+
 /* Check a batch's entries fit in its payload. */
 static bool batch_valid(const unsigned char *p, size_t len, uint32_t count)
 {
@@ -555,11 +746,11 @@ static bool batch_valid(const unsigned char *p, size_t len, uint32_t count)
 
 /* Walk the records once: find valid_end, count entries, DONE/UNDN. */
 static size_t scan_records(struct journal_loaded *jl, size_t hlen,
-			   size_t *entries)
+			   size_t *entries, size_t *afters)
 {
 	size_t off = hlen;
 
-	*entries = 0;
+	*entries = *afters = 0;
 	while (jl->size - off >= sizeof(struct rec_head) + 8) {
 		struct rec_head h;
 		uint32_t crc;
@@ -575,6 +766,11 @@ static size_t scan_records(struct journal_loaded *jl, size_t hlen,
 					 h.count))
 				break;
 			*entries += h.count;
+		} else if (h.magic == REC_AFTER) {
+			if (h.len != (uint64_t)h.count *
+					     sizeof(struct after_head))
+				break;
+			*afters += h.count;
 		} else if (h.magic == REC_DONE) {
 			jl->done = true;
 		} else if (h.magic == REC_UNDO) {
@@ -587,7 +783,8 @@ static size_t scan_records(struct journal_loaded *jl, size_t hlen,
 	return off;
 }
 
-static int build_table(struct journal_loaded *jl, size_t hlen, size_t entries)
+static int build_table(struct journal_loaded *jl, size_t hlen, size_t entries,
+		       size_t afters)
 {
 	size_t off = hlen;
 
@@ -595,7 +792,11 @@ static int build_table(struct journal_loaded *jl, size_t hlen, size_t entries)
 	while (jl->cap < entries * 2)
 		jl->cap *= 2;
 	jl->slots = calloc(jl->cap, sizeof(*jl->slots));
-	if (!jl->slots)
+	jl->acap = 16;
+	while (jl->acap < afters * 2)
+		jl->acap *= 2;
+	jl->aslots = calloc(jl->acap, sizeof(*jl->aslots));
+	if (!jl->slots || !jl->aslots)
 		return -ENOMEM;
 	while (off < jl->valid_end) {
 		struct rec_head h;
@@ -611,6 +812,8 @@ static int build_table(struct journal_loaded *jl, size_t hlen, size_t entries)
 			p += pad8(sizeof(eh) + eh.la_len + eh.ld_len +
 				  eh.caps_len);
 		}
+		for (i = 0; h.magic == REC_AFTER && i < h.count; i++)
+			after_insert(jl, p + i * sizeof(struct after_head));
 		off += sizeof(h) + h.len + 8;
 	}
 	return 0;
@@ -619,21 +822,46 @@ static int build_table(struct journal_loaded *jl, size_t hlen, size_t entries)
 static int load(const char *path, struct journal_loaded *jl, bool table,
 		char *err, size_t errlen)
 {
+	char dir[PATH_MAX], base[NAME_MAX + 1];
+	size_t hlen, entries, afters;
 	struct stat st;
-	size_t hlen, entries;
-	int fd, r;
+	int fd, dfd, r;
 
 	memset(jl, 0, sizeof(*jl));
+	jl->fd = -1;
 	snprintf(jl->path, sizeof(jl->path), "%s", path);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = -errno;
+	r = split_path(path, dir, base);
+	if (r < 0) {
 		snprintf(err, errlen, "%s", strerror(-r));
-		if (fd >= 0)
-			close(fd);
 		return r;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_size < 16) {
+	/* Does it exist at all? (A clearer message than the directory's.) */
+	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%s", strerror(-r));
+		return r;
+	}
+	dfd = open_dir_checked(dir, O_PATH, err, errlen);
+	if (dfd < 0)
+		return dfd;
+	fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+				       O_CLOEXEC);
+	r = -errno;
+	close(dfd);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s",
+			 r == -ELOOP ? "a symbolic link, not a journal"
+				     : strerror(-r));
+		return r;
+	}
+	r = check_file(fd, err, errlen);
+	if (r == 0 && fstat(fd, &st) < 0)
+		r = -errno;
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	if (st.st_size < 16) {
 		close(fd);
 		snprintf(err, errlen, "not a shiftctl journal");
 		return -EINVAL;
@@ -641,22 +869,27 @@ static int load(const char *path, struct journal_loaded *jl, bool table,
 	jl->size = (size_t)st.st_size;
 	jl->map = mmap(NULL, jl->size, PROT_READ, MAP_PRIVATE, fd, 0);
 	r = -errno;
-	close(fd);
+	jl->fd = fd;
 	if (jl->map == MAP_FAILED) {
 		jl->map = NULL;
 		snprintf(err, errlen, "%s", strerror(-r));
+		journal_unload(jl);
 		return r;
 	}
 	r = header_decode(jl->map, jl->size, &jl->p, &hlen);
 	if (r < 0) {
 		snprintf(err, errlen, "%s",
 			 r == -EINVAL ? "not a shiftctl journal"
-				      : "corrupt journal header");
+			 : r == -EPROTO
+				 ? "written by an older shiftctl (journal "
+				   "format 1, no inode identities): refusing "
+				   "it, see shiftctl-chown(1)"
+				 : "corrupt journal header");
 		journal_unload(jl);
 		return r;
 	}
-	jl->valid_end = scan_records(jl, hlen, &entries);
-	if (table && build_table(jl, hlen, entries) < 0) {
+	jl->valid_end = scan_records(jl, hlen, &entries, &afters);
+	if (table && build_table(jl, hlen, entries, afters) < 0) {
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		journal_unload(jl);
 		return -ENOMEM;
@@ -675,9 +908,14 @@ void journal_unload(struct journal_loaded *jl)
 	if (jl->map)
 		munmap((void *)jl->map, jl->size);
 	free(jl->slots);
+	free(jl->aslots);
+	if (jl->fd >= 0)
+		close(jl->fd);
+	jl->fd = -1;
 	jl->map = NULL;
 	jl->slots = NULL;
-	jl->cap = 0;
+	jl->aslots = NULL;
+	jl->cap = jl->acap = 0;
 }
 
 int journal_find(const char *dir, uint32_t verb, uint64_t dev, uint64_t ino,

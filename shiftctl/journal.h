@@ -9,16 +9,25 @@
  *            (target ids, --from, the id maps, flags), the tree's identity
  *            (device and inode of the root, its path), CRC32
  *   records  BTCH: the ORIGINAL metadata of a batch of inodes (dev, ino,
- *            uid, gid, mode, raw system.posix_acl_access,
- *            system.posix_acl_default and security.capability values),
- *            written and fdatasync'd BEFORE any inode of the batch is
- *            changed; DONE: the run finished; UNDN: it was undone.
+ *            the inode's identity: birth time and/or generation, uid, gid,
+ *            mode, raw system.posix_acl_access, system.posix_acl_default
+ *            and security.capability values), written and fdatasync'd
+ *            BEFORE any inode of the batch is changed; APLD: the state the
+ *            run left privileged inodes in (setuid/setgid bits, file
+ *            capabilities: owner, mode and ctime after the change); DONE:
+ *            the run finished without errors; UNDN: it was undone.
  *            Each record carries a CRC32: a record torn by a crash is
  *            recognised and dropped (its inodes were not touched yet).
  *
  * So a run killed at any instant can be resumed (each journalled inode is
  * brought to f(original), never f(f(original))) or undone to the exact
- * original metadata.
+ * original metadata, and an inode number reused since (another inode) is
+ * recognised and left alone.
+ *
+ * A journal is input: it is read only when the effective user owns it, it
+ * is writable by nobody else and its directory is writable only by its
+ * owner (or sticky); see journal_load(). Format 1 journals (no identities)
+ * are refused.
  *
  * Not thread-safe per journal except journal_write_batch(), which may be
  * called from several threads.
@@ -53,12 +62,30 @@ struct journal_params {
 	struct idmaps maps; /* shift: the maps */
 };
 
+/* Which identities of an inode a journal entry records. */
+enum journal_id_flags {
+	JID_BTIME = 1 << 0, /* statx STATX_BTIME */
+	JID_GEN = 1 << 1,   /* FS_IOC_GETVERSION */
+};
+
 /* One inode's original metadata; blob lengths 0 mean "absent". */
 struct journal_entry {
 	uint64_t dev, ino;
+	uint32_t id_flags; /* enum journal_id_flags */
+	uint32_t gen;
+	int64_t btime_sec;
+	uint32_t btime_nsec;
 	uint32_t uid, gid, mode;
 	uint32_t acl_access_len, acl_default_len, caps_len;
 	const void *acl_access, *acl_default, *caps;
+};
+
+/* The state a run left an inode in (APLD records). */
+struct journal_after {
+	uint64_t dev, ino;
+	uint32_t uid, gid, mode;
+	uint32_t ctime_nsec;
+	int64_t ctime_sec;
 };
 
 /* A journal read back for resume or undo (read-only, mmap'd). */
@@ -72,6 +99,9 @@ struct journal_loaded {
 	bool done, undone;
 	uint64_t *slots; /* hash (dev, ino) -> entry offset + 1 */
 	size_t cap;
+	uint64_t *aslots; /* hash (dev, ino) -> newest APLD offset + 1 */
+	size_t acap;
+	int fd; /* the file read (checked), O_RDONLY; -1 when unloaded */
 };
 
 struct journal; /* open for appending */
@@ -86,11 +116,13 @@ void journal_default_name(const char *dir, const struct journal_params *p,
 			  char *buf, size_t len);
 
 /* Create path (O_EXCL, 0600), write and fsync the header and the
- * directory entry. -errno on failure (nothing left behind then). */
+ * directory entry. -errno on failure (nothing left behind then); -EPERM
+ * when the directory is one journal_load() would refuse (why in err). */
 int journal_create(const char *path, const struct journal_params *p,
-		   struct journal **out);
+		   struct journal **out, char *err, size_t errlen);
 
-/* Reopen a loaded journal for appending (resume): drops a torn tail. */
+/* Reopen a loaded journal for appending (resume, undo): the very file
+ * that was loaded (its fd, never its path again); drops a torn tail. */
 int journal_reopen(const struct journal_loaded *jl, struct journal **out);
 
 /* Append one batch and fdatasync it. -errno (e.g. -ENOSPC) when the batch
@@ -98,7 +130,12 @@ int journal_reopen(const struct journal_loaded *jl, struct journal **out);
 int journal_write_batch(struct journal *j, const struct journal_entry *e,
 			size_t n);
 
-/* Append a DONE or UNDN marker (best effort, fsync'd). */
+/* Append the states a batch left privileged inodes in (not synced: a
+ * crash may lose it, and resume and undo then judge by owner and mode). */
+int journal_write_after(struct journal *j, const struct journal_after *a,
+			size_t n);
+
+/* Append a DONE or UNDN marker (fsync'd); -errno when it is not on disk. */
 int journal_mark_done(struct journal *j);
 int journal_mark_undone(struct journal *j);
 
@@ -110,7 +147,12 @@ size_t journal_batches(struct journal *j);
 /*
  * Load a journal: header, every intact record, a lookup table.
  * Returns 0, or -errno with a reason in err ("not a shiftctl journal",
- * "corrupt header", ...).
+ * "corrupt header", ...). Refused (-EPERM, the reason in err): a journal
+ * not owned by the effective uid, writable by group or others, not a
+ * regular file, or in a directory owned by another user (not root) or
+ * writable by others without the sticky bit. The directory is opened once
+ * (O_NOFOLLOW), the journal relative to it (O_NOFOLLOW) and both checked
+ * on their fds. Format 1 journals: -EPROTO.
  */
 int journal_load(const char *path, struct journal_loaded *jl, char *err,
 		 size_t errlen);
@@ -119,6 +161,9 @@ void journal_unload(struct journal_loaded *jl);
 /* The original metadata of (dev, ino), if journalled. */
 bool journal_lookup(const struct journal_loaded *jl, uint64_t dev, uint64_t ino,
 		    struct journal_entry *out);
+/* The newest state a run recorded for (dev, ino) in an APLD record. */
+bool journal_lookup_after(const struct journal_loaded *jl, uint64_t dev,
+			  uint64_t ino, struct journal_after *out);
 
 /*
  * The newest journal in dir for the tree (dev, ino) and verb (0: any).

@@ -11,13 +11,13 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/acl.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -34,7 +34,13 @@
 #include "progress.h"
 #include "rewrite.h"
 #include "shiftctl.h"
+#include "syspath.h"
 #include "walk.h"
+
+/* <linux/fs.h> clashes with <sys/xattr.h>; the kernel writes an int. */
+#ifndef FS_IOC_GETVERSION
+#define FS_IOC_GETVERSION _IOR('v', 1, long)
+#endif
 
 #define BATCH_MAX 32768
 #define BATCH_DIRS 512
@@ -55,8 +61,9 @@ struct loc {
 
 struct pending {
 	struct loc l;
-	struct journal_entry orig;
-	uint32_t cur_uid, cur_gid;
+	struct journal_entry orig; /* also the state examined */
+	int64_t ctime_sec;	   /* ctime examined */
+	uint32_t ctime_nsec;
 	char data[]; /* name, then the blobs */
 };
 
@@ -67,7 +74,7 @@ struct pair_count {
 
 struct counters {
 	uint64_t changed, correct, unmappable, other_owner, acl_changed,
-		caps_restored, setid_restored, matched;
+		caps_restored, setid_restored, matched, skipped_changed;
 };
 
 struct run;
@@ -80,6 +87,8 @@ struct ctx {
 	struct counters c;
 	struct pair_count *pairs;
 	size_t npairs, pcap;
+	struct journal_after *afters; /* APLD entries not written yet */
+	size_t nafters, acap;
 };
 
 struct run {
@@ -89,6 +98,7 @@ struct run {
 	struct journal_loaded *jl; /* resume / undo */
 	atomic_bool fatal;
 	bool journal_removed; /* nothing changed: no journal kept */
+	uint64_t skipped_changed; /* journalled inodes left alone */
 	atomic_int reported;
 	pthread_mutex_t out_lock;
 };
@@ -139,6 +149,116 @@ static int loc_open(const struct loc *l)
 static void proc_fd(int fd, char *buf, size_t len)
 {
 	snprintf(buf, len, "/proc/self/fd/%d", fd);
+}
+
+/*
+ * An inode opened once and then changed through its fd, never by name
+ * again: O_PATH (fchownat AT_EMPTY_PATH, chmod and xattrs through
+ * /proc/self/fd), reopened read-only through /proc/self/fd for a regular
+ * file or directory when its generation is wanted (an open by name could
+ * reach a device node swapped in).
+ */
+struct target {
+	int fd;
+	bool has_gen;
+	uint32_t gen;
+	struct statx stx;
+};
+
+#define TARGET_STATX (STATX_BASIC_STATS | STATX_BTIME)
+
+static void target_close(struct target *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+}
+
+/* The generation of t (FS_IOC_GETVERSION needs an fd that is not O_PATH). */
+static void target_gen(struct target *t)
+{
+	char p[64];
+	uint64_t v = 0;
+	int32_t g;
+	int fd, fl;
+
+	if (t->has_gen || t->fd < 0 ||
+	    !(S_ISREG(t->stx.stx_mode) || S_ISDIR(t->stx.stx_mode)))
+		return;
+	fl = fcntl(t->fd, F_GETFL);
+	if (fl >= 0 && (fl & O_PATH)) {
+		proc_fd(t->fd, p, sizeof(p));
+		fd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+				     (S_ISDIR(t->stx.stx_mode) ? O_DIRECTORY
+							       : 0));
+		if (fd < 0)
+			return; /* not readable (unprivileged): no generation */
+		close(t->fd);
+		t->fd = fd;
+	}
+	if (ioctl(t->fd, FS_IOC_GETVERSION, &v) < 0)
+		return;
+	memcpy(&g, &v, sizeof(g));
+	t->gen = (uint32_t)g;
+	t->has_gen = true;
+}
+
+/* Open the inode at l, check it is (dev, ino): 0, -ESTALE, -errno. */
+static int target_open(const struct loc *l, uint64_t dev, uint64_t ino,
+		       bool want_gen, struct target *t)
+{
+	int fd, rr;
+
+	t->fd = -1;
+	t->has_gen = false;
+	if (l->at_empty)
+		fd = fcntl(l->dfd, F_DUPFD_CLOEXEC, 3);
+	else
+		fd = openat(l->dfd, l->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, TARGET_STATX,
+		  &t->stx) < 0) {
+		rr = -errno;
+		close(fd);
+		return rr;
+	}
+	if (walk_stx_dev(&t->stx) != dev || t->stx.stx_ino != ino) {
+		close(fd);
+		return -ESTALE;
+	}
+	t->fd = fd;
+	if (want_gen)
+		target_gen(t);
+	return 0;
+}
+
+/* Is the open inode t the one e recorded (not a reused inode number)? */
+static bool target_is(const struct target *t, const struct journal_entry *e)
+{
+	if ((t->stx.stx_mode & S_IFMT) != (e->mode & S_IFMT))
+		return false;
+	if ((e->id_flags & JID_BTIME) &&
+	    (!(t->stx.stx_mask & STATX_BTIME) ||
+	     t->stx.stx_btime.tv_sec != e->btime_sec ||
+	     t->stx.stx_btime.tv_nsec != e->btime_nsec))
+		return false;
+	if ((e->id_flags & JID_GEN) && (!t->has_gen || t->gen != e->gen))
+		return false;
+	return true;
+}
+
+/* An inode whose restored metadata grants privilege: undo and resume
+ * want proof that nobody changed it since the run. */
+static bool privileged(const struct journal_entry *e)
+{
+	return (S_ISREG(e->mode) && (e->mode & (S_ISUID | S_ISGID))) ||
+	       e->caps_len;
+}
+
+static bool same_ctime(const struct statx *s, int64_t sec, uint32_t nsec)
+{
+	return s->stx_ctime.tv_sec == sec && s->stx_ctime.tv_nsec == nsec;
 }
 
 /* Names of the xattrs on an inode (never following a symlink). */
@@ -482,24 +602,126 @@ static void restore_mode(struct ctx *c, const struct loc *l, int fd,
 		c->c.setid_restored++;
 }
 
+/* Where a journalled inode stands (resume and undo). */
+enum jstate {
+	JS_ORIG,    /* at its original owner: untouched, or undone */
+	JS_RUN,	    /* as the run left it (or as a crash left it) */
+	JS_CHANGED, /* another inode, or changed by someone since */
+};
+
+/* The mode bits are orig's, save setuid/setgid bits a chown cleared (a
+ * run or undo interrupted between its chown and its chmod). */
+static bool mode_ok(uint32_t cur, uint32_t orig)
+{
+	cur &= 07777;
+	orig &= 07777;
+	return (cur & ~06000u) == (orig & ~06000u) && !(cur & 06000u & ~orig);
+}
+
+static enum jstate judge(struct run *r, const struct journal_entry *e,
+			 const struct target *t, const char **why)
+{
+	const struct statx *s = &t->stx;
+	struct journal_after a;
+	uint32_t u, g;
+	int un;
+
+	if (!target_is(t, e)) {
+		*why = "another inode has its inode number now";
+		return JS_CHANGED;
+	}
+	if (s->stx_uid == e->uid && s->stx_gid == e->gid &&
+	    mode_ok(s->stx_mode, e->mode))
+		return JS_ORIG;
+	if (journal_lookup_after(r->jl, e->dev, e->ino, &a)) {
+		/* A privileged inode: exactly as the run left it, ctime
+		 * included (a write, chmod, xattr or link since moves it). */
+		if (s->stx_uid == a.uid && s->stx_gid == a.gid &&
+		    (s->stx_mode & 07777) == (a.mode & 07777) &&
+		    same_ctime(s, a.ctime_sec, a.ctime_nsec))
+			return JS_RUN;
+		*why = "modified since the run";
+		return JS_CHANGED;
+	}
+	final_owner(r, e, &u, &g, &un);
+	if (s->stx_uid != u || s->stx_gid != g || !mode_ok(s->stx_mode, e->mode)) {
+		*why = "its owner or mode changed since the run";
+		return JS_CHANGED;
+	}
+	if (privileged(e) && !(e->id_flags & (JID_BTIME | JID_GEN))) {
+		*why = "no birth time or generation proves it is the inode "
+		       "the run changed";
+		return JS_CHANGED;
+	}
+	return JS_RUN;
+}
+
+/* Keep the state the run left a privileged inode in, for APLD. */
+static void note_after(struct ctx *c, const struct journal_entry *orig,
+		       const struct target *t)
+{
+	struct run *r = c->run;
+	struct journal_after old;
+	struct statx now;
+
+	if (!privileged(orig) || !r->j ||
+	    statx(t->fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW,
+		  STATX_BASIC_STATS, &now) < 0)
+		return;
+	if (r->jl && journal_lookup_after(r->jl, orig->dev, orig->ino, &old) &&
+	    same_ctime(&now, old.ctime_sec, old.ctime_nsec))
+		return; /* recorded already, and nothing changed */
+	if (c->nafters == c->acap) {
+		size_t ncap = c->acap ? c->acap * 2 : 64;
+		struct journal_after *na =
+			realloc(c->afters, ncap * sizeof(*na));
+
+		if (!na)
+			return;
+		c->afters = na;
+		c->acap = ncap;
+	}
+	c->afters[c->nafters++] = (struct journal_after){
+		orig->dev,	      orig->ino, now.stx_uid, now.stx_gid,
+		now.stx_mode,	      now.stx_ctime.tv_nsec,
+		now.stx_ctime.tv_sec,
+	};
+}
+
+static void write_afters(struct ctx *c)
+{
+	struct run *r = c->run;
+	int rr;
+
+	if (!c->nafters || !r->j)
+		return;
+	rr = journal_write_after(r->j, c->afters, c->nafters);
+	if (rr < 0)
+		warn("journal %s: cannot record the state of %zu setuid/"
+		     "setgid or capability inodes: %s",
+		     journal_path(r->j), c->nafters, strerror(-rr));
+	c->nafters = 0;
+}
+
 /*
- * Bring one inode from its original metadata orig to the run's result:
- * owner f(orig), caps f(orig caps), ACLs f(orig ACLs), mode orig. Works
- * from any intermediate state a crash can leave (resume).
+ * Bring the inode t (checked to be the one orig describes) from its
+ * original metadata orig to the run's result: owner f(orig), caps f(orig
+ * caps), ACLs f(orig ACLs), mode orig. Works from any intermediate state a
+ * crash can leave (resume). Every change goes through t's fd.
  */
 static void apply_forward(struct ctx *c, const struct loc *l,
-			  const struct journal_entry *orig, uint32_t cur_uid,
-			  uint32_t cur_gid)
+			  const struct journal_entry *orig,
+			  const struct target *t)
 {
 	struct run *r = c->run;
 	uint32_t u, g;
-	int un, fd;
+	int un;
 
 	final_owner(r, orig, &u, &g, &un);
-	if (u != cur_uid || g != cur_gid) {
+	if (u != t->stx.stx_uid || g != t->stx.stx_gid) {
 		walk_test_step();
-		if (fchownat(l->dfd, l->name, u, g,
-			     AT_SYMLINK_NOFOLLOW | l->at_empty) < 0) {
+		if (fchownat(t->fd, "", u, g,
+			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
 			loc_error(r, l, "chown", errno);
 			return;
 		}
@@ -509,34 +731,30 @@ static void apply_forward(struct ctx *c, const struct loc *l,
 	    (!orig->caps_len && !orig->acl_access_len &&
 	     !orig->acl_default_len && !(orig->mode & (S_ISUID | S_ISGID))))
 		return;
-	fd = loc_open(l);
-	if (fd < 0) {
-		loc_error(r, l, "open", -fd);
-		return;
-	}
 	if (orig->caps_len && S_ISREG(orig->mode))
-		restore_caps(c, l, fd, orig, u);
+		restore_caps(c, l, t->fd, orig, u);
 	if (orig->acl_access_len)
-		shift_acls(c, l, fd, orig, 0);
+		shift_acls(c, l, t->fd, orig, 0);
 	if (orig->acl_default_len && S_ISDIR(orig->mode))
-		shift_acls(c, l, fd, orig, 1);
-	restore_mode(c, l, fd, orig);
-	close(fd);
+		shift_acls(c, l, t->fd, orig, 1);
+	restore_mode(c, l, t->fd, orig);
+	note_after(c, orig, t);
 }
 
-/* Put back exactly what the journal recorded (undo). */
+/* Put back exactly what the journal recorded on t (undo). */
 static void apply_undo(struct ctx *c, const struct loc *l,
 		       const struct journal_entry *orig,
-		       const struct statx *stx)
+		       const struct target *t)
 {
+	const struct statx *stx = &t->stx;
 	struct run *r = c->run;
 	struct stat st;
-	int fd, rr, k;
+	int fd = t->fd, rr, k;
 
 	if (stx->stx_uid != orig->uid || stx->stx_gid != orig->gid) {
 		walk_test_step();
-		if (fchownat(l->dfd, l->name, orig->uid, orig->gid,
-			     AT_SYMLINK_NOFOLLOW | l->at_empty) < 0) {
+		if (fchownat(fd, "", orig->uid, orig->gid,
+			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
 			loc_error(r, l, "chown", errno);
 			return;
 		}
@@ -549,11 +767,6 @@ static void apply_undo(struct ctx *c, const struct loc *l,
 	    !orig->acl_default_len && !(orig->mode & (S_ISUID | S_ISGID)) &&
 	    (stx->stx_mode & 07777) == (orig->mode & 07777))
 		return;
-	fd = loc_open(l);
-	if (fd < 0) {
-		loc_error(r, l, "open", -fd);
-		return;
-	}
 	for (k = 0; k < 3; k++) {
 		static const char *const names[] = {
 			FCAPS_XATTR, ACL_XATTR_ACCESS, ACL_XATTR_DEFAULT};
@@ -588,7 +801,101 @@ static void apply_undo(struct ctx *c, const struct loc *l,
 		else if (orig->mode & (S_ISUID | S_ISGID))
 			c->c.setid_restored++;
 	}
-	close(fd);
+}
+
+/* A journalled inode left as it is: say why (the first few). */
+static void skipped(struct ctx *c, const struct loc *l, const char *why)
+{
+	struct run *r = c->run;
+	char p[PATH_MAX * 2];
+
+	c->c.skipped_changed++;
+	if (r->o->quiet || atomic_fetch_add(&r->reported, 1) >= REPORT_MAX)
+		return;
+	loc_path(l, p, sizeof(p));
+	pthread_mutex_lock(&r->out_lock);
+	progress_clear();
+	fprintf(stderr, "%s: %s: %s: left as it is\n", program_name, p, why);
+	pthread_mutex_unlock(&r->out_lock);
+}
+
+static void print_change(struct run *r, const struct loc *l,
+			 const struct journal_entry *orig, uint32_t u,
+			 uint32_t g, bool extra);
+
+/* An inode the journal knows (resume, undo): only when it provably is the
+ * inode the run changed, in a state the run (or a crash) left it in. */
+static void journalled(struct ctx *c, const struct loc *l,
+		       const struct journal_entry *jo)
+{
+	struct run *r = c->run;
+	const char *why = NULL;
+	struct target t;
+	enum jstate js;
+	int rr;
+
+	rr = target_open(l, jo->dev, jo->ino, jo->id_flags & JID_GEN, &t);
+	if (rr < 0) {
+		if (rr == -ESTALE)
+			walk_error_msg(&r->w,
+				       &(struct walk_entry){
+					       .dir = l->dir,
+					       .name = l->name,
+					       .is_root = l->at_empty != 0},
+				       "changed during the walk (renamed?)");
+		else
+			loc_error(r, l, "open", -rr);
+		return;
+	}
+	js = judge(r, jo, &t, &why);
+	if (js == JS_CHANGED) {
+		skipped(c, l, why);
+	} else if (r->o->dry_run) {
+		struct journal_entry cur = *jo;
+
+		cur.uid = t.stx.stx_uid;
+		cur.gid = t.stx.stx_gid;
+		if (r->o->mode == RW_UNDO && !r->o->json && !r->o->quiet)
+			print_change(r, l, &cur, jo->uid, jo->gid, false);
+		c->c.changed++;
+	} else if (r->o->mode == RW_UNDO) {
+		apply_undo(c, l, jo, &t);
+	} else {
+		apply_forward(c, l, jo, &t);
+	}
+	target_close(&t);
+}
+
+/* A queued inode of a fresh run: changed only if it is still the inode
+ * examined, in the state examined (ctime: not renamed, chmod'ed, chown'ed
+ * or written to meanwhile). */
+static void apply_pending(struct ctx *c, struct pending *p)
+{
+	struct run *r = c->run;
+	const struct journal_entry *o = &p->orig;
+	struct target t;
+	int rr;
+
+	rr = target_open(&p->l, o->dev, o->ino, o->id_flags & JID_GEN, &t);
+	if (rr == 0 &&
+	    (!target_is(&t, o) || t.stx.stx_uid != o->uid ||
+	     t.stx.stx_gid != o->gid || t.stx.stx_mode != o->mode ||
+	     !same_ctime(&t.stx, p->ctime_sec, p->ctime_nsec)))
+		rr = -ESTALE;
+	if (rr == -ESTALE || rr == -ENOENT) {
+		walk_error_msg(&r->w,
+			       &(struct walk_entry){.dir = p->l.dir,
+						    .name = p->l.name,
+						    .is_root = p->l.at_empty !=
+							       0},
+			       "changed since it was examined (renamed, "
+			       "removed or modified): left as it is");
+	} else if (rr < 0) {
+		loc_error(r, &p->l, "open", -rr);
+	} else {
+		apply_forward(c, &p->l, o, &t);
+	}
+	target_close(&t);
 }
 
 /* ---- batches ---- */
@@ -607,8 +914,10 @@ static void flush(void *arg)
 	size_t i;
 	int rr = 0;
 
-	if (!c->n)
+	if (!c->n) {
+		write_afters(c);
 		return;
+	}
 	if (atomic_load(&r->fatal))
 		goto out;
 	es = malloc(c->n * sizeof(*es));
@@ -633,11 +942,9 @@ static void flush(void *arg)
 		atomic_store(&r->w.stop, true);
 		goto out;
 	}
-	for (i = 0; i < c->n; i++) {
-		struct pending *p = c->batch[i];
-
-		apply_forward(c, &p->l, &p->orig, p->cur_uid, p->cur_gid);
-	}
+	for (i = 0; i < c->n; i++)
+		apply_pending(c, c->batch[i]);
+	write_afters(c);
 out:
 	for (i = 0; i < c->n; i++)
 		free_pending(c->batch[i]);
@@ -659,8 +966,8 @@ static int queue(struct ctx *c, const struct loc *l,
 	p->l = *l;
 	p->l.dir = walk_dir_ref(l->dir);
 	p->orig = *orig;
-	p->cur_uid = stx->stx_uid;
-	p->cur_gid = stx->stx_gid;
+	p->ctime_sec = stx->stx_ctime.tv_sec;
+	p->ctime_nsec = stx->stx_ctime.tv_nsec;
 	o = p->data;
 	memcpy(o, l->name, nl);
 	p->l.name = o;
@@ -783,21 +1090,7 @@ static void visit(void *arg, const struct walk_entry *e)
 		/* Journalled by an earlier, interrupted run (resume) or the
 		 * run being undone: work from the recorded original. */
 		c->c.matched++;
-		if (r->o->dry_run) {
-			struct journal_entry cur = jo;
-
-			cur.uid = e->stx.stx_uid;
-			cur.gid = e->stx.stx_gid;
-			if (r->o->mode == RW_UNDO && !r->o->json &&
-			    !r->o->quiet)
-				print_change(r, &l, &cur, jo.uid, jo.gid,
-					     false);
-			c->c.changed++;
-		} else if (r->o->mode == RW_UNDO)
-			apply_undo(c, &l, &jo, &e->stx);
-		else if (!r->o->dry_run)
-			apply_forward(c, &l, &jo, e->stx.stx_uid,
-				      e->stx.stx_gid);
+		journalled(c, &l, &jo);
 		return;
 	}
 	if (r->o->mode == RW_UNDO)
@@ -807,6 +1100,11 @@ static void visit(void *arg, const struct walk_entry *e)
 	orig.uid = e->stx.stx_uid;
 	orig.gid = e->stx.stx_gid;
 	orig.mode = e->stx.stx_mode;
+	if (e->stx.stx_mask & STATX_BTIME) {
+		orig.id_flags |= JID_BTIME;
+		orig.btime_sec = e->stx.stx_btime.tv_sec;
+		orig.btime_nsec = e->stx.stx_btime.tv_nsec;
+	}
 	if (p->verb == JOURNAL_CHOWN &&
 	    (((p->flags & JF_FROM_UID) && orig.uid != p->from_uid) ||
 	     ((p->flags & JF_FROM_GID) && orig.gid != p->from_gid))) {
@@ -866,6 +1164,25 @@ static void visit(void *arg, const struct walk_entry *e)
 	if (r->o->dry_run) {
 		c->c.changed++;
 		goto out;
+	}
+	/* The generation too, where the birth time is missing or the inode
+	 * is one whose undo grants privilege (an O_RDONLY fd: files and
+	 * directories only). */
+	if ((S_ISREG(orig.mode) || S_ISDIR(orig.mode)) &&
+	    (privileged(&orig) || !(orig.id_flags & JID_BTIME))) {
+		struct target t;
+
+		rr = target_open(&l, orig.dev, orig.ino, true, &t);
+		if (rr == -ESTALE) {
+			walk_error_msg(&r->w, e,
+				       "changed during the walk (renamed?)");
+			goto out;
+		}
+		if (rr == 0 && t.has_gen) {
+			orig.id_flags |= JID_GEN;
+			orig.gen = t.gen;
+		}
+		target_close(&t);
 	}
 	if (queue(c, &l, &orig, &e->stx) < 0) {
 		loc_error(r, &l, "queue", ENOMEM);
@@ -942,38 +1259,6 @@ int rewrite_resume_args(struct rewrite_opts *o, int argc, char **argv,
 
 /* ---- checks on PATH and the journal location ---- */
 
-static bool is_protected(const char *real)
-{
-	static const char *const sys[] = {
-		"/",	      "/bin",	   "/boot",	 "/dev",
-		"/etc",	      "/home",	   "/lib",	 "/lib32",
-		"/lib64",     "/libx32",   "/media",	 "/mnt",
-		"/opt",	      "/proc",	   "/root",	 "/run",
-		"/sbin",      "/srv",	   "/sys",	 "/tmp",
-		"/usr",	      "/usr/bin",  "/usr/lib",	 "/usr/lib64",
-		"/usr/local", "/usr/sbin", "/usr/share", "/var",
-		"/var/lib",   "/var/log",  "/var/tmp",	 "/var/cache",
-		"/var/spool",
-	};
-	struct passwd *pw;
-	size_t i;
-	bool hit = false;
-
-	for (i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
-		if (!strcmp(real, sys[i]))
-			return true;
-	if (!strncmp(real, "/proc/", 6) || !strncmp(real, "/sys/", 5) ||
-	    !strncmp(real, "/dev/", 5))
-		return true;
-	setpwent();
-	while (!hit && (pw = getpwent()))
-		if (pw->pw_dir && pw->pw_dir[0] == '/' &&
-		    !strcmp(real, pw->pw_dir))
-			hit = true;
-	endpwent();
-	return hit;
-}
-
 /* Is dir (an existing directory) inside the tree rooted at (dev, ino)? */
 static bool inside_tree(const char *dir, uint64_t dev, uint64_t ino)
 {
@@ -1032,11 +1317,10 @@ static int open_tree(const char *path, struct rewrite_opts *o,
 	if (!realpath(path, real))
 		die(EXIT_FAIL, "%s: %s", path, strerror(errno));
 	(void)rlen;
-	if (!o->force && o->mode != RW_UNDO && is_protected(real))
-		die(EXIT_FAIL,
-		    "%s: refusing to change a system or home directory "
-		    "(--force to insist)",
-		    real);
+	/* The same refusal for undo: a journal names the tree it changes. */
+	if (!o->force && (why = syspath_why(real)))
+		die(EXIT_FAIL, "%s: refusing to change %s (--force to insist)",
+		    real, why);
 	why = walk_fs_refusal(fd);
 	if (why && (strcmp(why, "read-only") || !o->dry_run))
 		die(EXIT_FAIL, "%s: on a %s filesystem, nothing to change",
@@ -1065,6 +1349,7 @@ static void sum_counters(struct ctx *cs, int n, struct counters *t)
 		t->caps_restored += cs[i].c.caps_restored;
 		t->setid_restored += cs[i].c.setid_restored;
 		t->matched += cs[i].c.matched;
+		t->skipped_changed += cs[i].c.skipped_changed;
 	}
 }
 
@@ -1154,6 +1439,8 @@ static void summary(struct run *r, struct ctx *cs, const struct counters *t,
 		ADD("mounts_skipped", atomic_load(&r->w.mounts_skipped));
 		ADD("errors", atomic_load(&r->w.errors));
 		if (r->jl)
+			ADD("skipped_changed", t->skipped_changed);
+		if (r->jl)
 			ADD("journalled_found", t->matched);
 		if (o->mode == RW_UNDO)
 			ADD("journalled_missing", r->jl->nentries - t->matched);
@@ -1205,6 +1492,11 @@ static void summary(struct run *r, struct ctx *cs, const struct counters *t,
 		       (unsigned long long)t->caps_restored,
 		       (unsigned long long)t->setid_restored,
 		       (unsigned long long)atomic_load(&r->w.errors), elapsed);
+		if (t->skipped_changed)
+			printf("%s: %llu skipped: changed since the run (left as "
+			       "they are)\n",
+			       mode_name(o),
+			       (unsigned long long)t->skipped_changed);
 		if (o->mode == RW_UNDO && r->jl->nentries > t->matched)
 			printf("undo: %llu journalled inodes not found in the "
 			       "tree\n",
@@ -1289,8 +1581,11 @@ static int walk_tree(struct run *r, int fd, const struct statx *stx,
 	for (i = 0; i < n; i++) {
 		free(cs[i].batch);
 		free(cs[i].pairs);
+		free(cs[i].afters);
 	}
-	if (atomic_load(&r->fatal) || atomic_load(&r->w.errors))
+	r->skipped_changed = t.skipped_changed;
+	if (atomic_load(&r->fatal) || atomic_load(&r->w.errors) ||
+	    t.skipped_changed)
 		return EXIT_FAIL;
 	if (o->strict && t.unmappable)
 		return EXIT_FAIL;
@@ -1313,7 +1608,7 @@ static void check_tree(const struct journal_loaded *jl, const struct statx *stx,
 static struct journal_loaded *load_or_die(const char *file)
 {
 	struct journal_loaded *jl = malloc(sizeof(*jl));
-	char err[128];
+	char err[PATH_MAX + 128];
 
 	if (!jl)
 		die(EXIT_FAIL, "%s", strerror(ENOMEM));
@@ -1325,7 +1620,7 @@ static struct journal_loaded *load_or_die(const char *file)
 /* The journal for a fresh run: create it outside the tree. */
 static struct journal *new_journal(struct rewrite_opts *o, const char *real)
 {
-	char dir[PATH_MAX], file[PATH_MAX], tmp[PATH_MAX];
+	char dir[PATH_MAX], file[PATH_MAX], tmp[PATH_MAX], err[PATH_MAX + 128];
 	struct journal *j;
 	struct stat st;
 	int rr;
@@ -1350,10 +1645,9 @@ static struct journal *new_journal(struct rewrite_opts *o, const char *real)
 		die(EXIT_FAIL,
 		    "journal %s would be inside the tree %s: put it elsewhere",
 		    file, real);
-	rr = journal_create(file, &o->p, &j);
+	rr = journal_create(file, &o->p, &j, err, sizeof(err));
 	if (rr < 0)
-		die(EXIT_FAIL, "cannot create journal %s: %s", file,
-		    strerror(-rr));
+		die(EXIT_FAIL, "cannot create journal %s: %s", file, err);
 	fprintf(stderr, "%s: journal: %s\n", program_name, file);
 	return j;
 }
@@ -1363,7 +1657,8 @@ int rewrite_run(const char *path, struct rewrite_opts *o)
 	struct run r = {.o = o};
 	struct statx stx;
 	char real[PATH_MAX];
-	int fd, code;
+	unsigned long long errors;
+	int fd, code, rr;
 
 	if (o->resume) {
 		char found[PATH_MAX], dir[PATH_MAX];
@@ -1371,7 +1666,7 @@ int rewrite_run(const char *path, struct rewrite_opts *o)
 
 		if (!file) {
 			struct statx s2;
-			int f2 = walk_open_root(path, &s2), rr;
+			int f2 = walk_open_root(path, &s2);
 
 			if (f2 < 0)
 				die(EXIT_FAIL, "%s: %s", path, strerror(-f2));
@@ -1411,8 +1706,7 @@ int rewrite_run(const char *path, struct rewrite_opts *o)
 			return EXIT_OK;
 		}
 		if (!o->dry_run) {
-			int rr = journal_reopen(r.jl, &r.j);
-
+			rr = journal_reopen(r.jl, &r.j);
 			if (rr < 0)
 				die(EXIT_FAIL, "cannot reopen journal %s: %s",
 				    r.jl->path, strerror(-rr));
@@ -1448,14 +1742,31 @@ int rewrite_run(const char *path, struct rewrite_opts *o)
 			r.j = new_journal(o, real);
 	}
 	code = walk_tree(&r, fd, &stx, path);
+	errors = atomic_load(&r.w.errors);
 	if (r.journal_removed) {
 		if (!o->quiet && !o->json)
 			fprintf(stderr,
 				"%s: nothing changed, journal removed\n",
 				program_name);
 	} else if (r.j && !atomic_load(&r.fatal) && !atomic_load(&r.w.stop) &&
-		   journal_mark_done(r.j) < 0) {
-		warn("could not mark journal %s complete", journal_path(r.j));
+		   !errors) {
+		rr = journal_mark_done(r.j);
+		if (rr < 0) {
+			fprintf(stderr,
+				"%s: cannot mark journal %s complete: %s\n",
+				program_name, journal_path(r.j),
+				strerror(-rr));
+			code = EXIT_FAIL;
+		}
+	} else if (r.j && !atomic_load(&r.fatal)) {
+		/* Not DONE: --resume retries what failed. */
+		fprintf(stderr,
+			"%s: %s: %llu error%s: the run is not complete; "
+			"after fixing the cause, finish it with: shiftctl %s "
+			"--resume %s\n",
+			program_name, mode_name(o), (unsigned long long)errors,
+			errors == 1 ? "" : "s", mode_name(o),
+			journal_path(r.j));
 	}
 	if (r.j)
 		journal_close(r.j);
@@ -1500,11 +1811,23 @@ int rewrite_undo(const char *arg, struct rewrite_opts *o)
 	if (!o->quiet && !o->json)
 		fprintf(stderr, "%s: undoing with journal: %s (%zu inodes)\n",
 			program_name, r.jl->path, r.jl->nentries);
-	if (!o->dry_run && journal_reopen(r.jl, &j) < 0)
-		j = NULL;
+	rr = o->dry_run ? 0 : journal_reopen(r.jl, &j);
 	code = walk_tree(&r, fd, &stx, r.jl->p.root_path);
-	if (j && code == EXIT_OK)
-		journal_mark_undone(j);
+	/* Marked undone when nothing failed (what was skipped would be
+	 * skipped again); an unmarked journal could be --resume'd later. */
+	if (!o->dry_run && !atomic_load(&r.w.errors) &&
+	    !atomic_load(&r.w.stop)) {
+		if (rr == 0)
+			rr = journal_mark_undone(j);
+		if (rr < 0) {
+			fprintf(stderr,
+				"%s: cannot mark journal %s undone: %s (the "
+				"owners are restored; a --resume of this "
+				"journal would redo the run)\n",
+				program_name, r.jl->path, strerror(-rr));
+			code = EXIT_FAIL;
+		}
+	}
 	journal_close(j);
 	journal_unload(r.jl);
 	free(r.jl);

@@ -27,7 +27,7 @@
 #include "walk.h"
 
 #define GETDENTS_BUF (1u << 20)
-#define STATX_WANT (STATX_BASIC_STATS | STATX_MNT_ID)
+#define STATX_WANT (STATX_BASIC_STATS | STATX_MNT_ID | STATX_BTIME)
 
 struct linux_dirent64 {
 	uint64_t d_ino;
@@ -224,6 +224,17 @@ void walk_error(struct walk *w, const struct walk_entry *e, const char *what,
 	progress_clear();
 	fprintf(stderr, "%s: %s: %s: %s\n", program_name, p, what,
 		strerror(err));
+	count_error(w);
+}
+
+void walk_error_msg(struct walk *w, const struct walk_entry *e,
+		    const char *msg)
+{
+	char p[PATH_MAX * 2];
+
+	walk_entry_path(e, p, sizeof(p));
+	progress_clear();
+	fprintf(stderr, "%s: %s: %s\n", program_name, p, msg);
 	count_error(w);
 }
 

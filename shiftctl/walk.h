@@ -3,7 +3,8 @@
  * A multi-threaded, fd-relative tree walk for in-place ownership rewrites
  * (chown, shift, undo). Directories are read with large getdents64 buffers
  * and every entry is looked at with statx(AT_SYMLINK_NOFOLLOW) relative to
- * its directory's fd: no path string is ever resolved again. Symlinks are
+ * its directory's fd (basic stats, mount id and birth time): no path string
+ * is ever resolved again. Symlinks are
  * never followed, hard-linked inodes are visited once (dev + ino), other
  * mounts are not entered unless cross_mounts, and the root is visited last
  * (after every worker has finished), so a correct root means a finished
@@ -97,6 +98,10 @@ int walk_run(struct walk *w, int root_fd, const struct statx *root_stx);
  * strerror(err)", and count it. */
 void walk_error(struct walk *w, const struct walk_entry *e, const char *what,
 		int err);
+
+/* The same with a message of its own: "shiftctl: PATH: msg". */
+void walk_error_msg(struct walk *w, const struct walk_entry *e,
+		    const char *msg);
 
 /* Write path with control characters, backslashes and invalid UTF-8
  * escaped (\n, \\, \xHH) into buf. */
