@@ -3,16 +3,20 @@
 
 For each layout (identity, explicit uidmap/gidmap, map=, rootless with temp
 subuid/subgid files, rootless split over two subuid lines, userns-remap,
-owner mode, custom overflow ids) a tree with known disk owners is mounted
-and checked against an independent model of the id map (the ranges the
-layout must produce, written out here by hand):
+owner mode) a tree with known disk owners is mounted and checked against
+an independent model of the id map (the ranges the layout must produce,
+written out here by hand):
 
-- owners seen through the mount: disk -> view, unmapped -> overflow id;
+- owners seen through the mount: disk -> view, unmapped -> overflow id
+  (shown, never matched: the kernel refuses every write to an inode whose
+  owner is unmapped, as on an idmapped mount, so SRC and the files written
+  through the mount get a mapped disk owner first);
 - creates (file, dir, symlink, fifo) by a caller with view ids (uid, gid):
   disk owner = view -> disk, or EOVERFLOW when the caller is unmapped;
 - chown: mapped ok, unmapped view id EOVERFLOW (disk unchanged), -1 keeps;
 - POSIX ACL entries both ways (setfacl/getfacl -n through the mount, raw
-  xattr values on disk), unmapped view id in an ACL -> refused;
+  xattr values on disk), unmapped view id in an ACL -> refused, entries
+  naming unmapped disk ids hidden from the view and kept on disk;
 - security.capability v3 rootid both ways.
 """
 import os
@@ -114,8 +118,6 @@ LAYOUTS = [
     Layout("owner_rootless", "rootless=root,owner=1000:1000,user=5:6",
            [(1000, 100004, 1)], [(1000, 100005, 1)],
            subid=(["root:100000:65536"], ["root:100000:65536"])),
-    Layout("overflow", "map=0:100000:65536,overflow_uid=12345,overflow_gid=23456",
-           [(0, 100000, 65536)], ovf=(12345, 23456)),
 ]
 IDS = [l.name for l in LAYOUTS]
 # identity maps every valid id: nothing is unmapped there
@@ -130,8 +132,13 @@ def layout(request):
     return request.param
 
 
+def mapped_disk_owner(layout):
+    return layout.uid[0][0], layout.gid[0][0]
+
+
 def mount(shiftfs_mount, s, layout, **kw):
     need_root_and_fuse()
+    os.chown(s.src, *mapped_disk_owner(layout))
     return shiftfs_mount(s.src, s.mnt, layout.options(s), **kw)
 
 
@@ -157,7 +164,8 @@ def test_owners_seen_through_mount(scratch, shiftfs_mount, layout):
     assert seen == want
     # the root directory too
     st = os.stat(s.mnt)
-    assert (st.st_uid, st.st_gid) == (layout.view_uid(0), layout.view_gid(0))
+    du, dg = mapped_disk_owner(layout)
+    assert (st.st_uid, st.st_gid) == (layout.view_uid(du), layout.view_gid(dg))
 
 
 def _creator(layout):
@@ -274,6 +282,8 @@ def test_acl_both_ways(scratch, shiftfs_mount, layout):
     open(f, "w").close()
     d = os.path.join(s.src, "d")
     os.mkdir(d)
+    os.chown(f, *mapped_disk_owner(layout))
+    os.chown(d, *mapped_disk_owner(layout))
     # on disk: named entries with a mapped and an unmapped disk id
     du = layout.uid[-1][0] + 1 if layout.uid[-1][2] > 1 else layout.uid[-1][0]
     dg = layout.gid[-1][0]
@@ -291,11 +301,21 @@ def test_acl_both_ways(scratch, shiftfs_mount, layout):
     lines = _getfacl(mf)
     assert "user:%d:r--" % layout.view_uid(du) in lines, lines
     assert "group:%d:r-x" % layout.view_gid(dg) in lines, lines
-    if unmapped_disk:
-        assert "user:%d:--x" % layout.ovf[0] in lines, lines
     named = acl_named(os.getxattr(mf, ACL_XATTR_ACCESS))
     assert named[("u", layout.view_uid(du))] == 4
     assert named[("g", layout.view_gid(dg))] == 5
+    if unmapped_disk:
+        # hidden: no id can show it without granting it to someone
+        assert len(named) == 2, named
+        assert "mask::rwx" in lines, lines
+        # and rewriting the ACL through the mount keeps it on disk
+        good_u, _ = layout.mapped_view(layout.uid)
+        r = subprocess.run(["setfacl", "-m", "u:%d:rw-" % good_u, mf],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        on_disk = acl_named(os.getxattr(f, ACL_XATTR_ACCESS))
+        assert on_disk[("u", unmapped_disk)] == 1, on_disk
+        assert on_disk[("u", layout.disk_uid(good_u))] == 6, on_disk
 
     # view -> disk: setfacl through the mount, raw xattr on disk
     good_u, bad_u = layout.mapped_view(layout.uid)
@@ -333,6 +353,7 @@ def test_capability_v3_rootid(scratch, shiftfs_mount, layout):
     os.setxattr(f, CAP_XATTR, fcaps_v3(disk_root))
     g = os.path.join(s.src, "prog2")
     open(g, "w").close()
+    os.chown(g, *mapped_disk_owner(layout))
     mount(shiftfs_mount, s, layout)
     rev, perm, rootid = fcaps_decode(os.getxattr(os.path.join(s.mnt, "prog"), CAP_XATTR))
     want = layout.view_uid(disk_root)

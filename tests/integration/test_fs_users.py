@@ -5,9 +5,13 @@
   and subgid files): the user's files are container root's on disk, the
   user creates files owned by disk 0, root (unmapped) gets EOVERFLOW;
 - a non-root host user on the mount can do exactly what the view
-  permissions allow: the same probe runs on the mount and on a native
-  directory whose owners are the view ids, and the results must be equal
-  (plus a few spelled-out expectations so that "both wrong" cannot pass);
+  permissions allow: the same probe runs on the mount, on the kernel's
+  idmapped mount of the same tree and map, and on a native directory whose
+  owners are the view ids; the mount must agree with the idmapped mount
+  everywhere, and with the native directory wherever the owner is mapped
+  (an unmapped owner is shown as 65534 but matches nobody, which no native
+  owner can model), plus a few spelled-out expectations so that "both
+  wrong" cannot pass;
 - setgid directory group inheritance and default ACL inheritance through a
   shifting mount are identical to the native filesystem.
 """
@@ -20,6 +24,7 @@ import pytest
 from conftest import TEST_USER, need_root_and_fuse
 from fs_util import (ACL_XATTR_ACCESS, ACL_XATTR_DEFAULT, acl_named, as_user, errno_of,
                      owner, scratch_fixture, user_ids, write_subid)
+from idmap_util import idmapped  # noqa: F401
 
 FIXTURES = (scratch_fixture,)
 
@@ -145,27 +150,34 @@ def _build(base, mapper):
         os.chmod(p, mode)
 
 
-def test_unprivileged_user_gets_view_permissions(scratch, shiftfs_mount):
-    """Same probe, mount vs native directory owned by the view ids."""
+def test_unprivileged_user_gets_view_permissions(scratch, idmapped, shiftfs_mount):
+    """Same probe: mount vs idmapped mount vs native directory."""
     need_root_and_fuse()
     uid, gid = user_ids()
     s = scratch
-    native = s.p("native")
-    os.mkdir(native)
-    os.chmod(native, 0o755)
+    native, src2, mnt2 = s.p("native"), s.p("src-idmap"), s.p("mnt-idmap")
+    for d in (native, src2, mnt2):
+        os.mkdir(d)
+        os.chmod(d, 0o755)
     disk = lambda u, g: (u, g)
 
     def view(u, g):
         return ({0: 0, 1000: uid}.get(u, 65534), {0: 0, 1000: gid}.get(g, 65534))
     _build(s.src, disk)
+    _build(src2, disk)
     _build(native, view)
     shiftfs_mount(s.src, s.mnt, MAP.format(uid=uid, gid=gid))
+    idmapped(src2, mnt2, [(0, 0, 1), (1000, uid, 1)], [(0, 0, 1), (1000, gid, 1)])
     files = [t[0] for t in TREE if t[1] == "f"]
     dirs = [t[0] for t in TREE if t[1] == "d"]
     got = as_user(PROBE % (s.mnt, files, dirs))
+    idmapped = as_user(PROBE % (mnt2, files, dirs))
     want = as_user(PROBE % (native, files, dirs))
+    assert got == idmapped
     # owners in stat results: translated on the mount, view ids natively
-    assert got == want
+    unmapped = tuple(t[0] + ":" for t in TREE if t[2] == 2000)
+    assert {k: v for k, v in got.items() if not k.startswith(unmapped)} == \
+        {k: v for k, v in want.items() if not k.startswith(unmapped)}
     # and the results are what the permissions say, not just equal
     assert got["root600:r"] == ("err", "EACCES")
     assert got["root644:r"] == ("ok", "data")
@@ -178,7 +190,11 @@ def test_unprivileged_user_gets_view_permissions(scratch, shiftfs_mount):
     assert got["root644:chmod"] == ("err", "EPERM")
     assert got["root644:utime"] == ("err", "EPERM")
     assert got["root666:utime_now"] == ("ok", None)
-    assert got["far606:w"] == ("ok", 1)
+    # an unmapped owner is invalid: no write to it at all (the kernel's
+    # HAS_UNMAPPED_ID), its "other" bits still let it be read
+    assert got["far606:w"] == ("err", "EACCES")
+    assert got["far606:r"] == ("ok", "data")
+    assert got["far606:chmod"] == ("err", "EOVERFLOW")
     assert got["far660:r"] == ("err", "EACCES")
     assert got["root700x:x"] == ("ok", False)
     assert got["root755x:x"] == ("ok", True)
@@ -189,7 +205,8 @@ def test_unprivileged_user_gets_view_permissions(scratch, shiftfs_mount):
     assert got["rootdir711:stat_in"][0] == "ok"
     assert got["rootdir700:stat_in"] == ("err", "EACCES")
     assert got["grpdir770:mkdir"] == ("ok", [uid, gid, oct(0o40755)])
-    assert got["fardir707:create"][0] == "ok"
+    assert got["fardir707:create"] == ("err", "EACCES")
+    assert got["fardir707:ls"][0] == "ok"
     assert got["top_create"] == ("err", "EACCES")
     assert got["top_unlink"] == ("err", "EACCES")
     # creates by the user landed as disk 1000
