@@ -294,3 +294,41 @@ int sfs_disarm(fuse_req_t req, int fd)
 		return errno;
 	return 0;
 }
+
+/* Is view gid one of the caller's groups? */
+static bool caller_in_group(fuse_req_t req, gid_t gid)
+{
+	gid_t groups[64];
+	int i, n;
+
+	if (fuse_req_ctx(req)->gid == gid)
+		return true;
+	n = fuse_req_getgroups(req, 64, groups);
+	for (i = 0; i < n && i < 64; i++)
+		if (groups[i] == gid)
+			return true;
+	/* More than 64 groups, or /proc unreadable: no (clears a mark). */
+	return false;
+}
+
+int sfs_kill_sgid_mark(fuse_req_t req, int fd)
+{
+	struct sfs *fs = sfs_data(req);
+	char path[SFS_PROC_PATH_MAX];
+	struct stat st;
+	uint32_t view;
+
+	if (fuse_req_ctx(req)->uid == 0)
+		return 0;
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(st.st_mode) ||
+	    (st.st_mode & (S_ISGID | S_IXGRP)) != S_ISGID)
+		return 0;
+	if (idmap_to_view(&fs->maps.gid, st.st_gid, &view) == 0 &&
+	    caller_in_group(req, view))
+		return 0;
+	sfs_proc_path(path, sizeof(path), fd);
+	if (chmod(path, st.st_mode & ~S_ISGID & 07777) < 0)
+		return errno;
+	return 0;
+}

@@ -222,6 +222,15 @@ bool sfs_priv_fcaps(const struct sfs *fs, const void *value, size_t size);
  * capabilities. 0 or a positive errno (then refuse the request).
  */
 int sfs_disarm(fuse_req_t req, int fd);
+/*
+ * Before a write or truncation by a caller other than view uid 0: clear
+ * setgid-without-group-execute (a locking mark) when the caller is not in
+ * the file's group, the native rule (setattr_should_drop_sgid()) that the
+ * kernel's FUSE client does not apply itself; the daemon writes with
+ * CAP_FSETID. Other holders of CAP_FSETID lose it too (stricter than
+ * native). fd: any fd of the inode. 0 or a positive errno.
+ */
+int sfs_kill_sgid_mark(fuse_req_t req, int fd);
 
 /* ops_*.c: the lowlevel op handlers */
 void sfs_init(void *userdata, struct fuse_conn_info *conn);

@@ -158,46 +158,6 @@ static int disarm_owners(fuse_req_t req, int fd, const char *path)
 	return 0;
 }
 
-/* Is view gid one of the caller's groups? */
-static bool caller_in_group(fuse_req_t req, gid_t gid)
-{
-	gid_t groups[64];
-	int i, n;
-
-	if (fuse_req_ctx(req)->gid == gid)
-		return true;
-	n = fuse_req_getgroups(req, 64, groups);
-	for (i = 0; i < n && i < 64; i++)
-		if (groups[i] == gid)
-			return true;
-	/* More than 64 groups, or /proc unreadable: say no (clears a mark) */
-	return false;
-}
-
-/*
- * A truncation by a caller without CAP_FSETID clears setgid-without-group-
- * execute when the caller is not in the file's group (the native rule,
- * setattr_should_drop_sgid()). The kernel's FUSE client kills only setuid
- * and setgid-with-group-execute itself, and the daemon truncates with
- * CAP_FSETID: apply the rest here. Host root (view uid 0) keeps it, as
- * natively; other holders of CAP_FSETID lose it (stricter than native).
- */
-static int kill_sgid_mark(fuse_req_t req, int fd, const char *path)
-{
-	struct sfs *fs = sfs_data(req);
-	struct stat st;
-
-	if (fuse_req_ctx(req)->uid == 0)
-		return 0;
-	if (sfs_getattr_view(fs, fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (st.st_mode & (S_ISGID | S_IXGRP)) != S_ISGID ||
-	    caller_in_group(req, st.st_gid))
-		return 0;
-	if (chmod(path, st.st_mode & ~S_ISGID & 07777) < 0)
-		return errno;
-	return 0;
-}
-
 static int do_setattr(fuse_req_t req, struct sfs_inode *inode, int fd,
 		      struct stat *attr, int valid, struct fuse_file_info *fi)
 {
@@ -228,7 +188,7 @@ static int do_setattr(fuse_req_t req, struct sfs_inode *inode, int fd,
 	if (valid & FUSE_SET_ATTR_SIZE) {
 		err = sfs_disarm(req, fd);
 		if (!err && !(valid & FUSE_SET_ATTR_MODE))
-			err = kill_sgid_mark(req, fd, path);
+			err = sfs_kill_sgid_mark(req, fd);
 		if (err)
 			return err;
 		res = fi ? ftruncate((int)fi->fh, attr->st_size)

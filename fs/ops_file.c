@@ -219,8 +219,13 @@ void sfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
 {
 	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in_buf));
 	ssize_t res;
+	int err;
 
 	(void)ino;
+	/* The kernel's killpriv leaves this one bit out (creds.c). */
+	err = sfs_kill_sgid_mark(req, (int)fi->fh);
+	if (err)
+		return (void)fuse_reply_err(req, err);
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	out.buf[0].fd = (int)fi->fh;
 	out.buf[0].pos = off;
