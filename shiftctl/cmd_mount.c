@@ -5,17 +5,31 @@
  * shiftfs FUSE daemon otherwise. Refuses system directories, home
  * directories and overlapping SRC/MNT; warns when a map hands host root's
  * files to an ordinary user at a mount point others can reach.
+ *
+ * SRC and MNT are resolved once, to O_PATH fds (open_verified), checked
+ * through those fds and mounted by fd: the kernel backend with
+ * open_tree(AT_EMPTY_PATH) + move_mount(MOVE_MOUNT_T_EMPTY_PATH); the FUSE
+ * backend, as root, by mounting a /dev/fuse fd ourselves (fsopen, fsmount,
+ * move_mount onto the MNT fd) and handing the daemon /dev/fd/N and the SRC
+ * fd as /proc/self/fd/N. No path string is resolved a second time, so a
+ * symlink or rename swapped in after the checks cannot redirect the mount.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +37,7 @@
 #include "idmount.h"
 #include "mounts.h"
 #include "shiftctl.h"
+#include "syspath.h"
 
 enum {
 	OPT_JSON = OPT_VERB_FIRST,
@@ -30,18 +45,24 @@ enum {
 	OPT_FORCE,
 	OPT_MKDIR,
 	OPT_PRIVATE,
+	OPT_ALLOW_SUID_SRC,
 };
 
 enum backend { BACKEND_AUTO, BACKEND_IDMAP, BACKEND_FUSE };
 
 struct mount_opts {
 	enum backend backend;
-	bool json, read_only, force, mkdir, private_dir;
+	bool json, read_only, force, mkdir, private_dir, allow_suid_src;
 	const char *fuse_opts; /* -o pass-through */
 	bool suid, dev, allow_other;
+	uint64_t mattr;		/* more MOUNT_ATTR_* from -o (FUSE as root) */
+	const char *fsname, *max_read;
 	bool auto_allow_other; /* unprivileged, and /etc/fuse.conf allows */
 	const char *fuse_only; /* first -o option idmap cannot honour */
-	char src[PATH_MAX], mnt[PATH_MAX];
+	char src[PATH_MAX], mnt[PATH_MAX]; /* what src_fd, mnt_fd were */
+	int src_fd, mnt_fd;		   /* O_PATH, checked */
+	int mnt_id;			   /* the new mount's, in mountinfo */
+	unsigned long long mnt_uniq;	   /* its unique id (0: none) */
 	char why[512]; /* why this backend */
 	pid_t pid;     /* FUSE daemon */
 	char log[PATH_MAX];
@@ -82,6 +103,10 @@ static void usage(void)
 	      "     --force                allow system or home directories "
 	      "and\n"
 	      "                              overlapping SRC and MNT\n"
+	      "     --allow-suid-src       idmap even where the map would let "
+	      "a\n"
+	      "                              view id plant setuid files in "
+	      "SRC\n"
 	      "     --json                 print the mount's record as JSON\n"
 	      " -h, --help                 display this help\n"
 	      "\nWith no map source, --rootless for the invoking user is "
@@ -90,6 +115,17 @@ static void usage(void)
 	      "\nFor more details see shiftctl-mount(1).\n",
 	      stdout);
 }
+
+/* -o options the FUSE backend's own mount (as root) applies. */
+static const struct {
+	const char *name;
+	uint64_t set;
+} mount_flags[] = {
+	{"noexec", MOUNT_ATTR_NOEXEC},
+	{"noatime", MOUNT_ATTR_NOATIME},
+	{"nodiratime", MOUNT_ATTR_NODIRATIME},
+	{"strictatime", MOUNT_ATTR_STRICTATIME},
+};
 
 /* -o: remember what the idmap backend can do itself. */
 static void parse_fuse_opts(struct mount_opts *o, const char *arg)
@@ -114,6 +150,14 @@ static void parse_fuse_opts(struct mount_opts *o, const char *arg)
 			o->dev = true;
 		else if (!strcmp(tok, "allow_other"))
 			o->allow_other = true;
+		else if (!strncmp(tok, "fsname=", 7))
+			o->fsname = strdup(tok + 7);
+		else if (!strncmp(tok, "max_read=", 9))
+			o->max_read = strdup(tok + 9);
+		for (i = 0; i < sizeof(mount_flags) / sizeof(mount_flags[0]);
+		     i++)
+			if (!strcmp(tok, mount_flags[i].name))
+				o->mattr |= mount_flags[i].set;
 		for (i = 0; i < sizeof(idmap_ok) / sizeof(idmap_ok[0]); i++)
 			ok |= !strcmp(tok, idmap_ok[i]);
 		if (!ok && !o->fuse_only) {
@@ -123,39 +167,6 @@ static void parse_fuse_opts(struct mount_opts *o, const char *arg)
 		}
 	}
 	o->fuse_opts = arg;
-}
-
-/* Directories shiftctl never mounts from or onto without --force. */
-static const char *const system_dirs[] = {
-	"/",	 "/bin",   "/boot",  "/dev",  "/etc",  "/home",
-	"/lib",	 "/lib32", "/lib64", "/proc", "/root", "/run",
-	"/sbin", "/sys",   "/tmp",   "/usr",  "/var",
-};
-
-static const char *dangerous(const char *path)
-{
-	static char why[PATH_MAX + 64];
-	char home[PATH_MAX];
-	struct passwd *pw;
-	size_t i;
-
-	for (i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++)
-		if (!strcmp(path, system_dirs[i]))
-			return "a system directory";
-	setpwent();
-	while ((pw = getpwent())) {
-		if (!pw->pw_dir || !pw->pw_dir[0] ||
-		    !realpath(pw->pw_dir, home))
-			continue;
-		if (!strcmp(home, path)) {
-			snprintf(why, sizeof(why), "the home directory of %s",
-				 pw->pw_name);
-			endpwent();
-			return why;
-		}
-	}
-	endpwent();
-	return NULL;
 }
 
 static bool inside(const char *a, const char *b)
@@ -173,13 +184,14 @@ static void check_paths(const struct mount_opts *o)
 
 	if (o->force)
 		return;
-	why = dangerous(o->src);
+	why = syspath_why(o->src);
 	if (why)
 		die(EXIT_FAIL,
 		    "refusing to mount from %s: it is %s (--force "
 		    "overrides)",
 		    o->src, why);
-	why = dangerous(o->mnt);
+	/* --private mount points are ours, under /run/shiftfs as root. */
+	why = o->private_dir ? NULL : syspath_why(o->mnt);
 	if (why)
 		die(EXIT_FAIL,
 		    "refusing to mount onto %s: it is %s (--force "
@@ -221,22 +233,82 @@ static void private_base(char *buf, size_t len)
 		die(EXIT_FAIL, "chmod 0700 %s: %s", buf, strerror(errno));
 }
 
+static noreturn void changed(const char *what, const char *arg)
+{
+	die(EXIT_FAIL,
+	    "%s %s changed while it was being resolved (a symlink or a "
+	    "rename on its path): refusing to mount",
+	    what, arg);
+}
+
+/* realpath(arg) into real, and an O_PATH fd of exactly that directory. */
+static int resolve_dir(const char *what, const char *arg, char *real)
+{
+	int fd;
+
+	if (!realpath(arg, real))
+		die(EXIT_FAIL, "%s %s: %s", what, arg, strerror(errno));
+	fd = open_verified(real, O_DIRECTORY);
+	if (fd == -ENOTDIR)
+		die(EXIT_FAIL, "%s %s is not a directory", what, arg);
+	if (fd == -ELOOP || fd == -ESTALE || fd == -ENOENT)
+		changed(what, arg);
+	if (fd < 0)
+		die(EXIT_FAIL, "%s %s: %s", what, arg, strerror(-fd));
+	return fd;
+}
+
+/*
+ * Create the directory want (one level, mode 0755) in its resolved parent
+ * and return its fd, o->mnt its canonical path. The system-path check is
+ * made before mkdir, so that a refused MNT is not created either.
+ */
+static int make_mnt(struct mount_opts *o, const char *want)
+{
+	_cleanup_free_ char *d1 = strdup(want), *d2 = strdup(want);
+	_cleanup_close_ int pfd = -1;
+	char parent[PATH_MAX], now[PATH_MAX];
+	const char *base, *why;
+	int fd;
+
+	if (!d1 || !d2)
+		die(EXIT_FAIL, "out of memory");
+	base = basename(d2);
+	if (!*base || !strcmp(base, ".") || !strcmp(base, "..") ||
+	    !strcmp(base, "/"))
+		die(EXIT_FAIL, "MNT %s: not a directory name", want);
+	pfd = resolve_dir("MNT's parent", dirname(d1), parent);
+	if ((size_t)snprintf(o->mnt, sizeof(o->mnt), "%s/%s",
+			     strcmp(parent, "/") ? parent : "",
+			     base) >= sizeof(o->mnt))
+		die(EXIT_FAIL, "MNT %s: path too long", want);
+	why = o->force || o->private_dir ? NULL : syspath_why(o->mnt);
+	if (why)
+		die(EXIT_FAIL,
+		    "refusing to mount onto %s: it is %s (--force "
+		    "overrides)",
+		    o->mnt, why);
+	if (mkdirat(pfd, base, 0755) < 0 && errno != EEXIST)
+		die(EXIT_FAIL, "mkdir %s: %s", o->mnt, strerror(errno));
+	fd = openat(pfd, base, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == ENOTDIR || errno == ELOOP))
+		die(EXIT_FAIL, "MNT %s is not a directory", o->mnt);
+	if (fd < 0)
+		die(EXIT_FAIL, "MNT %s: %s", o->mnt, strerror(errno));
+	if (fd_path(fd, now, sizeof(now)) < 0 || strcmp(now, o->mnt))
+		changed("MNT", want);
+	return fd;
+}
+
 static void resolve_paths(struct mount_opts *o, const char *src,
 			  const char *mnt)
 {
 	char want[PATH_MAX * 2];
-	struct stat st;
 
-	if (!realpath(src, o->src))
-		die(EXIT_FAIL, "SRC %s: %s", src, strerror(errno));
-	if (stat(o->src, &st) < 0 || !S_ISDIR(st.st_mode))
-		die(EXIT_FAIL, "SRC %s is not a directory", src);
+	o->src_fd = resolve_dir("SRC", src, o->src);
 	if (o->private_dir) {
 		char base[PATH_MAX];
-		_cleanup_free_ char *copy = strdup(o->src);
 
-		if (!copy)
-			die(EXIT_FAIL, "out of memory");
 		private_base(base, sizeof(base));
 		if (!mnt)
 			mnt = strrchr(o->src, '/') + 1;
@@ -247,36 +319,30 @@ static void resolve_paths(struct mount_opts *o, const char *src,
 				    "'/', not '%s'",
 				    mnt);
 		snprintf(want, sizeof(want), "%s/%s", base, mnt);
-		if (mkdir(want, 0755) < 0 && errno != EEXIST)
-			die(EXIT_FAIL, "mkdir %s: %s", want, strerror(errno));
-	} else {
-		snprintf(want, sizeof(want), "%s", mnt);
-		if (access(want, F_OK) < 0 && errno == ENOENT) {
-			if (!o->mkdir)
-				die(EXIT_FAIL,
-				    "MNT %s does not exist (--mkdir "
-				    "creates it)",
-				    mnt);
-			if (mkdir(want, 0755) < 0)
-				die(EXIT_FAIL, "mkdir %s: %s", mnt,
-				    strerror(errno));
-		}
+		o->mnt_fd = make_mnt(o, want);
+		return;
 	}
-	if (!realpath(want, o->mnt))
-		die(EXIT_FAIL, "MNT %s: %s", want, strerror(errno));
-	if (stat(o->mnt, &st) < 0 || !S_ISDIR(st.st_mode))
-		die(EXIT_FAIL, "MNT %s is not a directory", want);
+	if (access(mnt, F_OK) < 0 && errno == ENOENT) {
+		if (!o->mkdir)
+			die(EXIT_FAIL,
+			    "MNT %s does not exist (--mkdir "
+			    "creates it)",
+			    mnt);
+		o->mnt_fd = make_mnt(o, mnt);
+		return;
+	}
+	o->mnt_fd = resolve_dir("MNT", mnt, o->mnt);
 }
 
 /* Owner mode's default owner: whoever owns SRC. */
-static void default_owner(struct mapsrc *ms, const char *src)
+static void default_owner(struct mapsrc *ms, int src_fd, const char *src)
 {
 	static char buf[32];
 	struct stat st;
 
 	if (!ms->user_spec || ms->owner_spec)
 		return;
-	if (stat(src, &st) < 0)
+	if (fstat(src_fd, &st) < 0)
 		die(EXIT_FAIL, "SRC %s: %s", src, strerror(errno));
 	snprintf(buf, sizeof(buf), "%u:%u", (unsigned)st.st_uid,
 		 (unsigned)st.st_gid);
@@ -365,6 +431,18 @@ static void safety_warning(const struct mount_opts *o, const struct idmaps *m)
 {
 	char what[160];
 
+	if (geteuid() != 0 && !o->private_dir &&
+	    (o->allow_other || o->auto_allow_other) &&
+	    reachable_by_others(o->mnt, o->src))
+		warn("allow_other is on%s: every host user who can reach %s "
+		     "can use it, with the permissions it shows, even for "
+		     "data behind your 0700 home; --private mounts it where "
+		     "only you and the container's bind mount reach it",
+		     o->auto_allow_other ? " (user_allow_other in "
+					   "/etc/fuse.conf)"
+					 : "",
+		     o->mnt);
+
 	/* Unprivileged, the daemon cannot give anyone more than the caller
 	 * has, so only a privileged mount can hand out root's files. */
 	if (geteuid() != 0 || o->private_dir ||
@@ -394,15 +472,44 @@ static bool fuse_conf_allows_other(void)
 	return false;
 }
 
-/* The shiftfs binary: $SHIFTFS, ../fs/shiftfs next to us in a build tree,
- * shiftfs next to us once installed, else whatever PATH finds. */
+/* Running with privilege, or with ids that differ from whoever started
+ * us (sudo -E, setuid): the environment is not ours to trust. */
+static bool privileged(void)
+{
+	return geteuid() == 0 || getuid() != geteuid() ||
+	       getgid() != getegid();
+}
+
+static const char *exe_if(char *buf, size_t len, const char *dir,
+			  const char *rel)
+{
+	if ((size_t)snprintf(buf, len, "%s/%s", dir, rel) >= len)
+		return NULL;
+	return access(buf, X_OK) == 0 ? buf : NULL;
+}
+
+/*
+ * The shiftfs binary: next to our own executable (../fs/shiftfs in a build
+ * tree, shiftfs in the same directory or ../libexec/shiftfs once
+ * installed), else the usual install directories, else PATH. $SHIFTFS
+ * comes first only for an unprivileged user: as root (sudo -E, env_keep)
+ * it would choose the program root runs, so it is ignored.
+ */
 static const char *find_shiftfs(void)
 {
+	static const char *const rel[] = {
+		"../fs/shiftfs", "shiftfs", "../libexec/shiftfs",
+		"../libexec/shiftfs/shiftfs"};
+	static const char *const sys[] = {
+		"/usr/local/bin/shiftfs", "/usr/bin/shiftfs",
+		"/usr/local/libexec/shiftfs", "/usr/libexec/shiftfs"};
 	static char buf[PATH_MAX + 32];
+	const char *env = privileged() ? NULL : getenv("SHIFTFS");
+	const char *hit = NULL;
 	char self[PATH_MAX];
-	const char *env = getenv("SHIFTFS");
 	ssize_t n;
 	char *dir;
+	size_t i;
 
 	if (env && *env)
 		return env;
@@ -412,15 +519,15 @@ static const char *find_shiftfs(void)
 		dir = strrchr(self, '/');
 		if (dir) {
 			*dir = '\0';
-			snprintf(buf, sizeof(buf), "%s/../fs/shiftfs", self);
-			if (access(buf, X_OK) == 0)
-				return buf;
-			snprintf(buf, sizeof(buf), "%s/shiftfs", self);
-			if (access(buf, X_OK) == 0)
-				return buf;
+			for (i = 0; !hit && i < sizeof(rel) / sizeof(rel[0]);
+			     i++)
+				hit = exe_if(buf, sizeof(buf), self, rel[i]);
 		}
 	}
-	return "shiftfs";
+	for (i = 0; !hit && i < sizeof(sys) / sizeof(sys[0]); i++)
+		if (access(sys[i], X_OK) == 0)
+			hit = sys[i];
+	return hit ? hit : "shiftfs";
 }
 
 static void sleep_ms(long ms)
@@ -484,7 +591,7 @@ static void build_fuse_opts(const struct mount_opts *o, const struct idmaps *m,
 		die(EXIT_FAIL, "shiftfs options too long");
 }
 
-static void exec_daemon(const char *bin, const struct mount_opts *o,
+static void exec_daemon(const char *bin, const char *src, const char *mnt,
 			const char *opts, int log_fd)
 {
 	int null = open("/dev/null", O_RDONLY);
@@ -494,7 +601,7 @@ static void exec_daemon(const char *bin, const struct mount_opts *o,
 		dup2(null, STDIN_FILENO);
 	dup2(log_fd, STDOUT_FILENO);
 	dup2(log_fd, STDERR_FILENO);
-	execlp(bin, bin, o->src, o->mnt, "-f", "-o", opts, (char *)NULL);
+	execlp(bin, bin, src, mnt, "-f", "-o", opts, (char *)NULL);
 	fprintf(stderr, "cannot run %s: %s\n", bin, strerror(errno));
 	_exit(127);
 }
@@ -526,15 +633,191 @@ static int top_mount_id(const char *mnt)
 	return id;
 }
 
+static noreturn void daemon_failed(struct mount_opts *o, pid_t pid,
+				   int status)
+{
+	char line[512];
+
+	last_log_line(o->log, line, sizeof(line));
+	unlink(o->log);
+	if (pid > 0)
+		die(EXIT_FAIL, "shiftfs failed to mount %s (exit %d): %s",
+		    o->mnt, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+		    line);
+	die(EXIT_FAIL, "shiftfs did not mount %s within %d s: %s", o->mnt,
+	    MOUNT_TIMEOUT_MS / 1000, line);
+}
+
+/* Unprivileged: the daemon mounts through fusermount3, by path, with the
+ * caller's own rights (which bound what a swapped path could reach). */
+static void mount_fuse_user(struct mount_opts *o, const char *bin,
+			    const char *opts, int log_fd)
+{
+	int old_id = top_mount_id(o->mnt);
+	_cleanup_close_ int fd = -1;
+	int waited, status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		die(EXIT_FAIL, "fork: %s", strerror(errno));
+	if (pid == 0)
+		exec_daemon(bin, o->src, o->mnt, opts, log_fd);
+	for (waited = 0; waited < MOUNT_TIMEOUT_MS; waited += 20) {
+		if (fuse_mounted(o->mnt, old_id)) {
+			o->pid = pid;
+			fd = open_verified(o->mnt, O_DIRECTORY);
+			o->mnt_id = top_mount_id(o->mnt);
+			if (fd >= 0)
+				mnt_id_at(fd, "", &o->mnt_id, &o->mnt_uniq);
+			return;
+		}
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			daemon_failed(o, pid, status);
+		sleep_ms(20);
+	}
+	kill(pid, SIGTERM);
+	daemon_failed(o, 0, 0);
+}
+
+static int fsconfig_str(int fs, const char *key, const char *val)
+{
+	return fsconfig(fs, FSCONFIG_SET_STRING, key, val, 0);
+}
+
+/*
+ * A detached fuse.shiftfs mount on a new /dev/fuse connection: what
+ * libfuse's mount would make (default_permissions, allow_other, nosuid,
+ * nodev unless -o suid/dev), but not attached anywhere yet. Returns the
+ * mount's fd; *fuse_fd is the /dev/fuse fd the daemon serves.
+ */
+static int fuse_tree(const struct mount_opts *o, int *fuse_fd)
+{
+	_cleanup_close_ int fs = -1, fuse = -1;
+	uint64_t attr = o->mattr;
+	char num[32];
+	int tree;
+
+	fuse = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (fuse < 0)
+		die(EXIT_FAIL, "/dev/fuse: %s", strerror(errno));
+	fs = fsopen("fuse", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		die(EXIT_FAIL, "fsopen(fuse): %s", strerror(errno));
+	snprintf(num, sizeof(num), "%d", fuse);
+	if (fsconfig_str(fs, "source", o->fsname ? o->fsname : o->src) < 0 ||
+	    fsconfig_str(fs, "subtype", "shiftfs") < 0 ||
+	    fsconfig_str(fs, "fd", num) < 0 ||
+	    fsconfig_str(fs, "rootmode", "40000") < 0 ||
+	    fsconfig_str(fs, "user_id", "0") < 0 ||
+	    fsconfig_str(fs, "group_id", "0") < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_FLAG, "default_permissions", NULL, 0) <
+		    0 ||
+	    fsconfig(fs, FSCONFIG_SET_FLAG, "allow_other", NULL, 0) < 0 ||
+	    (o->max_read && fsconfig_str(fs, "max_read", o->max_read) < 0) ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		die(EXIT_FAIL, "creating the FUSE mount of %s: %s", o->src,
+		    strerror(errno));
+	if (o->read_only)
+		attr |= MOUNT_ATTR_RDONLY;
+	if (!o->suid)
+		attr |= MOUNT_ATTR_NOSUID;
+	if (!o->dev)
+		attr |= MOUNT_ATTR_NODEV;
+	tree = fsmount(fs, FSMOUNT_CLOEXEC, (unsigned int)attr);
+	if (tree < 0)
+		die(EXIT_FAIL, "fsmount(fuse): %s", strerror(errno));
+	*fuse_fd = fuse;
+	fuse = -1;
+	return tree;
+}
+
+/* Fork a child that stats the tree's root, which waits for the daemon's
+ * answer to FUSE_INIT: it exits 0 once the daemon serves requests. */
+static pid_t wait_for_init(int tree)
+{
+	struct statx stx;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die(EXIT_FAIL, "fork: %s", strerror(errno));
+	if (pid == 0)
+		_exit(statx(tree, "", AT_EMPTY_PATH | AT_STATX_FORCE_SYNC,
+			    STATX_MODE, &stx) == 0
+			      ? 0
+			      : 1);
+	return pid;
+}
+
+/*
+ * As root: make the mount ourselves and attach it to the checked MNT fd;
+ * the daemon serves the /dev/fuse fd (libfuse's "/dev/fd/N" mount point)
+ * and opens SRC through our checked fd (/proc/self/fd/N, inherited).
+ */
+static void mount_fuse_root(struct mount_opts *o, const char *bin,
+			    const char *opts, int log_fd)
+{
+	_cleanup_close_ int tree = -1, fuse = -1;
+	char src[64], mnt[64];
+	int waited, status;
+	pid_t pid, init;
+
+	tree = fuse_tree(o, &fuse);
+	pid = fork();
+	if (pid < 0)
+		die(EXIT_FAIL, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		/* The two fds are the daemon's arguments: keep them. */
+		if (fcntl(fuse, F_SETFD, 0) < 0 ||
+		    fcntl(o->src_fd, F_SETFD, 0) < 0)
+			_exit(127);
+		snprintf(src, sizeof(src), "/proc/self/fd/%d", o->src_fd);
+		snprintf(mnt, sizeof(mnt), "/dev/fd/%d", fuse);
+		exec_daemon(bin, src, mnt, opts, log_fd);
+	}
+	/* Only the daemon holds the connection now: if it dies, the
+	 * connection aborts and the INIT wait below fails. */
+	close(fuse);
+	fuse = -1;
+	init = wait_for_init(tree);
+	for (waited = 0; waited < MOUNT_TIMEOUT_MS; waited += 20) {
+		if (waitpid(init, &status, WNOHANG) == init) {
+			if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+				break;
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			daemon_failed(o, pid, status);
+		}
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			kill(init, SIGKILL);
+			waitpid(init, NULL, 0);
+			daemon_failed(o, pid, status);
+		}
+		sleep_ms(20);
+	}
+	if (waited >= MOUNT_TIMEOUT_MS) {
+		kill(init, SIGKILL);
+		waitpid(init, NULL, 0);
+		kill(pid, SIGTERM);
+		daemon_failed(o, 0, 0);
+	}
+	if (move_mount(tree, "", o->mnt_fd, "",
+		       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+		int e = errno;
+
+		kill(pid, SIGTERM);
+		unlink(o->log);
+		die(EXIT_FAIL, "move_mount onto %s: %s", o->mnt, strerror(e));
+	}
+	o->pid = pid;
+	mnt_id_at(tree, "", &o->mnt_id, &o->mnt_uniq);
+}
+
 static void mount_fuse(struct mount_opts *o, const struct idmaps *m)
 {
 	static char opts[IDMAP_MAX_RANGES * 72 + 4096];
 	const char *bin = find_shiftfs();
-	int old_id = top_mount_id(o->mnt);
 	_cleanup_close_ int log_fd = -1;
-	char line[512];
-	int waited, status;
-	pid_t pid;
 
 	if (geteuid() != 0 && !fuse_conf_allows_other()) {
 		if (o->allow_other)
@@ -547,30 +830,210 @@ static void mount_fuse(struct mount_opts *o, const struct idmaps *m)
 	}
 	build_fuse_opts(o, m, opts, sizeof(opts));
 	log_fd = open_log(o);
-	pid = fork();
-	if (pid < 0)
-		die(EXIT_FAIL, "fork: %s", strerror(errno));
-	if (pid == 0)
-		exec_daemon(bin, o, opts, log_fd);
-	for (waited = 0; waited < MOUNT_TIMEOUT_MS; waited += 20) {
-		if (fuse_mounted(o->mnt, old_id)) {
-			o->pid = pid;
-			return;
+	if (geteuid() == 0)
+		mount_fuse_root(o, bin, opts, log_fd);
+	else
+		mount_fuse_user(o, bin, opts, log_fd);
+}
+
+/* The first disk id in [d, d + n) that is none of map's view ids. */
+static bool first_foreign(const struct idmap *map, uint32_t d, uint32_t n,
+			  uint32_t *out)
+{
+	uint64_t x = d, end = (uint64_t)d + n;
+	uint32_t i;
+
+	while (x < end) {
+		bool in = false;
+
+		for (i = 0; !in && i < map->n; i++) {
+			const struct idmap_range *r = &map->r[i];
+
+			if (x >= r->view && x < (uint64_t)r->view + r->count) {
+				x = (uint64_t)r->view + r->count;
+				in = true;
+			}
 		}
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			last_log_line(o->log, line, sizeof(line));
-			unlink(o->log);
-			die(EXIT_FAIL,
-			    "shiftfs failed to mount %s (exit %d): %s", o->mnt,
-			    WIFEXITED(status) ? WEXITSTATUS(status) : -1, line);
+		if (!in) {
+			*out = (uint32_t)x;
+			return true;
 		}
-		sleep_ms(20);
 	}
-	kill(pid, SIGTERM);
-	last_log_line(o->log, line, sizeof(line));
-	unlink(o->log);
-	die(EXIT_FAIL, "shiftfs did not mount %s within %d s: %s", o->mnt,
-	    MOUNT_TIMEOUT_MS / 1000, line);
+	return false;
+}
+
+/*
+ * Does the map let a non-root view id own a disk id that none of the
+ * view's holders is (so a setuid/setgid file or a file capability made
+ * through the mount gives, run natively from SRC, an id they lack)?
+ */
+static bool privileged_owner(const struct idmap *map, uint32_t *disk,
+			     uint32_t *view)
+{
+	uint32_t i;
+
+	for (i = 0; i < map->n; i++) {
+		uint32_t d = map->r[i].disk, v = map->r[i].view;
+		uint32_t n = map->r[i].count;
+
+		if (v == 0) { /* view root: the administrator */
+			if (n == 1)
+				continue;
+			d++, v++, n--;
+		}
+		if (first_foreign(map, d, n, disk)) {
+			*view = v + (*disk - d);
+			return true;
+		}
+	}
+	return false;
+}
+
+struct nosuid_ctx {
+	const char *src;
+	unsigned int dev[64][2];
+	size_t n;
+	bool overflow, suid;
+};
+
+static bool has_dev(const struct nosuid_ctx *c, const struct mnt_entry *e)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->dev[i][0] == e->major && c->dev[i][1] == e->minor)
+			return true;
+	return false;
+}
+
+static int below_src(const struct mnt_entry *e, void *ctx)
+{
+	struct nosuid_ctx *c = ctx;
+	size_t n = strlen(c->src);
+
+	if (strncmp(e->target, c->src, n) ||
+	    (e->target[n] != '/' && strcmp(c->src, "/")) || has_dev(c, e))
+		return 0;
+	if (c->n == sizeof(c->dev) / sizeof(c->dev[0])) {
+		c->overflow = true;
+		return 1;
+	}
+	c->dev[c->n][0] = e->major;
+	c->dev[c->n++][1] = e->minor;
+	return 0;
+}
+
+static int suid_mount(const struct mnt_entry *e, void *ctx)
+{
+	struct nosuid_ctx *c = ctx;
+
+	if (has_dev(c, e) && !mnt_opt_has(e->opts, "nosuid")) {
+		c->suid = true;
+		return 1;
+	}
+	return 0;
+}
+
+/* SRC's filesystem, and those of the submounts the idmapped tree carries,
+ * are mounted nosuid everywhere (in our mount namespace). */
+static bool src_nosuid(const struct mount_opts *o)
+{
+	static struct nosuid_ctx c;
+	static struct mnt_entry e;
+	unsigned long long uniq;
+	struct statvfs sv;
+	int id;
+
+	if (fstatvfs(o->src_fd, &sv) < 0 || !(sv.f_flag & ST_NOSUID))
+		return false;
+	if (mnt_id_at(o->src_fd, "", &id, &uniq) < 0 || mnt_by_id(id, &e) < 0)
+		return false;
+	memset(&c, 0, sizeof(c));
+	c.src = o->src;
+	c.dev[0][0] = e.major;
+	c.dev[0][1] = e.minor;
+	c.n = 1;
+	if (mnt_foreach(below_src, &c) < 0 || c.overflow)
+		return false;
+	if (mnt_foreach(suid_mount, &c) < 0)
+		return false;
+	return !c.suid;
+}
+
+/* Only root can get through fd: root's, no rights for others, and group
+ * rights only for group root (and then no ACL that could name others). */
+static bool root_only_dir(int fd)
+{
+	char path[64];
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & S_IRWXO))
+		return false;
+	if (!(st.st_mode & S_IRWXG))
+		return true;
+	if (st.st_gid != 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return getxattr(path, "system.posix_acl_access", NULL, 0) < 0 &&
+	       (errno == ENODATA || errno == EOPNOTSUPP);
+}
+
+/* Is some directory from SRC up to / (by "..", on fds) root-only? */
+static bool src_root_only(int src_fd)
+{
+	struct stat root, st;
+	int fd, up, i;
+
+	if (stat("/", &root) < 0)
+		return false;
+	fd = fcntl(src_fd, F_DUPFD_CLOEXEC, 0);
+	for (i = 0; fd >= 0 && i < 4096; i++) {
+		if (root_only_dir(fd)) {
+			close(fd);
+			return true;
+		}
+		if (fstat(fd, &st) < 0 ||
+		    (st.st_dev == root.st_dev && st.st_ino == root.st_ino))
+			break;
+		up = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		close(fd);
+		fd = up;
+	}
+	if (fd >= 0)
+		close(fd);
+	return false;
+}
+
+/*
+ * The kernel cannot be told to refuse setuid/setgid bits or file
+ * capabilities made through an idmapped mount. When the map lets a
+ * non-root view id own a privileged disk id, such a mount is refused
+ * unless running SRC's files natively cannot honour them (nosuid) or
+ * nobody but root can reach them, or the administrator says so. Returns
+ * true (and why) when refused.
+ */
+static bool idmap_suid_refused(const struct mount_opts *o,
+			       const struct idmaps *m, char *why, size_t len)
+{
+	uint32_t disk, view;
+	const char *kind = "uid";
+
+	/* Unprivileged, the kernel refuses idmapped mounts anyway. */
+	if (o->allow_suid_src || geteuid() != 0)
+		return false;
+	if (!privileged_owner(&m->uid, &disk, &view)) {
+		if (!privileged_owner(&m->gid, &disk, &view))
+			return false;
+		kind = "gid";
+	}
+	if (src_nosuid(o) || src_root_only(o->src_fd))
+		return false;
+	snprintf(why, len,
+		 "view %s %u would own disk %s %u in SRC, which is not "
+		 "nosuid and not reachable only by root: a setuid file made "
+		 "through the mount would work natively",
+		 kind, view, kind, disk);
+	return true;
 }
 
 /* Try the kernel; returns false (with o->why) when auto should fall back. */
@@ -579,11 +1042,28 @@ static bool mount_idmap(struct mount_opts *o, const struct idmaps *m)
 	struct idmount_opts io = {o->read_only, o->suid, o->dev};
 	struct shift_diag d = {""};
 	enum idmount_stage stage;
-	char why[160];
+	char why[256];
 	int r;
 
-	r = idmount_mount(o->src, o->mnt, m, &io, &stage, &d);
-	if (r == 0) {
+	if (idmap_suid_refused(o, m, why, sizeof(why))) {
+		if (o->backend == BACKEND_AUTO) {
+			snprintf(o->why, sizeof(o->why),
+				 "no idmapped mount: %s (the FUSE daemon "
+				 "refuses those; --allow-suid-src overrides)",
+				 why);
+			return false;
+		}
+		die(EXIT_FAIL,
+		    "refusing an idmapped mount of %s: %s (mount SRC nosuid, "
+		    "keep it under a directory only root can enter, use "
+		    "--backend=fuse, or pass --allow-suid-src)",
+		    o->src, why);
+	}
+	r = idmount_mount(o->src_fd, o->src, o->mnt_fd, o->mnt, m, &io,
+			  &stage, &d);
+	if (r >= 0) {
+		mnt_id_at(r, "", &o->mnt_id, &o->mnt_uniq);
+		close(r);
 		snprintf(o->why, sizeof(o->why),
 			 "kernel idmapped mount: zero overhead");
 		return true;
@@ -647,8 +1127,11 @@ static struct json_object *record(const struct mount_opts *o,
 			       json_object_new_int64(m->overflow_uid));
 	json_object_object_add(j, "overflow_gid",
 			       json_object_new_int64(m->overflow_gid));
-	json_object_object_add(j, "mount_id",
-			       json_object_new_int(top_mount_id(o->mnt)));
+	json_object_object_add(j, "mount_id", json_object_new_int(o->mnt_id));
+	if (o->mnt_uniq)
+		json_object_object_add(
+			j, "mount_id_unique",
+			json_object_new_int64((int64_t)o->mnt_uniq));
 	json_object_object_add(j, "uid", json_object_new_int64(geteuid()));
 	if (b == BACKEND_FUSE) {
 		unsigned long long start;
@@ -672,13 +1155,18 @@ static struct json_object *record(const struct mount_opts *o,
 static void check_not_ours(const struct mount_opts *o)
 {
 	struct json_object *st = NULL;
+	unsigned long long uniq;
 	long long id;
+	int now = -1;
 
 	if (state_read(o->mnt, &st) < 0)
 		return;
 	id = state_int(st, "mount_id");
 	json_object_put(st);
-	if (id >= 0 && top_mount_id(o->mnt) == id)
+	/* MNT's fd is the root of the mount on top of it, if any. */
+	if (mnt_id_at(o->mnt_fd, "", &now, &uniq) < 0)
+		now = -1;
+	if (id >= 0 && now == id)
 		die(EXIT_FAIL,
 		    "%s is already a shifted mount (shiftctl umount "
 		    "%s first)",
@@ -745,6 +1233,7 @@ int cmd_mount(int argc, char **argv)
 		{"force", no_argument, NULL, OPT_FORCE},
 		{"mkdir", no_argument, NULL, OPT_MKDIR},
 		{"private", no_argument, NULL, OPT_PRIVATE},
+		{"allow-suid-src", no_argument, NULL, OPT_ALLOW_SUID_SRC},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -779,6 +1268,9 @@ int cmd_mount(int argc, char **argv)
 		case OPT_PRIVATE:
 			o.private_dir = true;
 			break;
+		case OPT_ALLOW_SUID_SRC:
+			o.allow_suid_src = true;
+			break;
 		case OPT_JSON:
 			o.json = true;
 			break;
@@ -801,13 +1293,16 @@ int cmd_mount(int argc, char **argv)
 			    o.fuse_only);
 	resolve_paths(&o, argv[optind], npos > 1 ? argv[optind + 1] : NULL);
 	check_paths(&o);
-	default_owner(&ms, o.src);
+	default_owner(&ms, o.src_fd, o.src);
 	mapsrc_build(&ms, true, &m);
 	if (m.uid.n == 0 || m.gid.n == 0)
 		die(EXIT_FAIL, "the map is empty: nothing would be visible");
 	check_not_ours(&o);
-	safety_warning(&o, &m);
+	if (geteuid() == 0)
+		safety_warning(&o, &m);
 	b = choose_and_mount(&o, &m);
+	if (geteuid() != 0)
+		safety_warning(&o, &m); /* allow_other is known now */
 	rec = record(&o, &ms, &m, b);
 	r = state_write(o.mnt, rec);
 	if (r < 0)

@@ -1,10 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * shiftctl umount: take down a shifted mount of either backend, and only
- * ours: a fuse.shiftfs mount, or an idmapped mount shiftctl recorded.
- * For FUSE, waits for the daemon to exit.
+ * ours: the mount shiftctl mount recorded (its mount id matches the
+ * record), or with --force any fuse.shiftfs or idmapped mount. For FUSE,
+ * waits for the daemon to exit.
+ *
+ * Any user can make a fuse.shiftfs mount, and a user owning a directory on
+ * MNT's path can rename things under it: the mount is identified by its
+ * mount id (statx STATX_MNT_ID), not by the path, and unmounted through
+ * a verified fd of MNT's parent (umount_checked), so that what is
+ * unmounted is the mount that was checked.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +22,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "mounts.h"
 #include "shiftctl.h"
 
-enum { OPT_LAZY = OPT_VERB_FIRST };
+enum { OPT_LAZY = OPT_VERB_FIRST, OPT_FORCE };
 
 static void usage(void)
 {
@@ -29,6 +38,9 @@ static void usage(void)
 	fputs("\nOptions:\n"
 	      " -l, --lazy                 detach now, clean up when no longer "
 	      "busy\n"
+	      "     --force                also a fuse.shiftfs or idmapped "
+	      "mount\n"
+	      "                              that shiftctl did not record\n"
 	      " -h, --help                 display this help\n"
 	      "\nExit status: 0 unmounted, 1 failure (not ours, busy, not\n"
 	      "mounted), 2 usage error.\n"
@@ -37,59 +49,88 @@ static void usage(void)
 }
 
 struct sub_ctx {
-	const char *mnt;
-	size_t n;
+	int *ids;	/* ids[0] is the tree's top; the rest its submounts */
 	char (*targets)[PATH_MAX];
-	size_t cap;
+	size_t n, cap;
+	bool grew;
 };
 
 static int collect_sub(const struct mnt_entry *e, void *ctx)
 {
 	struct sub_ctx *c = ctx;
-	size_t len = strlen(c->mnt);
+	size_t i;
 
-	if (strncmp(e->target, c->mnt, len) || e->target[len] != '/')
+	for (i = 0; i < c->n; i++)
+		if (c->ids[i] == e->id)
+			return 0;
+	for (i = 0; i < c->n && c->ids[i] != e->parent; i++)
+		;
+	if (i == c->n)
 		return 0;
 	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 8;
-		void *p = realloc(c->targets, cap * sizeof(*c->targets));
+		size_t cap = c->cap * 2;
+		void *p = realloc(c->ids, cap * sizeof(*c->ids)), *q;
 
 		if (!p)
 			return -ENOMEM;
-		c->targets = p;
+		c->ids = p;
+		q = realloc(c->targets, cap * sizeof(*c->targets));
+		if (!q)
+			return -ENOMEM;
+		c->targets = q;
 		c->cap = cap;
 	}
+	c->ids[c->n] = e->id;
 	snprintf(c->targets[c->n++], PATH_MAX, "%s", e->target);
+	c->grew = true;
 	return 0;
 }
 
-/* An idmapped tree carries SRC's submounts: unmount them, newest first. */
-static int umount_tree(const char *mnt, bool lazy)
+/*
+ * An idmapped tree carries SRC's submounts: unmount them (found by parent
+ * mount id, not by path), newest first, then the top; each through
+ * umount_checked, by its own mount id.
+ */
+static int umount_tree(const char *mnt, int id, bool lazy)
 {
-	struct sub_ctx c = {mnt, 0, NULL, 0};
+	struct sub_ctx c = {NULL, NULL, 1, 8, true};
 	int r = 0;
 
 	if (lazy)
-		return umount2(mnt, MNT_DETACH) < 0 ? -errno : 0;
-	r = mnt_foreach(collect_sub, &c);
-	while (r == 0 && c.n > 0) {
-		c.n--;
-		if (umount2(c.targets[c.n], 0) < 0 && errno != EINVAL)
-			r = -errno;
+		return umount_checked(mnt, id, MNT_DETACH);
+	c.ids = malloc(c.cap * sizeof(*c.ids));
+	c.targets = malloc(c.cap * sizeof(*c.targets));
+	if (!c.ids || !c.targets) {
+		free(c.ids);
+		free(c.targets);
+		return -ENOMEM;
 	}
+	c.ids[0] = id;
+	snprintf(c.targets[0], PATH_MAX, "%s", mnt);
+	while (r == 0 && c.grew) {
+		c.grew = false;
+		r = mnt_foreach(collect_sub, &c);
+	}
+	while (r == 0 && c.n > 1) {
+		c.n--;
+		r = umount_checked(c.targets[c.n], c.ids[c.n], 0);
+		if (r == -EINVAL || r == -ENOENT)
+			r = 0; /* already gone with its parent */
+	}
+	if (r == 0)
+		r = umount_checked(mnt, id, 0);
+	free(c.ids);
 	free(c.targets);
-	if (r == 0 && umount2(mnt, 0) < 0)
-		r = -errno;
 	return r;
 }
 
-static int umount_fuse(const char *mnt, bool lazy)
+static int umount_fuse(const char *mnt, int id, bool lazy)
 {
 	int status;
 	pid_t pid;
 
 	if (geteuid() == 0)
-		return umount2(mnt, lazy ? MNT_DETACH : 0) < 0 ? -errno : 0;
+		return umount_checked(mnt, id, lazy ? MNT_DETACH : 0);
 	/* Unprivileged: the setuid helper that mounted it unmounts it. */
 	pid = fork();
 	if (pid < 0)
@@ -139,17 +180,69 @@ static void wait_daemon(pid_t pid, long long start)
 	kill(pid, SIGTERM);
 }
 
+/* Is e the mount st recorded (same mount id, same unique id where both
+ * are known, same backend)? */
+static bool recorded(struct json_object *st, const struct mnt_entry *e,
+		     unsigned long long uniq, bool fuse)
+{
+	long long u;
+
+	if (!st || state_int(st, "mount_id") != e->id)
+		return false;
+	u = state_int(st, "mount_id_unique");
+	if (u > 0 && uniq && (unsigned long long)u != uniq)
+		return false;
+	if (fuse)
+		return !strcmp(state_str(st, "backend"), "fuse");
+	return !strcmp(state_str(st, "backend"), "idmap") &&
+	       mnt_is_idmapped(e);
+}
+
+/* The mount whose mount point is mnt: its id (by statx through a verified
+ * fd of the parent) and mountinfo entry. -ENOENT: nothing mounted there. */
+static int find_mount(const char *mnt, struct mnt_entry *e,
+		      unsigned long long *uniq)
+{
+	char parent[PATH_MAX];
+	_cleanup_close_ int pfd = -1;
+	const char *name;
+	char *slash;
+	int id, r;
+
+	snprintf(parent, sizeof(parent), "%s", mnt);
+	slash = strrchr(parent, '/');
+	if (!slash || !slash[1])
+		return -ENOENT;
+	name = mnt + (slash - parent) + 1;
+	if (slash == parent)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	pfd = open_verified(parent, O_DIRECTORY);
+	if (pfd < 0)
+		return pfd;
+	r = mnt_id_at(pfd, name, &id, uniq);
+	if (r < 0)
+		return r;
+	r = mnt_by_id(id, e);
+	if (r < 0)
+		return r;
+	return strcmp(e->target, mnt) ? -ENOENT : 0;
+}
+
 int cmd_umount(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"lazy", no_argument, NULL, 'l'},
+		{"force", no_argument, NULL, OPT_FORCE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct json_object *st = NULL;
 	static struct mnt_entry e;
+	unsigned long long uniq = 0;
 	char mnt[PATH_MAX];
-	bool lazy = false, fuse;
+	bool lazy = false, force = false, fuse, ours;
 	long long start = -1;
 	pid_t pid = 0;
 	int c, r;
@@ -158,6 +251,9 @@ int cmd_umount(int argc, char **argv)
 		switch (c) {
 		case 'l':
 			lazy = true;
+			break;
+		case OPT_FORCE:
+			force = true;
 			break;
 		case 'h':
 			usage();
@@ -172,35 +268,54 @@ int cmd_umount(int argc, char **argv)
 	if (r < 0)
 		die(EXIT_FAIL, "%s: %s", argv[optind], strerror(-r));
 	state_read(mnt, &st);
-	r = mnt_find(mnt, &e);
+	r = find_mount(mnt, &e, &uniq);
 	if (r == -ENOENT) {
 		if (st)
 			state_remove(mnt);
 		json_object_put(st);
 		die(EXIT_FAIL, "%s is not mounted", mnt);
 	}
+	if (r == -ELOOP || r == -ESTALE)
+		die(EXIT_FAIL,
+		    "%s changed while it was being resolved (a symlink or a "
+		    "rename on its path): refusing to unmount",
+		    mnt);
 	if (r < 0)
-		die(EXIT_FAIL, "reading mountinfo: %s", strerror(-r));
+		die(EXIT_FAIL, "%s: %s", mnt, strerror(-r));
 	fuse = !strcmp(e.fstype, SHIFTFS_FSTYPE);
-	if (!fuse && !(st && mnt_is_idmapped(&e) &&
-		       !strcmp(state_str(st, "backend"), "idmap") &&
-		       state_int(st, "mount_id") == e.id)) {
+	if (!fuse && !mnt_is_idmapped(&e)) {
 		json_object_put(st);
 		die(EXIT_FAIL,
-		    "%s is not a shifted mount of ours (it is a %s%s "
-		    "mount of %s); use umount(8)",
+		    "%s is not a shifted mount of ours (it is a %s mount of "
+		    "%s); use umount(8)",
+		    mnt, e.fstype, e.source);
+	}
+	ours = recorded(st, &e, uniq, fuse);
+	if (!ours && !force) {
+		json_object_put(st);
+		die(EXIT_FAIL,
+		    "%s is not a shifted mount of ours (it is a %s%s mount of "
+		    "%s that shiftctl mount did not record; --force unmounts "
+		    "it anyway)",
 		    mnt, e.fstype, mnt_is_idmapped(&e) ? " idmapped" : "",
 		    e.source);
 	}
-	if (st && fuse && state_int(st, "mount_id") == e.id)
+	if (ours && fuse)
 		pid = (pid_t)state_int(st, "pid"),
 		start = state_int(st, "pid_start");
 	json_object_put(st);
-	r = fuse ? umount_fuse(mnt, lazy) : umount_tree(mnt, lazy);
+	r = fuse ? umount_fuse(mnt, e.id, lazy)
+		 : umount_tree(mnt, e.id, lazy);
+	if (r == -ESTALE)
+		die(EXIT_FAIL,
+		    "cannot unmount %s: what is mounted there changed while "
+		    "it was being checked; nothing unmounted",
+		    mnt);
 	if (r < 0)
 		die(EXIT_FAIL, "cannot unmount %s: %s%s", mnt, strerror(-r),
 		    r == -EBUSY ? " (in use; --lazy detaches it now)" : "");
-	state_remove(mnt);
+	if (ours)
+		state_remove(mnt);
 	if (fuse)
 		wait_daemon(pid, start);
 	printf("%s: unmounted %s (%s)\n", program_name, mnt,

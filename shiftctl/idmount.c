@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The kernel idmapped-mount backend: clone SRC's mount tree with
- * open_tree(OPEN_TREE_CLONE|AT_RECURSIVE), attach a user namespace that
- * carries the id map with mount_setattr(MOUNT_ATTR_IDMAP), and move the
- * detached tree onto MNT. The user namespace is made by a short-lived child
+ * open_tree(OPEN_TREE_CLONE|AT_RECURSIVE) of the checked SRC fd, attach a
+ * user namespace that carries the id map with
+ * mount_setattr(MOUNT_ATTR_IDMAP), and move the detached tree onto the
+ * checked MNT fd. The user namespace is made by a short-lived child
  * (unshare(CLONE_NEWUSER)) whose maps we write from outside, as
  * util-linux's mount(8) X-mount.idmap= does.
  *
@@ -137,11 +138,12 @@ out_pipes:
 	return r < 0 ? r : fd;
 }
 
-int idmount_mount(const char *src, const char *mnt, const struct idmaps *m,
-		  const struct idmount_opts *o, enum idmount_stage *stage,
-		  struct shift_diag *d)
+int idmount_mount(int src_fd, const char *src, int mnt_fd, const char *mnt,
+		  const struct idmaps *m, const struct idmount_opts *o,
+		  enum idmount_stage *stage, struct shift_diag *d)
 {
 	_cleanup_close_ int userns = -1, tree = -1;
+	int r;
 	struct mount_attr attr = {0};
 
 	*stage = IDMOUNT_USERNS;
@@ -150,8 +152,9 @@ int idmount_mount(const char *src, const char *mnt, const struct idmaps *m,
 		return userns;
 
 	*stage = IDMOUNT_OPEN;
-	tree = open_tree(AT_FDCWD, src,
-			 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	tree = open_tree(src_fd, "",
+			 AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+				 AT_RECURSIVE);
 	if (tree < 0)
 		return shift_diag_set(d, errno, "open_tree(%s): %s", src,
 				      strerror(errno));
@@ -171,10 +174,13 @@ int idmount_mount(const char *src, const char *mnt, const struct idmaps *m,
 				      src, strerror(errno));
 
 	*stage = IDMOUNT_MOVE;
-	if (move_mount(tree, "", AT_FDCWD, mnt, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+	if (move_mount(tree, "", mnt_fd, "",
+		       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return shift_diag_set(d, errno, "move_mount(%s): %s", mnt,
 				      strerror(errno));
-	return 0;
+	r = tree;
+	tree = -1;
+	return r;
 }
 
 bool idmount_unsupported(enum idmount_stage stage, int err, char *why,

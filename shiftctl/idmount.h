@@ -35,13 +35,17 @@ struct idmount_opts {
 int idmount_userns_fd(const struct idmaps *m, struct shift_diag *d);
 
 /*
- * Mount SRC at MNT, recursively (SRC's submounts too, like the FUSE
- * backend, which crosses into them), with owners shifted through m.
- * Returns 0, or -errno with *stage and d saying which step failed.
+ * Mount the directory src_fd (an O_PATH fd, checked by the caller) onto
+ * the directory mnt_fd, recursively (SRC's submounts too, like the FUSE
+ * backend, which crosses into them), with owners shifted through m: by fd
+ * (open_tree(AT_EMPTY_PATH), move_mount(MOVE_MOUNT_T_EMPTY_PATH)), so no
+ * path is resolved again. src and mnt only name them in messages.
+ * Returns an O_CLOEXEC fd of the new mount's root (for its mount id), or
+ * -errno with *stage and d saying which step failed.
  */
-int idmount_mount(const char *src, const char *mnt, const struct idmaps *m,
-		  const struct idmount_opts *o, enum idmount_stage *stage,
-		  struct shift_diag *d);
+int idmount_mount(int src_fd, const char *src, int mnt_fd, const char *mnt,
+		  const struct idmaps *m, const struct idmount_opts *o,
+		  enum idmount_stage *stage, struct shift_diag *d);
 
 /*
  * Whether -err at stage means "this kernel, privilege or filesystem cannot

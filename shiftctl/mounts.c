@@ -12,8 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/openat2.h>
 
 #include "cleanup.h"
 #include "mounts.h"
@@ -59,6 +63,8 @@ static bool parse_line(char *line, struct mnt_entry *e)
 		return false;
 	e->id = atoi(f[0]);
 	e->parent = atoi(f[1]);
+	if (sscanf(f[2], "%u:%u", &e->major, &e->minor) != 2)
+		e->major = e->minor = 0;
 	unescape(f[3], e->root, sizeof(e->root));
 	unescape(f[4], e->target, sizeof(e->target));
 	copy_field(f[5], e->opts, sizeof(e->opts));
@@ -364,6 +370,147 @@ long long state_int(struct json_object *obj, const char *key)
 	    !json_object_is_type(v, json_type_int))
 		return -1;
 	return (long long)json_object_get_int64(v);
+}
+
+int fd_path(int fd, char *buf, size_t len)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, buf, len);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= len)
+		return -ENAMETOOLONG;
+	buf[n] = '\0';
+	return 0;
+}
+
+int open_verified(const char *real, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(O_PATH | O_CLOEXEC | flags),
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	char now[PATH_MAX];
+	int fd, r;
+
+	if (real[0] != '/')
+		return -EINVAL;
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, real, &how, sizeof(how));
+	if (fd < 0)
+		return -errno;
+	r = fd_path(fd, now, sizeof(now));
+	if (r == 0 && strcmp(now, real))
+		r = -ESTALE;
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x00004000U
+#endif
+
+static int fdinfo_mnt_id(int dirfd, const char *name, int *id)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_fclose_ FILE *f = NULL;
+	char path[64], line[128];
+
+	fd = *name ? openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC)
+		   : fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "mnt_id: %d", id) == 1)
+			return 0;
+	return -ENOSYS;
+}
+
+int mnt_id_at(int dirfd, const char *name, int *id, unsigned long long *uniq)
+{
+	int flags = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC |
+		    (*name ? 0 : AT_EMPTY_PATH);
+	struct statx stx;
+
+	*uniq = 0;
+	if (statx(dirfd, name, flags, STATX_MNT_ID, &stx) < 0 ||
+	    !(stx.stx_mask & STATX_MNT_ID))
+		/* FUSE refuses even that to others than the mount's owner
+		 * (no allow_other): /proc says it without asking the fs. */
+		return fdinfo_mnt_id(dirfd, name, id);
+	*id = (int)stx.stx_mnt_id;
+	if (statx(dirfd, name, flags, STATX_MNT_ID_UNIQUE, &stx) == 0 &&
+	    (stx.stx_mask & STATX_MNT_ID_UNIQUE))
+		*uniq = stx.stx_mnt_id;
+	return 0;
+}
+
+struct id_ctx {
+	int id;
+	struct mnt_entry *out;
+};
+
+static int id_visit(const struct mnt_entry *e, void *ctx)
+{
+	struct id_ctx *c = ctx;
+
+	if (e->id != c->id)
+		return 0;
+	*c->out = *e;
+	return 1;
+}
+
+int mnt_by_id(int id, struct mnt_entry *out)
+{
+	struct id_ctx c = {id, out};
+	int r = mnt_foreach(id_visit, &c);
+
+	if (r < 0)
+		return r;
+	return r ? 0 : -ENOENT;
+}
+
+int umount_checked(const char *target, int id, int flags)
+{
+	char parent[PATH_MAX], via[PATH_MAX + 64];
+	unsigned long long uniq;
+	_cleanup_close_ int pfd = -1;
+	const char *name;
+	char *slash;
+	int now, r;
+
+	if (snprintf(parent, sizeof(parent), "%s", target) >=
+	    (int)sizeof(parent))
+		return -ENAMETOOLONG;
+	slash = strrchr(parent, '/');
+	if (!slash || !slash[1] || target[0] != '/')
+		return -EINVAL; /* "/" itself is never ours */
+	name = target + (slash - parent) + 1;
+	if (slash == parent)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	pfd = open_verified(parent, O_DIRECTORY);
+	if (pfd < 0)
+		return pfd == -ELOOP ? -ESTALE : pfd;
+	r = mnt_id_at(pfd, name, &now, &uniq);
+	if (r < 0)
+		return r;
+	if (now != id)
+		return -ESTALE;
+	snprintf(via, sizeof(via), "/proc/self/fd/%d/%s", pfd, name);
+	if (umount2(via, flags | UMOUNT_NOFOLLOW) < 0)
+		return -errno;
+	return 0;
 }
 
 int proc_stat(pid_t pid, char *state, unsigned long long *start)

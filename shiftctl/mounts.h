@@ -19,6 +19,7 @@
 
 struct mnt_entry {
 	int id, parent;
+	unsigned int major, minor; /* st_dev of the filesystem */
 	char root[PATH_MAX];   /* root of the mount within its filesystem */
 	char target[PATH_MAX]; /* mount point, unescaped */
 	char opts[512];	       /* per-mount options ("rw,nosuid,idmapped") */
@@ -69,6 +70,46 @@ int state_remove(const char *mnt);
 typedef int (*state_visit_fn)(const char *path, struct json_object *obj,
 			      void *ctx);
 int state_foreach(state_visit_fn fn, void *ctx);
+
+/*
+ * Paths resolved once, to fds. A privileged command checks what an fd
+ * refers to and acts on that fd, never on a path string resolved again
+ * later, which another user could have redirected in between.
+ */
+
+/* The path an fd refers to now (readlink of /proc/self/fd/N). */
+int fd_path(int fd, char *buf, size_t len);
+
+/*
+ * Open the canonical absolute path real (from realpath()) as an O_PATH fd
+ * (O_CLOEXEC | flags, e.g. O_DIRECTORY) without following any symlink or
+ * magic link on the way, and check that the fd's path is still real.
+ * Returns the fd, -ELOOP or -ESTALE when the path changed since it was
+ * resolved (a symlink or a rename swapped in), or -errno.
+ */
+int open_verified(const char *real, int flags);
+
+/*
+ * The mount id (as in mountinfo) and, where the kernel has it (6.8+), the
+ * unique 64-bit mount id (else 0) of the mount holding name under dirfd
+ * ("" and dirfd: the fd itself). Symlinks are not followed and FUSE is
+ * not asked (a dead daemon does not matter). 0 or -errno.
+ */
+int mnt_id_at(int dirfd, const char *name, int *id, unsigned long long *uniq);
+
+/* The mountinfo entry with mount id id: 0, -ENOENT or -errno. */
+int mnt_by_id(int id, struct mnt_entry *out);
+
+/*
+ * Unmount the mount with id id whose mount point is target (canonical):
+ * target's parent is opened with open_verified(), the mount id of the
+ * name under it is checked, and umount2 acts on that very name through
+ * the parent fd (/proc/self/fd/N/NAME, UMOUNT_NOFOLLOW), so that a rename
+ * or symlink swapped in on target's path cannot redirect it (a mount point
+ * itself cannot be renamed or removed while mounted). flags: 0 or
+ * MNT_DETACH. 0, -ESTALE (something else is mounted there now), -errno.
+ */
+int umount_checked(const char *target, int id, int flags);
 
 /* From /proc/PID/stat: the state letter and the start time (clock ticks
  * since boot), which with the pid names a process uniquely. */

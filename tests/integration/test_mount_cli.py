@@ -28,6 +28,17 @@ def mkdirs(top, *names):
     return out
 
 
+def root_only(top, *names):
+    """Directories under a 0700 root-owned one: nobody but root can run
+    what is in them natively, so an idmapped mount of them is allowed even
+    with a map that lets a view id own disk uid 0 (shiftctl-mount(1),
+    --allow-suid-src)."""
+    priv = os.path.join(top, "root-only")
+    os.makedirs(priv, exist_ok=True)
+    os.chmod(priv, 0o700)
+    return mkdirs(priv, *names)
+
+
 # --- refusals ----------------------------------------------------------------
 
 @pytest.mark.parametrize("src", ["/", "/etc", "/usr", "/boot", "/proc", "/sys", "/dev"])
@@ -37,7 +48,8 @@ def test_refuses_system_dir_as_src(src, world_tmp, mounts):
     (mnt,) = mkdirs(world_tmp, "mnt")
     r = mounts.mount(MAP, src, mnt, expect_ok=False)
     assert r.returncode == 1
-    assert "refusing to mount from %s: it is a system directory" % src in r.stderr
+    assert "refusing to mount from %s: it is the system directory %s" % (
+        src, src) in r.stderr
     assert not is_mounted(mnt)
 
 
@@ -52,8 +64,8 @@ def test_refuses_home_dir_and_system_mnt(world_tmp, mounts):
     need(homes, "no host user with a home directory under /home")
     home, user = homes[0]
     for mnt, why in ((home, "the home directory of " + user),
-                     ("/usr", "a system directory"),
-                     ("/root", "a system directory")):
+                     ("/usr", "the system directory /usr"),
+                     ("/root", "the system directory /root")):
         r = run_shiftctl(["mount", "--backend=fuse", MAP, src, mnt], env=env)
         assert r.returncode == 1
         assert "refusing to mount onto %s: it is %s" % (mnt, why) in r.stderr
@@ -178,7 +190,7 @@ def test_forced_idmap_fails_cleanly(fuse_src, world_tmp, mounts):
 
 def test_auto_prefers_idmap_and_fuse_only_options(world_tmp, mounts):
     need_root_and_fuse()
-    src, m1, m2 = mkdirs(world_tmp, "src", "m1", "m2")
+    src, m1, m2 = root_only(world_tmp, "src", "m1", "m2")
     r = mounts.mount(MAP, src, m1)
     assert " with idmap (kernel idmapped mount: zero overhead)" in r.stdout
     r = mounts.mount("-o", "cache=never", MAP, src, m2)
@@ -216,7 +228,8 @@ def test_second_mount_on_same_mnt_refused(world_tmp, mounts):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_status_and_umount(backend, world_tmp, mounts):
     need_root_and_fuse()
-    src, mnt = mkdirs(world_tmp, "src", "mnt")
+    (src,) = root_only(world_tmp, "src")
+    (mnt,) = mkdirs(world_tmp, "mnt")
     mounts.mount("--backend=" + backend, "--read-only", MAP, src, mnt)
 
     r = run_shiftctl(["status", "--json"])
@@ -253,7 +266,8 @@ def test_status_and_umount(backend, world_tmp, mounts):
 
 def test_stale_state_is_dropped(world_tmp, mounts):
     need_root_and_fuse()
-    src, mnt = mkdirs(world_tmp, "src", "mnt")
+    (src,) = root_only(world_tmp, "src")
+    (mnt,) = mkdirs(world_tmp, "mnt")
     mounts.mount("--backend=idmap", MAP, src, mnt)
     assert state_of(mnt)["backend"] == "idmap"
     subprocess.run(["umount", mnt], check=True)
@@ -265,7 +279,7 @@ def test_stale_state_is_dropped(world_tmp, mounts):
     mounts.mount("--backend=idmap", MAP, src, mnt)
 
 
-def test_unrecorded_shiftfs_mount_is_listed_and_unmountable(world_tmp):
+def test_unrecorded_shiftfs_mount_is_listed_and_unmountable_forced(world_tmp):
     need_root_and_fuse()
     src, mnt = mkdirs(world_tmp, "src", "mnt")
     m = Mount(src, mnt, "uidmap=0:100000:65536,gidmap=0:100000:65536")
@@ -278,7 +292,12 @@ def test_unrecorded_shiftfs_mount_is_listed_and_unmountable(world_tmp):
                      "recorded": False}
         r = run_shiftctl(["status", mnt])
         assert "fuse.shiftfs mount not recorded by shiftctl: maps unknown" in r.stdout
+        # Anyone can make a fuse.shiftfs mount: not ours without --force.
         r = run_shiftctl(["umount", mnt])
+        assert r.returncode == 1
+        assert "did not record; --force unmounts it anyway" in r.stderr
+        assert is_mounted(mnt)
+        r = run_shiftctl(["umount", "--force", mnt])
         assert r.returncode == 0, r.stderr
         assert not is_mounted(mnt)
         m.proc.wait(timeout=10)
@@ -297,7 +316,7 @@ def forget_record(mnt):
 
 def test_umount_refuses_foreign_mounts(world_tmp):
     need_root_and_fuse()
-    (t,) = mkdirs(world_tmp, "tmpfs")
+    (t,) = root_only(world_tmp, "tmpfs")
     subprocess.run(["mount", "-t", "tmpfs", "tmpfs", t], check=True)
     try:
         r = run_shiftctl(["umount", t])
@@ -326,7 +345,8 @@ def test_umount_refuses_foreign_mounts(world_tmp):
 
 def test_umount_lazy_while_busy(world_tmp, mounts):
     need_root_and_fuse()
-    src, mnt = mkdirs(world_tmp, "src", "mnt")
+    (src,) = root_only(world_tmp, "src")
+    (mnt,) = mkdirs(world_tmp, "mnt")
     mounts.mount("--backend=idmap", MAP, src, mnt)
     busy = subprocess.Popen(["sleep", "60"], cwd=mnt)
     try:
@@ -343,7 +363,8 @@ def test_umount_lazy_while_busy(world_tmp, mounts):
 
 def test_submounts_are_carried_and_unmounted(world_tmp, mounts):
     need_root_and_fuse()
-    src, mnt = mkdirs(world_tmp, "src", "mnt")
+    (src,) = root_only(world_tmp, "src")
+    (mnt,) = mkdirs(world_tmp, "mnt")
     (inner,) = mkdirs(src, "inner")
     subprocess.run(["mount", "-t", "tmpfs", "tmpfs", inner], check=True)
     try:
@@ -364,7 +385,8 @@ def test_auto_falls_back_on_shifted_sources(world_tmp, mounts):
     be idmapped) or an idmapped mount (the kernel will not idmap it twice).
     Both fall back to FUSE and the owners compose through both maps."""
     need_root_and_fuse()
-    src, m1, m2, s1, s2 = mkdirs(world_tmp, "src", "m1", "m2", "s1", "s2")
+    src, m1, m2 = root_only(world_tmp, "src", "m1", "m2")
+    s1, s2 = mkdirs(world_tmp, "s1", "s2")
     with open(os.path.join(src, "f"), "w"):
         pass
     os.chown(os.path.join(src, "f"), 5, 5)
@@ -383,7 +405,8 @@ def test_odd_path_names(backend, world_tmp, mounts):
     """Spaces, tabs, backslashes and '%' in paths survive mountinfo's octal
     escapes and the state file's name."""
     need_root_and_fuse()
-    src, mnt = mkdirs(world_tmp, "my src\\x", "mnt dir\t%2F")
+    (src,) = root_only(world_tmp, "my src\\x")
+    (mnt,) = mkdirs(world_tmp, "mnt dir\t%2F")
     mounts.mount("--backend=" + backend, MAP, src, mnt)
     st = state_of(mnt)
     assert st["mountpoint"] == mnt and st["source"] == src
