@@ -444,7 +444,7 @@ static void open_source(struct sfs *fs)
 	struct stat st;
 	char *real;
 
-	fs->root.fd = open(fs->source, O_PATH | O_DIRECTORY);
+	fs->root.fd = open(fs->source, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fs->root.fd < 0)
 		opt_error("%s: %s", fs->source, strerror(errno));
 	if (fstat(fs->root.fd, &st) < 0)
