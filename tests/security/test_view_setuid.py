@@ -159,17 +159,34 @@ def test_identity_container_root_setcap_equals_native(identity):
 
 # --- item 2: the guard under a rootless layout ------------------------------
 
-@pytest.fixture
-def rootless(scratch, shiftfs_mount):
-    """rootless=shiftfs-mapped: disk 0 is view uid(MAPPED), disk 1..65536
-    its subordinate range; disk 0 and 1..65536 are privileged."""
+def _guarded_mount(scratch, shiftfs_mount, layout):
     need_root_and_fuse()
     m, mg = uid_of(MAPPED), gid_of(MAPPED)
     need(subid_start(MAPPED) is not None and
          subid_start(MAPPED, "/etc/subgid") is not None,
          "%s needs /etc/subuid and /etc/subgid ranges" % MAPPED)
     os.chmod(scratch.src, 0o755)  # disk 0: the mapped user's in the view
-    shiftfs_mount(scratch.src, scratch.mnt, "rootless=%s" % MAPPED)
+    opts = {"rootless": "rootless=%s" % MAPPED,
+            "owner": "owner=0:0,user=%d:%d" % (m, mg)}[layout]
+    shiftfs_mount(scratch.src, scratch.mnt, opts)
+    assert os.stat(scratch.mnt).st_uid == m
+    return m, mg
+
+
+@pytest.fixture(params=["rootless", "owner"])
+def guarded(request, scratch, shiftfs_mount):
+    """A layout whose view uid(MAPPED) is disk 0: rootless=MAPPED, or
+    owner mode on a root-owned SRC (owner=0:0,user=MAPPED)."""
+    scratch.m, scratch.mg = _guarded_mount(scratch, shiftfs_mount,
+                                           request.param)
+    return scratch
+
+
+@pytest.fixture
+def rootless(scratch, shiftfs_mount):
+    """rootless=shiftfs-mapped: disk 0 is view uid(MAPPED), disk 1..65536
+    its subordinate range; disk 0 and 1..65536 are privileged."""
+    m, mg = _guarded_mount(scratch, shiftfs_mount, "rootless")
     assert os.stat(scratch.mnt).st_uid == m
     scratch.m, scratch.mg = m, mg
     scratch.sub = subid_start(MAPPED)
@@ -192,8 +209,8 @@ def _no_root_shell(path):
     assert r.stdout.strip() == str(uid_of(ATTACKER))
 
 
-def test_mapped_user_cannot_plant_setuid_root(rootless):
-    s = rootless
+def test_mapped_user_cannot_plant_setuid_root(guarded):
+    s = guarded
     r = as_host_user(MAPPED, ["sh", "-c", "cp /bin/bash %s && chmod 4755 %s"
                               % (s.p("mnt", "rootsh"), s.p("mnt", "rootsh"))])
     assert r.returncode != 0 and "Operation not permitted" in r.stderr, r
@@ -207,10 +224,10 @@ def test_mapped_user_cannot_plant_setuid_root(rootless):
     assert _mode(s.p("src", "rootsh")) == 0o755
 
 
-def test_mapped_user_create_strips_privileged_bits(rootless):
+def test_mapped_user_create_strips_privileged_bits(guarded):
     """open(O_CREAT, 04755), mknod(S_IFREG|06755): created, without the
     bits (as the kernel strips S_ISGID for a caller outside the group)."""
-    s = rootless
+    s = guarded
     r = as_user(r"""
 m = %r
 step('create', lambda: os.close(os.open(m + '/c', os.O_WRONLY | os.O_CREAT, 0o4755)))
@@ -224,10 +241,10 @@ step('mkdir', os.mkdir, m + '/d', 0o2755)
     assert os.stat(s.p("src", "c")).st_uid == 0
 
 
-def test_mapped_user_legitimate_use(rootless):
+def test_mapped_user_legitimate_use(guarded):
     """The mapped user still creates, writes and chmods (without setuid)
     its own files, which are container root's (disk 0) in SRC."""
-    s = rootless
+    s = guarded
     r = as_user(r"""
 m = %r
 step('write', wr, m + '/f', b'hello')
