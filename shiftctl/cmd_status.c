@@ -69,8 +69,10 @@ static int visit_state(const char *path, struct json_object *obj, void *ctx)
 	else if (active)
 		active = mnt_is_idmapped(&e);
 	if (!active) {
-		/* Stale: the mount went away without shiftctl umount. */
-		state_remove(mnt);
+		/* Stale: the mount went away without shiftctl umount. (One
+		 * that a rename on its path moved is kept, not listed.) */
+		if (!state_mount_exists(obj))
+			state_remove(mnt);
 		(void)path;
 		return 0;
 	}
@@ -120,8 +122,12 @@ static void print_text(struct json_object *list)
 		struct json_object *o = json_object_array_get_idx(list, i);
 		const char *backend = state_str(o, "backend");
 
-		printf("%s: %s, backend %s", state_str(o, "mountpoint"),
-		       state_str(o, "source"), backend);
+		char *qm = sh_quote(state_str(o, "mountpoint"));
+		char *qs = sh_quote(state_str(o, "source"));
+
+		printf("%s: %s, backend %s", qm, qs, backend);
+		free(qm);
+		free(qs);
 		if (state_int(o, "pid") > 0)
 			printf(" (shiftfs pid %lld)", state_int(o, "pid"));
 		if (!json_object_get_boolean(

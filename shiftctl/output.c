@@ -28,8 +28,57 @@ struct json_object *json_idmap(const struct idmap *m)
 	return arr;
 }
 
+/*
+ * Every string in the tree made valid UTF-8 (json_add_bytes() in objects,
+ * so that the exact bytes stay available as KEY_hex): names read from a
+ * tree, mountinfo or a state file are whatever bytes their creator chose.
+ */
+static void json_sanitize(struct json_object *o)
+{
+	size_t i, n;
+
+	if (json_object_is_type(o, json_type_array)) {
+		n = json_object_array_length(o);
+		for (i = 0; i < n; i++) {
+			struct json_object *v = json_object_array_get_idx(o, i);
+
+			if (!json_object_is_type(v, json_type_string)) {
+				json_sanitize(v);
+				continue;
+			}
+			if (utf8_valid(json_object_get_string(v)))
+				continue;
+			json_object_array_put_idx(
+				o, i, json_string_bytes(json_object_get_string(v)));
+		}
+	} else if (json_object_is_type(o, json_type_object)) {
+		char *keys[256];
+		size_t nk = 0;
+
+		json_object_object_foreach(o, k, v)
+		{
+			if (!json_object_is_type(v, json_type_string))
+				json_sanitize(v);
+			else if (!utf8_valid(json_object_get_string(v)) &&
+				 nk < 256 && (keys[nk] = strdup(k)))
+				nk++;
+		}
+		for (i = 0; i < nk; i++) {
+			char *copy = strdup(json_object_get_string(
+				json_object_object_get(o, keys[i])));
+
+			if (!copy)
+				die(EXIT_FAIL, "out of memory");
+			json_add_bytes(o, keys[i], copy);
+			free(copy);
+			free(keys[i]);
+		}
+	}
+}
+
 void json_print(struct json_object *obj)
 {
+	json_sanitize(obj);
 	puts(json_object_to_json_string_ext(
 		obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 			     JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -163,7 +163,8 @@ void mapsrc_describe(const struct mapsrc *ms, char *buf, size_t len);
 
 /* JSON helpers (json-c). */
 struct json_object *json_idmap(const struct idmap *m);
-/* Print obj pretty to stdout, newline-terminated, and release it. */
+/* Print obj pretty to stdout, newline-terminated, and release it. Every
+ * string that is not valid UTF-8 is printed as json_add_bytes() does. */
 void json_print(struct json_object *obj);
 /* s is valid UTF-8 (RFC 3629: no overlongs, no surrogates). */
 bool utf8_valid(const char *s);
