@@ -18,10 +18,13 @@ static void usage(void)
 	      "and\n"
 	      "file capability. Given the tree's PATH instead, its newest "
 	      "journal\n"
-	      "in the default journal directory is used. Safe to run again.\n",
+	      "in the default journal directory is used. Safe to run again.\n"
+	      "Only inodes that provably are the ones the run changed, in the\n"
+	      "state it left them, are restored; the rest are reported.\n",
 	      stdout);
 	fputs("\nOptions:\n"
 	      " -n, --dry-run              print what would be restored\n"
+	      "     --force                allow system and home directories\n"
 	      "     --threads=N            worker threads (default 2-4)\n"
 	      "     --json                 print the summary as JSON\n"
 	      " -v, --verbose              list every change\n"
@@ -36,6 +39,7 @@ int cmd_undo(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+		{"force", no_argument, NULL, OPT_FORCE},
 		{"threads", required_argument, NULL, OPT_THREADS},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"verbose", no_argument, NULL, 'v'},

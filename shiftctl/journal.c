@@ -198,10 +198,15 @@ static int open_dir_checked(const char *dir, int flags, char *err,
 		return r;
 	}
 	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		char who[32] = "root";
+
+		if (geteuid())
+			snprintf(who, sizeof(who), "uid %u or root",
+				 (unsigned)geteuid());
 		snprintf(err, errlen,
 			 "refusing it: its directory %s belongs to uid %u, "
-			 "not to uid %u or root",
-			 dir, (unsigned)st.st_uid, (unsigned)geteuid());
+			 "not to %s",
+			 dir, (unsigned)st.st_uid, who);
 		close(fd);
 		return -EPERM;
 	}

@@ -228,3 +228,37 @@ def remove_default_journals(root):
     for n in os.listdir(SYS_JOURNALS):
         if tag in n and n.endswith(".journal"):
             os.unlink(os.path.join(SYS_JOURNALS, n))
+
+
+@pytest.fixture
+def ext4_image():
+    """Factory: ext4_image(size_mib) makes an ext4 filesystem in a file,
+    loop-mounts it at a fresh 0755 directory under /tmp (reachable by other
+    host users and by user namespaces) and returns the mount point, whose
+    root is root:root 0755. ext4 reuses a freed inode number at once (tmpfs
+    does not), and has birth times and generations. Unmounted at teardown."""
+    import shutil
+    import tempfile
+    made = []
+
+    def make(size_mib=64):
+        need(shutil.which("mkfs.ext4") is not None, "mkfs.ext4 missing (e2fsprogs)")
+        top = tempfile.mkdtemp(prefix="shiftfs-ext4.", dir="/tmp")
+        os.chmod(top, 0o755)
+        img, mnt = os.path.join(top, "img"), os.path.join(top, "mnt")
+        with open(img, "wb") as f:
+            f.truncate(size_mib << 20)
+        subprocess.run(["mkfs.ext4", "-q", "-F", "-I", "256", img], check=True,
+                       capture_output=True)
+        os.mkdir(mnt)
+        r = subprocess.run(["mount", "-o", "loop", img, mnt], capture_output=True, text=True)
+        need(r.returncode == 0, "cannot loop-mount an ext4 image: " + r.stderr.strip())
+        made.append((top, mnt))
+        shutil.rmtree(os.path.join(mnt, "lost+found"), ignore_errors=True)
+        os.chmod(mnt, 0o755)
+        return mnt
+
+    yield make
+    for top, mnt in reversed(made):
+        subprocess.run(["umount", "-l", mnt], capture_output=True)
+        shutil.rmtree(top, ignore_errors=True)
