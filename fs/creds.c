@@ -19,6 +19,7 @@
 #include <linux/securebits.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -252,6 +253,31 @@ mode_t sfs_priv_bits(const struct sfs *fs, mode_t mode, uid_t uid, gid_t gid)
 	    sfs_priv_gid(fs, gid))
 		bits |= S_ISGID;
 	return bits;
+}
+
+mode_t sfs_priv_gain(const struct sfs *fs, mode_t old, mode_t mode, uid_t uid,
+		     gid_t gid)
+{
+	mode_t kept = 0;
+
+	mode = (old & S_IFMT) | (mode & 07777);
+	if (!(mode & ~old & (S_IXUSR | S_IXGRP | S_IXOTH)))
+		kept = sfs_priv_bits(fs, old, uid, gid);
+	return sfs_priv_bits(fs, mode, uid, gid) & ~kept;
+}
+
+void sfs_guard_mode(fuse_req_t req, const char *path, mode_t old)
+{
+	struct sfs *fs = sfs_data(req);
+	struct stat st;
+	mode_t bits;
+
+	if (sfs_trusted(req) || stat(path, &st) < 0)
+		return;
+	bits = sfs_priv_gain(fs, old, st.st_mode, st.st_uid, st.st_gid);
+	if (bits && chmod(path, st.st_mode & ~bits & 07777) < 0)
+		shift_log(SHIFT_LOG_WARNING, "clearing setuid/setgid after an "
+			  "ACL change: %s", strerror(errno));
 }
 
 bool sfs_priv_fcaps(const struct sfs *fs, const void *value, size_t size)

@@ -214,6 +214,18 @@ bool sfs_priv_uid(const struct sfs *fs, uint32_t disk);
 bool sfs_priv_gid(const struct sfs *fs, uint32_t disk);
 /* The setuid/setgid bits of mode that are privileged for disk uid:gid. */
 mode_t sfs_priv_bits(const struct sfs *fs, mode_t mode, uid_t uid, gid_t gid);
+/*
+ * The bits that a mode change from old to mode (disk owners uid:gid after
+ * it) makes privileged: new privileged setuid/setgid bits, or ones kept
+ * while execute permission is added.
+ */
+mode_t sfs_priv_gain(const struct sfs *fs, mode_t old, mode_t mode, uid_t uid,
+		     gid_t gid);
+/*
+ * After an untrusted caller changed the mode of path indirectly (an access
+ * ACL sets the group and owner bits): clear what sfs_priv_gain() reports.
+ */
+void sfs_guard_mode(fuse_req_t req, const char *path, mode_t old);
 /* A disk security.capability value effective for a privileged root id. */
 bool sfs_priv_fcaps(const struct sfs *fs, const void *value, size_t size);
 /*

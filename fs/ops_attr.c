@@ -110,7 +110,6 @@ static int check_mode(fuse_req_t req, int fd, mode_t mode, uid_t uid,
 		      gid_t gid)
 {
 	struct sfs *fs = sfs_data(req);
-	mode_t bits, kept = 0;
 	struct stat st;
 
 	if (sfs_trusted(req))
@@ -121,11 +120,7 @@ static int check_mode(fuse_req_t req, int fd, mode_t mode, uid_t uid,
 		uid = st.st_uid;
 	if (gid == (gid_t)-1)
 		gid = st.st_gid;
-	mode = (st.st_mode & S_IFMT) | (mode & 07777);
-	bits = sfs_priv_bits(fs, mode, uid, gid);
-	if (!(mode & ~st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)))
-		kept = sfs_priv_bits(fs, st.st_mode, uid, gid);
-	if (bits & ~kept) {
+	if (sfs_priv_gain(fs, st.st_mode, mode, uid, gid)) {
 		sfs_debug(fs, "chmod %o of a file of disk %u:%u by view uid "
 			  "%u: privileged setuid/setgid refused",
 			  (unsigned int)(mode & 07777), (unsigned int)uid,

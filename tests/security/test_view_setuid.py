@@ -364,3 +364,32 @@ def test_write_open_disarms_planted_privileged_file(rootless, who):
     os.chmod(p, 0o6755)
     assert as_host_user(MAPPED, ["cat", s.p("mnt", "tool3")]).returncode == 0
     assert _mode(p) == 0o6755
+
+
+def test_setfacl_cannot_make_privileged_setuid_setgid(guarded):
+    """An access ACL sets the group and owner permission bits: the mapped
+    user makes its file setgid without group execute (no privilege, allowed)
+    and then grants group execute with setfacl; or adds owner execute to a
+    setuid-root file host root left non-executable. Neither leaves a
+    setgid/setuid file for disk id 0; plain ACL changes still work."""
+    s = guarded
+    need(subprocess.run(["which", "setfacl"], capture_output=True)
+         .returncode == 0, "needs setfacl (acl)")
+    sh = s.p("mnt", "rs")
+    r = as_host_user(MAPPED, ["sh", "-c", "cp /bin/bash %s && chmod 2745 %s "
+                              "&& setfacl -m g::rwx %s" % (sh, sh, sh)])
+    assert r.returncode == 0, r.stderr
+    assert _mode(s.p("src", "rs")) == 0o775
+    _no_root_shell(s.p("src", "rs"))
+    p = s.p("src", "planted")
+    with open(p, "w") as f:
+        f.write("#!/bin/sh\n")
+    os.chmod(p, 0o4644)
+    r = as_host_user(MAPPED, ["setfacl", "-m", "u::rwx,g::r,o::r",
+                              s.p("mnt", "planted")])
+    assert r.returncode == 0, r.stderr
+    assert _mode(p) == 0o744
+    # legitimate: an ACL on a plain file, kept as set
+    r = as_host_user(MAPPED, ["setfacl", "-m", "g::rw", s.p("mnt", "rs")])
+    assert r.returncode == 0, r.stderr
+    assert _mode(s.p("src", "rs")) == 0o765
