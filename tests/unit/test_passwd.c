@@ -4,8 +4,12 @@
  * (never the host's), "C:G" pairs, supplementary groups, host accounts.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "passwd.h"
 #include "tap.h"
@@ -197,6 +201,55 @@ static void test_host_user(void)
 	CHECK_EQ(passwd_host_user("", &u, &d), -EINVAL);
 }
 
+/* Files resolved inside a root: an absolute symlink stays in it; FIFOs and
+ * devices are refused without blocking; the db form of the lookups. */
+static void test_open_in_root(void)
+{
+	char root[4096], p[4200];
+	struct passwd_db db;
+	struct passwd_user u;
+	int rootfd, fd;
+
+	files();
+	snprintf(root, sizeof(root), "%s/img", tap_tmpdir());
+	snprintf(p, sizeof(p), "%s/etc", root);
+	CHECK_EQ(mkdir(root, 0755), 0);
+	CHECK_EQ(mkdir(p, 0755), 0);
+	/* etc/passwd -> pw_path (absolute, outside the root) */
+	snprintf(p, sizeof(p), "%s/etc/passwd", root);
+	CHECK_EQ(symlink(pw_path, p), 0);
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	CHECK(rootfd >= 0);
+	CHECK_EQ(passwd_open_file(rootfd, "etc/passwd", &d), -ENOENT);
+	CHECK_EQ(passwd_db_load(&db, rootfd, "etc/passwd", "IMG/etc/passwd"),
+		 -ENOENT);
+	CHECK_EQ(passwd_db_user_lookup(&db, "alice", &u, &d), -ENOENT);
+	CHECK(strstr(d.msg, "IMG/etc/passwd") != NULL);
+	passwd_db_free(&db);
+	/* as named (no root): the symlink is followed */
+	fd = passwd_open_file(-1, p, &d);
+	CHECK(fd >= 0);
+	CHECK_EQ(passwd_db_read_fd(&db, fd, p), 0);
+	close(fd);
+	CHECK_EQ(passwd_db_user_lookup(&db, "alice", &u, &d), 0);
+	CHECK_EQ(u.uid, 1000);
+	passwd_db_free(&db);
+	/* a FIFO: refused at once */
+	snprintf(p, sizeof(p), "%s/etc/group", root);
+	CHECK_EQ(mkfifo(p, 0644), 0);
+	CHECK_EQ(passwd_open_file(rootfd, "etc/group", &d), -EINVAL);
+	CHECK_STR(d.msg, "etc/group: not a regular file");
+	CHECK_EQ(passwd_open_file(-1, "/dev/null", &d), -EINVAL);
+	/* an empty file: no entries, numbers still resolve */
+	CHECK_EQ(passwd_db_load(&db, -1, tap_tmpfile("empty", ""), "empty"),
+		 0);
+	CHECK_EQ(passwd_db_user_lookup(&db, "alice", &u, &d), -ENOENT);
+	CHECK_EQ(passwd_db_user_lookup(&db, "7", &u, &d), 0);
+	CHECK_EQ(u.uid, 7);
+	passwd_db_free(&db);
+	close(rootfd);
+}
+
 int main(void)
 {
 	static const struct tap_case cases[] = {
@@ -207,6 +260,7 @@ int main(void)
 		TAP_CASE(test_supplementary_groups),
 		TAP_CASE(test_resolve_pair),
 		TAP_CASE(test_host_user),
+		TAP_CASE(test_open_in_root),
 	};
 
 	return tap_main(cases, sizeof(cases) / sizeof(cases[0]));
