@@ -348,18 +348,24 @@ def test_o_direct_read_write(world_dirs, shiftfs_mount):
 def test_user_namespace_daemon_never_creates_wrong_owner(world_dirs):
     """Root of an `unshare -r` namespace has capabilities but only one uid:
     a create for a disk id outside the namespace must fail (EPERM), not
-    land on disk owned by the namespace's root."""
+    land on disk owned by the namespace's root.
+
+    SRC belongs to host uid 5000, which the namespace sees as its overflow
+    id 65534; the map shows that as the namespace's root (view 0), so the
+    directory has a valid owner (an unmapped one would match nobody and
+    the kernel would refuse the write itself), and a create by view 0 is
+    for disk 65534, which the namespace cannot set."""
     src, mnt = world_dirs
     u = host_test_user()
     need(shutil.which("unshare") is not None, "needs unshare")
     top = os.path.dirname(src)
-    for d in (top, src, mnt):
+    for d in (top, mnt):
         os.chown(d, u.pw_uid, u.pw_gid)
+    os.chown(src, 5000, 5000)
     os.chmod(src, 0o777)
     log = os.path.join(top, "ns.log")
     script = (
-        "%s %s %s -f -o uidmap=5000:0:1,gidmap=0:0:1,overflow_uid=0,"
-        "overflow_gid=0 2>%s & pid=$!; "
+        "%s %s %s -f -o uidmap=65534:0:1,gidmap=65534:0:1 2>%s & pid=$!; "
         "for i in $(seq 100); do grep -q ' %s ' /proc/self/mountinfo && break; sleep 0.05; done; "
         "touch %s/a 2>&1; mkdir %s/b 2>&1; umount %s; wait $pid; echo rc=$?"
         % (SHIFTFS, src, mnt, log, mnt, mnt, mnt, mnt))
@@ -376,4 +382,4 @@ def test_user_namespace_daemon_never_creates_wrong_owner(world_dirs):
         # in the initial namespace (test_fs_scale.py): one line.
         lines = [l for l in f.read().splitlines()
                  if "one open fd per cached inode" not in l]
-    assert len(lines) == 1 and "disk uid 5000" in lines[0], lines
+    assert len(lines) == 1 and "disk uid 65534" in lines[0], lines
