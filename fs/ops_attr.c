@@ -124,7 +124,8 @@ static int check_mode(fuse_req_t req, int fd, mode_t mode, uid_t uid,
 		sfs_debug(fs, "chmod %o of a file of disk %u:%u by view uid "
 			  "%u: privileged setuid/setgid refused",
 			  (unsigned int)(mode & 07777), (unsigned int)uid,
-			  (unsigned int)gid, (unsigned int)fuse_req_ctx(req)->uid);
+			  (unsigned int)gid,
+			  (unsigned int)fuse_req_ctx(req)->uid);
 		return EPERM;
 	}
 	return 0;
