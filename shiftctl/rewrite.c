@@ -1532,6 +1532,23 @@ static uint64_t estimate(int fd, const struct statx *stx)
 	return sv.f_files - sv.f_ffree;
 }
 
+/* Can the map's images be shifted again (an image range meets a domain
+ * range)? Then an inode another user renames into a directory not yet
+ * walked must not be seen twice. */
+static bool map_overlaps(const struct idmap *m)
+{
+	uint32_t i, k;
+
+	for (i = 0; i < m->n; i++)
+		for (k = 0; k < m->n; k++) {
+			uint64_t d = m->r[i].disk, v = m->r[k].view;
+
+			if (d < v + m->r[k].count && v < d + m->r[i].count)
+				return true;
+		}
+	return false;
+}
+
 /* Walk the tree at fd with r set up; returns the exit code. */
 static int walk_tree(struct run *r, int fd, const struct statx *stx,
 		     const char *path)
@@ -1560,6 +1577,9 @@ static int walk_tree(struct run *r, int fd, const struct statx *stx,
 	r->w.ctx = ctxp;
 	r->w.ops = (struct walk_ops){visit, flush};
 	r->w.quiet = o->quiet;
+	r->w.visit_once = o->p.verb == JOURNAL_SHIFT &&
+			  (map_overlaps(&o->p.maps.uid) ||
+			   map_overlaps(&o->p.maps.gid));
 	pthread_mutex_init(&r->out_lock, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	progress_start(estimate(fd, stx), o->quiet || o->json);

@@ -453,7 +453,7 @@ static void do_entry(struct walk *w, void *ctx, struct walk_dir *d,
 	}
 	/* Hard links; across mounts also bind mounts that show the same
 	 * inodes (directories included) twice. */
-	if ((w->cross_mounts ||
+	if ((w->cross_mounts || w->visit_once ||
 	     (!S_ISDIR(e.stx.stx_mode) && e.stx.stx_nlink > 1)) &&
 	    !seen_insert(&w->priv->seen, walk_stx_dev(&e.stx), e.stx.stx_ino)) {
 		atomic_fetch_add(&w->hardlinks, 1);

@@ -64,6 +64,9 @@ struct walk {
 	void **ctx;   /* nthreads contexts for the callbacks */
 	struct walk_ops ops;
 	bool quiet; /* no "skipping mount point" notes */
+	/* Visit every inode at most once even if renames during the walk
+	 * show it twice (else only hard links and, across mounts, all). */
+	bool visit_once;
 	/* out (counters) */
 	atomic_ullong visited, hardlinks, errors, mounts_skipped;
 	/* set by anyone to stop the walk early (a fatal error) */
