@@ -270,7 +270,9 @@ int cmd_umount(int argc, char **argv)
 	state_read(mnt, &st);
 	r = find_mount(mnt, &e, &uniq);
 	if (r == -ENOENT) {
-		if (st)
+		/* A record whose mount is gone is stale; one whose mount
+		 * still exists (moved by a rename on its path) is kept. */
+		if (st && !state_mount_exists(st))
 			state_remove(mnt);
 		json_object_put(st);
 		die(EXIT_FAIL, "%s is not mounted", mnt);

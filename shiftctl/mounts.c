@@ -479,6 +479,19 @@ int mnt_by_id(int id, struct mnt_entry *out)
 	return r ? 0 : -ENOENT;
 }
 
+bool state_mount_exists(struct json_object *obj)
+{
+	struct mnt_entry *e = malloc(sizeof(*e));
+	long long id = state_int(obj, "mount_id");
+	bool ok;
+
+	if (!e)
+		return true; /* keep the record */
+	ok = id >= 0 && mnt_by_id((int)id, e) == 0;
+	free(e);
+	return ok;
+}
+
 int umount_checked(const char *target, int id, int flags)
 {
 	char parent[PATH_MAX], via[PATH_MAX + 64];

@@ -115,6 +115,10 @@ int umount_checked(const char *target, int id, int flags);
  * since boot), which with the pid names a process uniquely. */
 int proc_stat(pid_t pid, char *state, unsigned long long *start);
 
+/* Whether the mount a state object recorded (its mount id, and unique id
+ * where recorded) still exists anywhere in our mount namespace. */
+bool state_mount_exists(struct json_object *obj);
+
 /* Helpers to read fields of a state object ("" / -1 when absent). */
 const char *state_str(struct json_object *obj, const char *key);
 long long state_int(struct json_object *obj, const char *key);

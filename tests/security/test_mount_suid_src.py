@@ -1,0 +1,119 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The idmap backend cannot be told to refuse setuid files (issue 10,
+item 2): under `--rootless=USER` view uid(USER) is disk uid 0, so USER's
+`cp /bin/bash MNT/rootsh; chmod 4755 MNT/rootsh` through a kernel
+idmapped mount leaves a root-owned setuid binary in SRC. shiftctl refuses
+such an idmapped mount unless SRC is nosuid (everywhere it is mounted), or
+reachable only by root, or --allow-suid-src is given; --backend=auto falls
+back to FUSE and says why. The attack is played through an accepted mount
+on a nosuid SRC: the planted binary gives the attacker nothing natively.
+"""
+import os
+import subprocess
+
+import pytest
+
+from attack import ATTACKER, MAPPED, as_host_user, uid_of
+from conftest import is_mounted, need, need_root_and_fuse
+from mount_util import mount_entry, mounts, world_tmp  # noqa: F401
+
+LAYOUT = "--rootless=" + MAPPED
+
+
+@pytest.fixture
+def plain(world_tmp):
+    """SRC and MNT in a scratch dir every user can traverse."""
+    need_root_and_fuse()
+    src, mnt = (os.path.join(world_tmp, n) for n in ("src", "mnt"))
+    os.mkdir(src)
+    os.mkdir(mnt)
+    return src, mnt
+
+
+@pytest.fixture
+def nosuid_src(world_tmp):
+    need_root_and_fuse()
+    src, mnt = (os.path.join(world_tmp, n) for n in ("tsrc", "tmnt"))
+    os.mkdir(src)
+    os.mkdir(mnt)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "nosuid,mode=0755",
+                    "shiftfs-sec", src], check=True)
+    yield src, mnt
+    if is_mounted(mnt):
+        subprocess.run(["umount", "-l", mnt], capture_output=True)
+    subprocess.run(["umount", "-l", src], capture_output=True)
+
+
+def test_idmap_refused_for_rootless_layout(plain, mounts):
+    src, mnt = plain
+    me = uid_of(MAPPED)
+    r = mounts.mount("--backend=idmap", LAYOUT, src, mnt, expect_ok=False)
+    assert r.returncode == 1
+    assert "refusing an idmapped mount of %s: view uid %d would own disk " \
+           "uid 0 in SRC" % (src, me) in r.stderr
+    assert "--allow-suid-src" in r.stderr
+    assert not is_mounted(mnt)
+
+
+def test_auto_falls_back_to_fuse_and_says_why(plain, mounts):
+    src, mnt = plain
+    r = mounts.mount(LAYOUT, src, mnt)
+    assert " with fuse (" in r.stdout
+    assert "no idmapped mount: view uid %d would own disk uid 0" % \
+        uid_of(MAPPED) in r.stdout
+    assert "--allow-suid-src overrides" in r.stdout
+    assert mount_entry(mnt)["fstype"] == "fuse.shiftfs"
+
+
+def test_root_only_src_and_override_are_accepted(world_tmp, plain, mounts):
+    src, mnt = plain
+    r = mounts.mount("--backend=idmap", "--allow-suid-src", LAYOUT, src, mnt)
+    assert " with idmap (" in r.stdout
+    priv = os.path.join(world_tmp, "root-only")
+    os.mkdir(priv, 0o700)
+    src2, mnt2 = os.path.join(priv, "src"), os.path.join(world_tmp, "mnt2")
+    os.mkdir(src2)
+    os.mkdir(mnt2)
+    r = mounts.mount("--backend=idmap", LAYOUT, src2, mnt2)
+    assert " with idmap (" in r.stdout
+
+
+def test_planted_setuid_on_nosuid_src_gives_nothing(nosuid_src, mounts):
+    src, mnt = nosuid_src
+    r = mounts.mount("--backend=idmap", LAYOUT, src, mnt)
+    assert " with idmap (" in r.stdout
+    assert "idmapped" in mount_entry(mnt)["opts"].split(",")
+
+    # The mapped user plants a root-owned setuid shell through the mount...
+    r = as_host_user(MAPPED, ["sh", "-c", "cp /bin/bash %s/rootsh && "
+                              "chmod 4755 %s/rootsh" % (mnt, mnt)])
+    assert r.returncode == 0, r.stderr
+    st = os.lstat(os.path.join(src, "rootsh"))
+    assert st.st_uid == 0 and st.st_mode & 0o4000, \
+        "the plant did not happen: the test proves nothing"
+    # ...and runs it natively from SRC, as does any other user: SRC is
+    # nosuid, so it is no root shell.
+    for user in (MAPPED, ATTACKER):
+        r = as_host_user(user, [os.path.join(src, "rootsh"), "-p", "-c",
+                                "id -u"])
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.strip() == str(uid_of(user))
+
+
+def test_suid_mount_elsewhere_defeats_nosuid(nosuid_src, world_tmp, mounts):
+    """nosuid must hold wherever SRC's filesystem is mounted: a second,
+    suid mount of the same tmpfs makes the idmapped mount refused."""
+    src, mnt = nosuid_src
+    other = os.path.join(world_tmp, "suid-view")
+    os.mkdir(other)
+    subprocess.run(["mount", "--bind", src, other], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,suid", other],
+                       check=True)
+        need("nosuid" not in mount_entry(other)["opts"].split(","),
+             "could not make a suid bind mount")
+        r = mounts.mount("--backend=idmap", LAYOUT, src, mnt,
+                         expect_ok=False)
+        assert r.returncode == 1 and "--allow-suid-src" in r.stderr
+    finally:
+        subprocess.run(["umount", "-l", other], capture_output=True)
