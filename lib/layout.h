@@ -51,7 +51,11 @@ struct layout_req {
 	uint32_t owner_uid, owner_gid;
 	uint32_t user_uid, user_gid;
 
-	/* Overflow ids to use instead of the kernel's (has_overflow_*). */
+	/*
+	 * Overflow ids to show instead of the kernel's (has_overflow_*), for
+	 * shiftctl's reports only: a mount shows the kernel's overflow id
+	 * (its owner matches nobody), and the shiftfs daemon refuses any other.
+	 */
 	bool has_overflow_uid, has_overflow_gid;
 	uint32_t overflow_uid, overflow_gid;
 };
