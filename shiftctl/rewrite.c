@@ -127,10 +127,12 @@ static void loc_error(struct run *r, const struct loc *l, const char *what,
 	walk_error(&r->w, &e, what, err);
 }
 
-/* An O_PATH fd of the inode itself, checked to be the one we saw. */
-static int loc_open(const struct loc *l)
+/* An O_PATH fd of the inode itself, checked to be the one we saw, not
+ * renamed or changed since (ctime): so the xattr names listed by name
+ * before were its own. */
+static int loc_open(const struct loc *l, const struct statx *seen)
 {
-	struct stat st;
+	struct statx st;
 	int fd;
 
 	if (l->at_empty)
@@ -139,7 +141,11 @@ static int loc_open(const struct loc *l)
 		fd = openat(l->dfd, l->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || st.st_ino != l->ino) {
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW,
+		  STATX_BASIC_STATS, &st) < 0 ||
+	    st.stx_ino != l->ino ||
+	    st.stx_ctime.tv_sec != seen->stx_ctime.tv_sec ||
+	    st.stx_ctime.tv_nsec != seen->stx_ctime.tv_nsec) {
 		close(fd);
 		return -ESTALE;
 	}
@@ -1020,7 +1026,7 @@ static int read_xattrs(const struct loc *l, const struct statx *stx,
 	}
 	if (!la && !ld && !cp)
 		return 0;
-	fd = loc_open(l);
+	fd = loc_open(l, stx);
 	if (fd < 0)
 		return fd;
 	if (la)
@@ -1126,6 +1132,10 @@ static void visit(void *arg, const struct walk_entry *e)
 		return;
 	}
 	rr = read_xattrs(&l, &e->stx, &orig, bufs);
+	if (rr == -ESTALE) {
+		walk_error_msg(&r->w, e, "changed during the walk (renamed?)");
+		goto out;
+	}
 	if (rr < 0) {
 		loc_error(r, &l, "read xattrs", -rr);
 		goto out;
