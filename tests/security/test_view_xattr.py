@@ -80,18 +80,21 @@ step('user_symlink', lambda: os.setxattr(d + '/l', 'user.x', b'1', follow_symlin
 """
 
 
-def test_xattr_namespaces_as_native_for_the_attacker(scratch, shiftfs_mount):
+def test_xattr_namespaces_as_native_for_the_attacker(scratch, shiftfs_mount, idmapped):
     need_root_and_fuse()
     s = scratch
-    native = s.p("native")
-    os.mkdir(native)
-    os.chmod(native, 0o755)
-    populate(s.src)
-    populate(native)
+    native, isrc, idm = s.p("native"), s.p("isrc"), s.p("idm")
+    for d in (native, isrc, idm):
+        os.mkdir(d)
+        os.chmod(d, 0o755)
+    for base in (s.src, native, isrc):
+        populate(base)
     shiftfs_mount(s.src, s.mnt, "identity")
+    idmapped(isrc, idm, [(0, 0, 4294967295)])
     got = as_user(PROBE % os.path.join(s.mnt, "w"), user=ATTACKER)
     want = as_user(PROBE % os.path.join(native, "w"), user=ATTACKER)
-    assert got == want
+    kernel = as_user(PROBE % os.path.join(idm, "w"), user=ATTACKER)
+    assert got == want == kernel
     # and what native is, spelled out
     assert got["list"] == ("ok", ["security.s", "user.u"])
     assert got["list_size"] == ("ok", len(b"security.s\0user.u\0"))
