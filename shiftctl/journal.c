@@ -565,10 +565,9 @@ int journal_write_after(struct journal *j, const struct journal_after *a,
 	if (!buf)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
-		struct after_head ah = {a[i].dev,	 a[i].ino,
-					a[i].uid,	 a[i].gid,
-					a[i].mode,	 a[i].ctime_nsec,
-					a[i].ctime_sec};
+		struct after_head ah = {
+			a[i].dev,  a[i].ino,	    a[i].uid,	   a[i].gid,
+			a[i].mode, a[i].ctime_nsec, a[i].ctime_sec};
 
 		memcpy(buf + sizeof(h) + i * sizeof(ah), &ah, sizeof(ah));
 	}
@@ -688,7 +687,7 @@ static void after_at(const struct journal_loaded *jl, size_t off,
 	struct after_head h;
 
 	memcpy(&h, jl->map + off, sizeof(h));
-	*a = (struct journal_after){h.dev, h.ino,	   h.uid,	h.gid,
+	*a = (struct journal_after){h.dev,  h.ino,	  h.uid,      h.gid,
 				    h.mode, h.ctime_nsec, h.ctime_sec};
 }
 
@@ -772,8 +771,8 @@ static size_t scan_records(struct journal_loaded *jl, size_t hlen,
 				break;
 			*entries += h.count;
 		} else if (h.magic == REC_AFTER) {
-			if (h.len != (uint64_t)h.count *
-					     sizeof(struct after_head))
+			if (h.len !=
+			    (uint64_t)h.count * sizeof(struct after_head))
 				break;
 			*afters += h.count;
 		} else if (h.magic == REC_DONE) {
@@ -849,8 +848,8 @@ static int load(const char *path, struct journal_loaded *jl, bool table,
 	dfd = open_dir_checked(dir, O_PATH, err, errlen);
 	if (dfd < 0)
 		return dfd;
-	fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
-				       O_CLOEXEC);
+	fd = openat(dfd, base,
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	r = -errno;
 	close(dfd);
 	if (fd < 0) {

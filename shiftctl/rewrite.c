@@ -97,7 +97,7 @@ struct run {
 	struct journal *j;
 	struct journal_loaded *jl; /* resume / undo */
 	atomic_bool fatal;
-	bool journal_removed; /* nothing changed: no journal kept */
+	bool journal_removed;	  /* nothing changed: no journal kept */
 	uint64_t skipped_changed; /* journalled inodes left alone */
 	atomic_int reported;
 	pthread_mutex_t out_lock;
@@ -194,9 +194,9 @@ static void target_gen(struct target *t)
 	fl = fcntl(t->fd, F_GETFL);
 	if (fl >= 0 && (fl & O_PATH)) {
 		proc_fd(t->fd, p, sizeof(p));
-		fd = open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
-				     (S_ISDIR(t->stx.stx_mode) ? O_DIRECTORY
-							       : 0));
+		fd = open(p,
+			  O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+				  (S_ISDIR(t->stx.stx_mode) ? O_DIRECTORY : 0));
 		if (fd < 0)
 			return; /* not readable (unprivileged): no generation */
 		close(t->fd);
@@ -650,7 +650,8 @@ static enum jstate judge(struct run *r, const struct journal_entry *e,
 		return JS_CHANGED;
 	}
 	final_owner(r, e, &u, &g, &un);
-	if (s->stx_uid != u || s->stx_gid != g || !mode_ok(s->stx_mode, e->mode)) {
+	if (s->stx_uid != u || s->stx_gid != g ||
+	    !mode_ok(s->stx_mode, e->mode)) {
 		*why = "its owner or mode changed since the run";
 		return JS_CHANGED;
 	}
@@ -688,8 +689,12 @@ static void note_after(struct ctx *c, const struct journal_entry *orig,
 		c->acap = ncap;
 	}
 	c->afters[c->nafters++] = (struct journal_after){
-		orig->dev,	      orig->ino, now.stx_uid, now.stx_gid,
-		now.stx_mode,	      now.stx_ctime.tv_nsec,
+		orig->dev,
+		orig->ino,
+		now.stx_uid,
+		now.stx_gid,
+		now.stx_mode,
+		now.stx_ctime.tv_nsec,
 		now.stx_ctime.tv_sec,
 	};
 }
@@ -749,8 +754,7 @@ static void apply_forward(struct ctx *c, const struct loc *l,
 
 /* Put back exactly what the journal recorded on t (undo). */
 static void apply_undo(struct ctx *c, const struct loc *l,
-		       const struct journal_entry *orig,
-		       const struct target *t)
+		       const struct journal_entry *orig, const struct target *t)
 {
 	const struct statx *stx = &t->stx;
 	struct run *r = c->run;
@@ -883,19 +887,18 @@ static void apply_pending(struct ctx *c, struct pending *p)
 	int rr;
 
 	rr = target_open(&p->l, o->dev, o->ino, o->id_flags & JID_GEN, &t);
-	if (rr == 0 &&
-	    (!target_is(&t, o) || t.stx.stx_uid != o->uid ||
-	     t.stx.stx_gid != o->gid || t.stx.stx_mode != o->mode ||
-	     !same_ctime(&t.stx, p->ctime_sec, p->ctime_nsec)))
+	if (rr == 0 && (!target_is(&t, o) || t.stx.stx_uid != o->uid ||
+			t.stx.stx_gid != o->gid || t.stx.stx_mode != o->mode ||
+			!same_ctime(&t.stx, p->ctime_sec, p->ctime_nsec)))
 		rr = -ESTALE;
 	if (rr == -ESTALE || rr == -ENOENT) {
-		walk_error_msg(&r->w,
-			       &(struct walk_entry){.dir = p->l.dir,
-						    .name = p->l.name,
-						    .is_root = p->l.at_empty !=
-							       0},
-			       "changed since it was examined (renamed, "
-			       "removed or modified): left as it is");
+		walk_error_msg(
+			&r->w,
+			&(struct walk_entry){.dir = p->l.dir,
+					     .name = p->l.name,
+					     .is_root = p->l.at_empty != 0},
+			"changed since it was examined (renamed, "
+			"removed or modified): left as it is");
 	} else if (rr < 0) {
 		loc_error(r, &p->l, "open", -rr);
 	} else {
@@ -1503,8 +1506,8 @@ static void summary(struct run *r, struct ctx *cs, const struct counters *t,
 		       (unsigned long long)t->setid_restored,
 		       (unsigned long long)atomic_load(&r->w.errors), elapsed);
 		if (t->skipped_changed)
-			printf("%s: %llu skipped: changed since the run (left as "
-			       "they are)\n",
+			printf("%s: %llu skipped: changed since the run "
+			       "(left as they are)\n",
 			       mode_name(o),
 			       (unsigned long long)t->skipped_changed);
 		if (o->mode == RW_UNDO && r->jl->nentries > t->matched)
@@ -1587,9 +1590,9 @@ static int walk_tree(struct run *r, int fd, const struct statx *stx,
 	r->w.ctx = ctxp;
 	r->w.ops = (struct walk_ops){visit, flush};
 	r->w.quiet = o->quiet;
-	r->w.visit_once = o->p.verb == JOURNAL_SHIFT &&
-			  (map_overlaps(&o->p.maps.uid) ||
-			   map_overlaps(&o->p.maps.gid));
+	r->w.visit_once =
+		o->p.verb == JOURNAL_SHIFT &&
+		(map_overlaps(&o->p.maps.uid) || map_overlaps(&o->p.maps.gid));
 	pthread_mutex_init(&r->out_lock, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	progress_start(estimate(fd, stx), o->quiet || o->json);
@@ -1784,8 +1787,7 @@ int rewrite_run(const char *path, struct rewrite_opts *o)
 		if (rr < 0) {
 			fprintf(stderr,
 				"%s: cannot mark journal %s complete: %s\n",
-				program_name, journal_path(r.j),
-				strerror(-rr));
+				program_name, journal_path(r.j), strerror(-rr));
 			code = EXIT_FAIL;
 		}
 	} else if (r.j && !atomic_load(&r.fatal)) {

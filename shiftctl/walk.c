@@ -227,8 +227,7 @@ void walk_error(struct walk *w, const struct walk_entry *e, const char *what,
 	count_error(w);
 }
 
-void walk_error_msg(struct walk *w, const struct walk_entry *e,
-		    const char *msg)
+void walk_error_msg(struct walk *w, const struct walk_entry *e, const char *msg)
 {
 	char p[PATH_MAX * 2];
 
