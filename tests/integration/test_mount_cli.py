@@ -6,6 +6,7 @@ import glob
 import json
 import pwd
 import os
+import shlex
 import stat
 import subprocess
 
@@ -411,7 +412,9 @@ def test_odd_path_names(backend, world_tmp, mounts):
     st = state_of(mnt)
     assert st["mountpoint"] == mnt and st["source"] == src
     r = run_shiftctl(["status"])
-    assert "%s: %s, backend %s" % (mnt, src, backend) in r.stdout
+    # The text form quotes paths for the shell.
+    assert "%s: %s, backend %s" % (shlex.quote(mnt), shlex.quote(src),
+                                   backend) in r.stdout
     r = run_shiftctl(["umount", mnt])
     assert r.returncode == 0, r.stderr
     assert not is_mounted(mnt)
