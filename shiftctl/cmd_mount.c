@@ -55,7 +55,7 @@ struct mount_opts {
 	bool json, read_only, force, mkdir, private_dir, allow_suid_src;
 	const char *fuse_opts; /* -o pass-through */
 	bool suid, dev, allow_other;
-	uint64_t mattr;		/* more MOUNT_ATTR_* from -o (FUSE as root) */
+	uint64_t mattr; /* more MOUNT_ATTR_* from -o (FUSE as root) */
 	const char *fsname, *max_read;
 	bool auto_allow_other; /* unprivileged, and /etc/fuse.conf allows */
 	const char *fuse_only; /* first -o option idmap cannot honour */
@@ -63,8 +63,8 @@ struct mount_opts {
 	int src_fd, mnt_fd;		   /* O_PATH, checked */
 	int mnt_id;			   /* the new mount's, in mountinfo */
 	unsigned long long mnt_uniq;	   /* its unique id (0: none) */
-	char why[512]; /* why this backend */
-	pid_t pid;     /* FUSE daemon */
+	char why[512];			   /* why this backend */
+	pid_t pid;			   /* FUSE daemon */
 	char log[PATH_MAX];
 };
 
@@ -476,8 +476,7 @@ static bool fuse_conf_allows_other(void)
  * us (sudo -E, setuid): the environment is not ours to trust. */
 static bool privileged(void)
 {
-	return geteuid() == 0 || getuid() != geteuid() ||
-	       getgid() != getegid();
+	return geteuid() == 0 || getuid() != geteuid() || getgid() != getegid();
 }
 
 static const char *exe_if(char *buf, size_t len, const char *dir,
@@ -497,9 +496,9 @@ static const char *exe_if(char *buf, size_t len, const char *dir,
  */
 static const char *find_shiftfs(void)
 {
-	static const char *const rel[] = {
-		"../fs/shiftfs", "shiftfs", "../libexec/shiftfs",
-		"../libexec/shiftfs/shiftfs"};
+	static const char *const rel[] = {"../fs/shiftfs", "shiftfs",
+					  "../libexec/shiftfs",
+					  "../libexec/shiftfs/shiftfs"};
 	static const char *const sys[] = {
 		"/usr/local/bin/shiftfs", "/usr/bin/shiftfs",
 		"/usr/local/libexec/shiftfs", "/usr/libexec/shiftfs"};
@@ -633,8 +632,7 @@ static int top_mount_id(const char *mnt)
 	return id;
 }
 
-static noreturn void daemon_failed(struct mount_opts *o, pid_t pid,
-				   int status)
+static noreturn void daemon_failed(struct mount_opts *o, pid_t pid, int status)
 {
 	char line[512];
 
@@ -642,8 +640,7 @@ static noreturn void daemon_failed(struct mount_opts *o, pid_t pid,
 	unlink(o->log);
 	if (pid > 0)
 		die(EXIT_FAIL, "shiftfs failed to mount %s (exit %d): %s",
-		    o->mnt, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-		    line);
+		    o->mnt, WIFEXITED(status) ? WEXITSTATUS(status) : -1, line);
 	die(EXIT_FAIL, "shiftfs did not mount %s within %d s: %s", o->mnt,
 	    MOUNT_TIMEOUT_MS / 1000, line);
 }
@@ -1059,8 +1056,8 @@ static bool mount_idmap(struct mount_opts *o, const struct idmaps *m)
 		    "--backend=fuse, or pass --allow-suid-src)",
 		    o->src, why);
 	}
-	r = idmount_mount(o->src_fd, o->src, o->mnt_fd, o->mnt, m, &io,
-			  &stage, &d);
+	r = idmount_mount(o->src_fd, o->src, o->mnt_fd, o->mnt, m, &io, &stage,
+			  &d);
 	if (r >= 0) {
 		mnt_id_at(r, "", &o->mnt_id, &o->mnt_uniq);
 		close(r);

@@ -49,7 +49,7 @@ static void usage(void)
 }
 
 struct sub_ctx {
-	int *ids;	/* ids[0] is the tree's top; the rest its submounts */
+	int *ids; /* ids[0] is the tree's top; the rest its submounts */
 	char (*targets)[PATH_MAX];
 	size_t n, cap;
 	bool grew;
@@ -194,8 +194,7 @@ static bool recorded(struct json_object *st, const struct mnt_entry *e,
 		return false;
 	if (fuse)
 		return !strcmp(state_str(st, "backend"), "fuse");
-	return !strcmp(state_str(st, "backend"), "idmap") &&
-	       mnt_is_idmapped(e);
+	return !strcmp(state_str(st, "backend"), "idmap") && mnt_is_idmapped(e);
 }
 
 /* The mount whose mount point is mnt: its id (by statx through a verified
@@ -306,8 +305,7 @@ int cmd_umount(int argc, char **argv)
 		pid = (pid_t)state_int(st, "pid"),
 		start = state_int(st, "pid_start");
 	json_object_put(st);
-	r = fuse ? umount_fuse(mnt, e.id, lazy)
-		 : umount_tree(mnt, e.id, lazy);
+	r = fuse ? umount_fuse(mnt, e.id, lazy) : umount_tree(mnt, e.id, lazy);
 	if (r == -ESTALE)
 		die(EXIT_FAIL,
 		    "cannot unmount %s: what is mounted there changed while "

@@ -20,9 +20,9 @@
 struct mnt_entry {
 	int id, parent;
 	unsigned int major, minor; /* st_dev of the filesystem */
-	char root[PATH_MAX];   /* root of the mount within its filesystem */
-	char target[PATH_MAX]; /* mount point, unescaped */
-	char opts[512];	       /* per-mount options ("rw,nosuid,idmapped") */
+	char root[PATH_MAX];	   /* root of the mount within its filesystem */
+	char target[PATH_MAX];	   /* mount point, unescaped */
+	char opts[512]; /* per-mount options ("rw,nosuid,idmapped") */
 	char fstype[64];
 	char source[PATH_MAX]; /* unescaped */
 };
