@@ -682,6 +682,15 @@ static int fsconfig_str(int fs, const char *key, const char *val)
 	return fsconfig(fs, FSCONFIG_SET_STRING, key, val, 0);
 }
 
+/* Before any daemon ran: its (empty) log goes too. */
+static noreturn void tree_failed(const struct mount_opts *o, const char *what)
+{
+	int e = errno;
+
+	unlink(o->log);
+	die(EXIT_FAIL, "%s for %s: %s", what, o->src, strerror(e));
+}
+
 /*
  * A detached fuse.shiftfs mount on a new /dev/fuse connection: what
  * libfuse's mount would make (default_permissions, allow_other, nosuid,
@@ -697,10 +706,10 @@ static int fuse_tree(const struct mount_opts *o, int *fuse_fd)
 
 	fuse = open("/dev/fuse", O_RDWR | O_CLOEXEC);
 	if (fuse < 0)
-		die(EXIT_FAIL, "/dev/fuse: %s", strerror(errno));
+		tree_failed(o, "/dev/fuse");
 	fs = fsopen("fuse", FSOPEN_CLOEXEC);
 	if (fs < 0)
-		die(EXIT_FAIL, "fsopen(fuse): %s", strerror(errno));
+		tree_failed(o, "fsopen(fuse)");
 	snprintf(num, sizeof(num), "%d", fuse);
 	if (fsconfig_str(fs, "source", o->fsname ? o->fsname : o->src) < 0 ||
 	    fsconfig_str(fs, "subtype", "shiftfs") < 0 ||
@@ -713,8 +722,7 @@ static int fuse_tree(const struct mount_opts *o, int *fuse_fd)
 	    fsconfig(fs, FSCONFIG_SET_FLAG, "allow_other", NULL, 0) < 0 ||
 	    (o->max_read && fsconfig_str(fs, "max_read", o->max_read) < 0) ||
 	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		die(EXIT_FAIL, "creating the FUSE mount of %s: %s", o->src,
-		    strerror(errno));
+		tree_failed(o, "creating the FUSE mount");
 	if (o->read_only)
 		attr |= MOUNT_ATTR_RDONLY;
 	if (!o->suid)
@@ -723,7 +731,7 @@ static int fuse_tree(const struct mount_opts *o, int *fuse_fd)
 		attr |= MOUNT_ATTR_NODEV;
 	tree = fsmount(fs, FSMOUNT_CLOEXEC, (unsigned int)attr);
 	if (tree < 0)
-		die(EXIT_FAIL, "fsmount(fuse): %s", strerror(errno));
+		tree_failed(o, "fsmount(fuse)");
 	*fuse_fd = fuse;
 	fuse = -1;
 	return tree;
