@@ -178,20 +178,45 @@ static bool inside(const char *a, const char *b)
 	return !strncmp(a, b, n) && (a[n] == '/' || a[n] == '\0');
 }
 
+/* syspath_why(), and a home directory named through a symlink (pw_dir
+ * /home/alice with /home -> /data/home: real is /data/home/alice). */
+static const char *refused(const char *real)
+{
+	static char why[PATH_MAX + 64];
+	const char *sys = syspath_why(real);
+	char home[PATH_MAX];
+	struct passwd *pw;
+
+	if (sys)
+		return sys;
+	setpwent();
+	while ((pw = getpwent())) {
+		if (!pw->pw_dir || pw->pw_dir[0] != '/' ||
+		    !realpath(pw->pw_dir, home) || strcmp(home, real))
+			continue;
+		snprintf(why, sizeof(why), "the home directory of %s",
+			 pw->pw_name);
+		sys = why;
+		break;
+	}
+	endpwent();
+	return sys;
+}
+
 static void check_paths(const struct mount_opts *o)
 {
 	const char *why;
 
 	if (o->force)
 		return;
-	why = syspath_why(o->src);
+	why = refused(o->src);
 	if (why)
 		die(EXIT_FAIL,
 		    "refusing to mount from %s: it is %s (--force "
 		    "overrides)",
 		    o->src, why);
 	/* --private mount points are ours, under /run/shiftfs as root. */
-	why = o->private_dir ? NULL : syspath_why(o->mnt);
+	why = o->private_dir ? NULL : refused(o->mnt);
 	if (why)
 		die(EXIT_FAIL,
 		    "refusing to mount onto %s: it is %s (--force "
@@ -282,7 +307,7 @@ static int make_mnt(struct mount_opts *o, const char *want)
 			     strcmp(parent, "/") ? parent : "",
 			     base) >= sizeof(o->mnt))
 		die(EXIT_FAIL, "MNT %s: path too long", want);
-	why = o->force || o->private_dir ? NULL : syspath_why(o->mnt);
+	why = o->force || o->private_dir ? NULL : refused(o->mnt);
 	if (why)
 		die(EXIT_FAIL,
 		    "refusing to mount onto %s: it is %s (--force "
