@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Subordinate id files; see subid.h. */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,4 +118,91 @@ int subid_read(const char *path, const char *name, bool has_id, uint32_t id,
 	if (r < 0)
 		return shift_diag_set(d, -r, "%s: %s", path, strerror(-r));
 	return subid_parse(text, len, path, name, has_id, id, out, d);
+}
+
+bool subid_ranges_have(const struct subid_ranges *set, uint32_t id)
+{
+	uint32_t i;
+
+	for (i = 0; i < set->n; i++)
+		if (id >= set->r[i].start &&
+		    id - set->r[i].start < set->r[i].count)
+			return true;
+	return false;
+}
+
+static int held_add(struct subid_ranges *out, uint32_t start, uint32_t count)
+{
+	if (out->n == IDMAP_MAX_RANGES)
+		return -E2BIG;
+	out->r[out->n].start = start;
+	out->r[out->n++].count = count;
+	return 0;
+}
+
+/* Does [start, start + count) meet one of the first n ranges of set? */
+static bool held_meets(const struct subid_ranges *set, uint32_t n,
+		       uint32_t start, uint32_t count)
+{
+	uint64_t end = (uint64_t)start + count;
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (start < (uint64_t)set->r[i].start + set->r[i].count &&
+		    set->r[i].start < end)
+			return true;
+	return false;
+}
+
+/* Add the user's own id and ranges if any of them meets the view ids. */
+static int held_user(const struct passwd *pw, const char *text, size_t len,
+		     const char *path, bool gids, uint32_t nview,
+		     struct subid_ranges *out)
+{
+	struct subid_ranges mine;
+	struct shift_diag ignored = {""};
+	uint32_t id = gids ? pw->pw_gid : pw->pw_uid, i;
+	bool meets;
+	int r;
+
+	if (subid_parse(text, len, path, pw->pw_name, true, pw->pw_uid, &mine,
+			&ignored) < 0)
+		mine.n = 0; /* no entry (or a bad line): only the own id */
+	meets = held_meets(out, nview, id, 1);
+	for (i = 0; !meets && i < mine.n; i++)
+		meets = held_meets(out, nview, mine.r[i].start,
+				   mine.r[i].count);
+	if (!meets)
+		return 0;
+	r = held_add(out, id, 1);
+	for (i = 0; !r && i < mine.n; i++)
+		r = held_add(out, mine.r[i].start, mine.r[i].count);
+	return r;
+}
+
+int subid_held(const char *path, const struct idmap *map, bool gids,
+	       struct subid_ranges *out, struct shift_diag *d)
+{
+	_cleanup_free_ char *text = NULL;
+	struct passwd *pw;
+	uint32_t i, nview;
+	size_t len = 0;
+	int r;
+
+	out->n = 0;
+	for (i = 0; i < map->n; i++)
+		if (held_add(out, map->r[i].view, map->r[i].count) < 0)
+			return -E2BIG;
+	nview = out->n;
+	r = read_small_file(path, &text, &len);
+	if (r == -ENOENT)
+		return 0; /* no subordinate ids on this system */
+	if (r < 0)
+		return shift_diag_set(d, -r, "%s: %s", path, strerror(-r));
+	r = 0;
+	setpwent();
+	while (!r && (pw = getpwent()))
+		r = held_user(pw, text, len, path, gids, nview, out);
+	endpwent();
+	return r;
 }

@@ -39,4 +39,19 @@ int subid_parse(const char *text, size_t len, const char *file,
 int subid_read(const char *path, const char *name, bool has_id, uint32_t id,
 	       struct subid_ranges *out, struct shift_diag *d);
 
+/*
+ * The host ids that the holders of map's view side hold (the set A of
+ * shadow's newuidmap, for everyone the view ids belong to): the view ids
+ * themselves, and for every passwd user whose own id (uid, or primary gid
+ * when gids) or one of whose ranges in path overlaps them, that id and all
+ * of that user's ranges. Used to decide which disk ids are foreign to the
+ * people a mount is for. out's ranges may overlap one another. 0, or -errno
+ * (-E2BIG: more ranges than fit; d names the file for read errors).
+ */
+int subid_held(const char *path, const struct idmap *map, bool gids,
+	       struct subid_ranges *out, struct shift_diag *d);
+
+/* Is id in one of the ranges of set? */
+bool subid_ranges_have(const struct subid_ranges *set, uint32_t id);
+
 #endif

@@ -37,6 +37,7 @@
 #include "idmount.h"
 #include "mounts.h"
 #include "shiftctl.h"
+#include "subid.h"
 #include "syspath.h"
 
 enum {
@@ -866,9 +867,9 @@ static void mount_fuse(struct mount_opts *o, const struct idmaps *m)
 		mount_fuse_user(o, bin, opts, log_fd);
 }
 
-/* The first disk id in [d, d + n) that is none of map's view ids. */
-static bool first_foreign(const struct idmap *map, uint32_t d, uint32_t n,
-			  uint32_t *out)
+/* The first disk id in [d, d + n) that none of the holders holds. */
+static bool first_foreign(const struct subid_ranges *held, uint32_t d,
+			  uint32_t n, uint32_t *out)
 {
 	uint64_t x = d, end = (uint64_t)d + n;
 	uint32_t i;
@@ -876,11 +877,11 @@ static bool first_foreign(const struct idmap *map, uint32_t d, uint32_t n,
 	while (x < end) {
 		bool in = false;
 
-		for (i = 0; !in && i < map->n; i++) {
-			const struct idmap_range *r = &map->r[i];
+		for (i = 0; !in && i < held->n; i++) {
+			const struct subid_range *r = &held->r[i];
 
-			if (x >= r->view && x < (uint64_t)r->view + r->count) {
-				x = (uint64_t)r->view + r->count;
+			if (x >= r->start && x < (uint64_t)r->start + r->count) {
+				x = (uint64_t)r->start + r->count;
 				in = true;
 			}
 		}
@@ -894,25 +895,41 @@ static bool first_foreign(const struct idmap *map, uint32_t d, uint32_t n,
 
 /*
  * Does the map let a non-root view id own a disk id that none of the
- * view's holders is (so a setuid/setgid file or a file capability made
- * through the mount gives, run natively from SRC, an id they lack)?
+ * view's holders holds (so a setuid/setgid file or a file capability made
+ * through the mount gives, run natively from SRC, an id they lack)? The
+ * holders hold their view ids and, as for newuidmap, their own id and
+ * subordinate ranges from the system's /etc/subuid or /etc/subgid: owner
+ * mode that shows alice's files to her container's uid 1000 (alice's
+ * subordinate 100999) hands nobody an id alice lacks.
  */
-static bool privileged_owner(const struct idmap *map, uint32_t *disk,
-			     uint32_t *view)
+static bool privileged_owner(const struct idmap *map, bool gids,
+			     uint32_t *disk, uint32_t *view)
 {
+	static struct subid_ranges held;
+	struct shift_diag d = {""};
 	uint32_t i;
 
+	if (subid_held(gids ? "/etc/subgid" : "/etc/subuid", map, gids, &held,
+		       &d) < 0) {
+		/* Unreadable or too many ranges: only the view ids count. */
+		held.n = 0;
+		for (i = 0; i < map->n && i < IDMAP_MAX_RANGES; i++) {
+			held.r[i].start = map->r[i].view;
+			held.r[i].count = map->r[i].count;
+			held.n++;
+		}
+	}
 	for (i = 0; i < map->n; i++) {
-		uint32_t d = map->r[i].disk, v = map->r[i].view;
+		uint32_t dk = map->r[i].disk, v = map->r[i].view;
 		uint32_t n = map->r[i].count;
 
 		if (v == 0) { /* view root: the administrator */
 			if (n == 1)
 				continue;
-			d++, v++, n--;
+			dk++, v++, n--;
 		}
-		if (first_foreign(map, d, n, disk)) {
-			*view = v + (*disk - d);
+		if (first_foreign(&held, dk, n, disk)) {
+			*view = v + (*disk - dk);
 			return true;
 		}
 	}
@@ -1051,8 +1068,8 @@ static bool idmap_suid_refused(const struct mount_opts *o,
 	/* Unprivileged, the kernel refuses idmapped mounts anyway. */
 	if (o->allow_suid_src || geteuid() != 0)
 		return false;
-	if (!privileged_owner(&m->uid, &disk, &view)) {
-		if (!privileged_owner(&m->gid, &disk, &view))
+	if (!privileged_owner(&m->uid, false, &disk, &view)) {
+		if (!privileged_owner(&m->gid, true, &disk, &view))
 			return false;
 		kind = "gid";
 	}

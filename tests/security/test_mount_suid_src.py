@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from attack import ATTACKER, MAPPED, as_host_user, uid_of
+from attack import ATTACKER, MAPPED, VICTIM, as_host_user, uid_of
 from conftest import is_mounted, need, need_root_and_fuse
 from mount_util import mount_entry, mounts, world_tmp  # noqa: F401
 
@@ -117,3 +117,25 @@ def test_suid_mount_elsewhere_defeats_nosuid(nosuid_src, world_tmp, mounts):
         assert r.returncode == 1 and "--allow-suid-src" in r.stderr
     finally:
         subprocess.run(["umount", "-l", other], capture_output=True)
+
+
+def test_owner_mode_within_the_owners_own_ids_is_idmapped(plain, mounts):
+    """Owner mode that shows shiftfs-mapped's files to its own container's
+    uid 1000 (its subordinate 500999) hands nobody an id it lacks: the
+    kernel's idmapped mount is used. The same for a SRC owned by another
+    host user (shiftfs-victim) is refused: the container would own the
+    victim's disk uid."""
+    src, mnt = plain
+    os.chown(src, uid_of(MAPPED), uid_of(MAPPED))
+    r = mounts.mount("--backend=idmap", LAYOUT, "--user=1000",
+                     "--owner=%d" % uid_of(MAPPED), src, mnt)
+    assert " with idmap (" in r.stdout, r.stdout + r.stderr
+    assert os.stat(mnt).st_uid == 500999
+    mnt2 = os.path.join(os.path.dirname(mnt), "mnt-victim")
+    os.mkdir(mnt2)
+    r = mounts.mount("--backend=idmap", LAYOUT, "--user=1000",
+                     "--owner=%d" % uid_of(VICTIM), src, mnt2,
+                     expect_ok=False)
+    assert r.returncode == 1
+    assert "view uid 500999 would own disk uid %d in SRC" % \
+        uid_of(VICTIM) in r.stderr
