@@ -596,6 +596,28 @@ static int open_log(struct mount_opts *o)
 	return fd;
 }
 
+/*
+ * An unmapped owner is shown as the kernel's own overflow id by both
+ * backends and matches nobody; showing it as any other id N would hand it
+ * to N's holder, so the view cannot take --overflow-uid/--overflow-gid.
+ */
+static void check_overflow(const struct idmaps *m)
+{
+	struct idmaps k;
+
+	idmaps_init(&k);
+	if (m->overflow_uid != k.overflow_uid)
+		die(EXIT_USAGE, "--overflow-uid=%u: a mount shows unmapped "
+		    "owners as the kernel's overflow uid %u (another id would "
+		    "be matched by its holder)", m->overflow_uid,
+		    k.overflow_uid);
+	if (m->overflow_gid != k.overflow_gid)
+		die(EXIT_USAGE, "--overflow-gid=%u: a mount shows unmapped "
+		    "groups as the kernel's overflow gid %u (another id would "
+		    "be matched by its holder)", m->overflow_gid,
+		    k.overflow_gid);
+}
+
 static void build_fuse_opts(const struct mount_opts *o, const struct idmaps *m,
 			    char *buf, size_t len)
 {
@@ -605,9 +627,8 @@ static void build_fuse_opts(const struct mount_opts *o, const struct idmaps *m,
 	idmap_format_opt(&m->uid, u, sizeof(u));
 	idmap_format_opt(&m->gid, g, sizeof(g));
 	n = (size_t)snprintf(buf, len,
-			     "uidmap=%s,gidmap=%s,overflow_uid=%u,"
-			     "overflow_gid=%u%s%s%s%s",
-			     u, g, m->overflow_uid, m->overflow_gid,
+			     "uidmap=%s,gidmap=%s%s%s%s%s",
+			     u, g,
 			     o->read_only ? ",ro" : "",
 			     o->auto_allow_other ? ",allow_other" : "",
 			     o->fuse_opts ? "," : "",
@@ -1344,6 +1365,7 @@ int cmd_mount(int argc, char **argv)
 	mapsrc_build(&ms, true, &m);
 	if (m.uid.n == 0 || m.gid.n == 0)
 		die(EXIT_FAIL, "the map is empty: nothing would be visible");
+	check_overflow(&m);
 	check_not_ours(&o);
 	if (geteuid() == 0)
 		safety_warning(&o, &m);

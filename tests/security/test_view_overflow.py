@@ -22,7 +22,7 @@ import subprocess
 import pytest
 
 from attack import ATTACKER, VICTIM, as_host_user, gid_of, in_userns, uid_of
-from conftest import need, need_root_and_fuse
+from conftest import is_mounted, need, need_root_and_fuse, shiftctl
 from fs_util import (ACL_GROUP_OBJ, ACL_MASK, ACL_OTHER, ACL_USER, ACL_USER_OBJ,
                      ACL_XATTR_ACCESS, Scratch, acl_decode, acl_encode, acl_named)
 from idmap_util import idmapped  # noqa: F401
@@ -247,6 +247,20 @@ def test_overflow_options_cannot_name_a_real_id(scratch, shiftfs_mount):
                   % (kernel, kernel))
     assert os.stat(os.path.join(s.mnt, "f")).st_uid == kernel
     assert su_nobody("cat %s/f" % s.mnt).returncode != 0
+
+
+def test_shiftctl_mount_refuses_overflow_ids(scratch):
+    """shiftctl mount no longer hands --overflow-uid to either backend: a
+    usage error (exit 2) naming the option, and nothing is mounted."""
+    need_root_and_fuse()
+    s = scratch
+    for backend in ("fuse", "idmap"):
+        r = shiftctl("mount", "--backend=" + backend, "--map=0:100000:65536",
+                     "--overflow-uid=%d" % uid_of(ATTACKER), s.src, s.mnt)
+        assert r.returncode == 2, r.stderr
+        assert "--overflow-uid=%d: a mount shows unmapped owners as the " \
+            "kernel's overflow uid" % uid_of(ATTACKER) in r.stderr
+        assert not is_mounted(s.mnt)
 
 
 def test_owner_mode_as_root_without_subuid(scratch, shiftfs_mount):
