@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import subprocess
@@ -168,9 +169,11 @@ class Record:
 def mounts_under(root):
     """Mount points at or below ROOT, deepest first."""
     res = []
-    with open("/proc/self/mountinfo") as f:
+    with open("/proc/self/mountinfo", "rb") as f:
         for line in f:
-            mp = line.split()[4].replace("\\040", " ")
+            mp = os.fsdecode(re.sub(rb"\\([0-7]{3})",
+                                    lambda m: bytes([int(m.group(1), 8)]),
+                                    line.split()[4]))
             if mp == root or mp.startswith(root.rstrip("/") + "/"):
                 res.append(mp)
     return sorted(set(res), key=len, reverse=True)

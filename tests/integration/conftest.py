@@ -51,15 +51,25 @@ def pytest_sessionfinish(session, exitstatus):
             session.exitstatus = 1
 
 
+def _unoctal(field):
+    """mountinfo's \\ooo escapes undone, bytes -> str (os.fsdecode)."""
+    return os.fsdecode(re.sub(rb"\\([0-7]{3})",
+                              lambda m: bytes([int(m.group(1), 8)]), field))
+
+
+def mountinfo():
+    """/proc/self/mountinfo as lists of fields (str, escapes undone).
+
+    Read as bytes: another test's mount point may have any name, bytes that
+    are not UTF-8 included (they come back as os.fsdecode's surrogates).
+    """
+    with open("/proc/self/mountinfo", "rb") as f:
+        return [[_unoctal(x) for x in line.split()] for line in f]
+
+
 def is_mounted(path):
     path = os.path.realpath(path)
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            mnt = fields[4].encode().decode("unicode_escape")
-            if mnt == path:
-                return True
-    return False
+    return any(fields[4] == path for fields in mountinfo())
 
 
 def wait_for_mount(proc, path, timeout=10.0):

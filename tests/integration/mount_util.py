@@ -15,7 +15,7 @@ import tempfile
 
 import pytest
 
-from conftest import SHIFTCTL, SHIFTFS, TEST_USER, is_mounted, need
+from conftest import SHIFTCTL, SHIFTFS, TEST_USER, is_mounted, mountinfo, need
 
 OVERFLOW_UID = int(open("/proc/sys/kernel/overflowuid").read())
 OVERFLOW_GID = int(open("/proc/sys/kernel/overflowgid").read())
@@ -36,15 +36,12 @@ def mount_entry(path):
     """The topmost mountinfo entry at path: dict(id, fstype, opts, source)."""
     path = os.path.realpath(path)
     found = None
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            sep = fields.index("-", 6)
-            target = fields[4].encode().decode("unicode_escape")
-            if target == path:
-                found = {"id": int(fields[0]), "opts": fields[5],
-                         "fstype": fields[sep + 1],
-                         "source": fields[sep + 2]}
+    for fields in mountinfo():
+        sep = fields.index("-", 6)
+        if fields[4] == path:
+            found = {"id": int(fields[0]), "opts": fields[5],
+                     "fstype": fields[sep + 1],
+                     "source": fields[sep + 2]}
     return found
 
 

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from conftest import (SHIFTFS, TEST_USER, Mount, is_mounted, need,
+from conftest import (SHIFTFS, TEST_USER, Mount, is_mounted, mountinfo, need,
                       need_root_and_fuse, run_as, umount)
 
 OVERFLOW = 65534
@@ -66,12 +66,11 @@ def test_identity_mount_shows_source(world_dirs, shiftfs_mount):
     os.chown(os.path.join(src, "f"), 1234, 4321)
     os.link(os.path.join(src, "f"), os.path.join(src, "hard"))
     shiftfs_mount(src, mnt, "identity")
-    with open("/proc/self/mountinfo") as f:
-        line = [l for l in f if l.split()[4] == mnt][0]
-    fstype, source = line.split(" - ")[1].split()[:2]
+    fields = [f for f in mountinfo() if f[4] == mnt][0]
+    fstype, source = fields[fields.index("-", 6) + 1:][:2]
     assert fstype == "fuse.shiftfs"
     assert source == src
-    assert "nosuid" in line.split()[5] and "nodev" in line.split()[5]
+    assert "nosuid" in fields[5] and "nodev" in fields[5]
     s, m = os.lstat(os.path.join(src, "f")), os.lstat(os.path.join(mnt, "f"))
     assert (m.st_uid, m.st_gid, m.st_ino, m.st_size) == (1234, 4321, s.st_ino, 4)
     assert os.lstat(os.path.join(mnt, "hard")).st_ino == s.st_ino

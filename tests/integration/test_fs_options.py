@@ -10,18 +10,16 @@ import time
 
 import pytest
 
-from conftest import need_root_and_fuse
+from conftest import mountinfo, need_root_and_fuse
 from fs_util import errno_of, scratch_fixture, user_ids
 
 FIXTURES = (scratch_fixture,)
 
 
 def mount_flags(mnt):
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            if fields[4] == os.path.realpath(mnt):
-                return set(fields[5].split(",")), fields
+    for fields in mountinfo():
+        if fields[4] == os.path.realpath(mnt):
+            return set(fields[5].split(",")), fields
     raise AssertionError("%s not in mountinfo" % mnt)
 
 
