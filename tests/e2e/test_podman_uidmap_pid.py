@@ -31,7 +31,10 @@ def test_podman_uidmap_pid():
         vol_a = sc.mkdir("vol-a")
         pm.run(rootfs, CREATE, volumes=[f"{vol_a}:/data"], check=True)
         assert owner(os.path.join(vol_a, "pg")) == (999, 999)
-        vol_b = sc.path("vol-b")
+        # Mounted below with an idmapped mount that gives the container disk
+        # uid 0: only where a planted setuid file cannot run natively
+        # (docs/SECURITY.md), here under a directory only root can enter.
+        vol_b = os.path.join(sc.mkdir("root-only", mode=0o700), "vol-b")
         copy_tree(vol_a, vol_b)
 
         # The running container whose map we take.
