@@ -18,6 +18,22 @@ enum {
 	OPT_FROM,
 };
 
+/* clang-format off */
+static const struct opt_def chown_defs[] = {
+	{"user", required_argument, OPT_USER,
+	 "     --user=USER[:GROUP]    the container user (and group) to own PATH\n"},
+	{"from", required_argument, OPT_FROM,
+	 "     --from=UID[:GID]       change only inodes owned by these host ids\n"},
+	OPT_DEF_END,
+};
+/* clang-format on */
+
+static const struct opt_group chown_group = {"Options:", chown_defs};
+static const struct opt_group *const groups[] = {
+	&mapsrc_source_opts, &mapsrc_file_opts, &chown_group,
+	&rewrite_opts_group, &rewrite_common_opts_group, NULL,
+};
+
 static void usage(void)
 {
 	printf("\nUsage:\n %s chown --user=USER[:GROUP] [MAP SOURCE] [options] "
@@ -36,14 +52,8 @@ static void usage(void)
 	      "after\n"
 	      "a crash and 'shiftctl undo JOURNAL'.\n",
 	      stdout);
-	fputs(MAPSRC_HELP, stdout);
-	fputs("\nOptions:\n"
-	      "     --user=USER[:GROUP]    the container user (and group) to "
-	      "own PATH\n"
-	      "     --from=UID[:GID]       change only inodes owned by these "
-	      "host ids\n"
-	      REWRITE_OPTIONS_HELP
-	      "\nExit status: 0 ok, 1 failure, 2 usage error.\n"
+	opts_help(stdout, groups);
+	fputs("\nExit status: 0 ok, 1 failure, 2 usage error.\n"
 	      "\nFor more details see shiftctl-chown(1).\n",
 	      stdout);
 }
@@ -106,22 +116,16 @@ static void resolve_user(struct rewrite_opts *o, struct mapsrc *ms,
 
 int cmd_chown(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		MAPSRC_LONG_OPTIONS,
-		REWRITE_LONG_OPTIONS,
-		{"user", required_argument, NULL, OPT_USER},
-		{"from", required_argument, NULL, OPT_FROM},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	struct rewrite_opts o = {.mode = RW_CHOWN};
 	const char *user = NULL, *from = NULL;
 	struct mapsrc ms;
+	struct opts p;
 	int c, i, code = EXIT_OK, rc;
 
 	o.p.verb = JOURNAL_CHOWN;
 	mapsrc_init(&ms, "chown");
-	while ((c = getopt_long(argc, argv, "nvqh", longopts, NULL)) != -1) {
+	opts_init(&p, "nvqh", groups);
+	while ((c = opts_next(&p, argc, argv)) != -1) {
 		if (mapsrc_option(&ms, c, optarg) ||
 		    rewrite_option(&o, c, optarg, "chown"))
 			continue;

@@ -118,6 +118,44 @@ struct doctor {
 	char *first_error;
 };
 
+/* clang-format off */
+static const struct opt_def doctor_defs[] = {
+	{"user", required_argument, OPT_USER,
+	 "     --user=USER[:GROUP]    the container's USER (name or id)\n"},
+	{"image", required_argument, OPT_IMAGE,
+	 "     --image=NAME           take USER and /etc/passwd, /etc/group\n"
+	 "                              from an image (podman or docker)\n"},
+	{"engine", required_argument, OPT_ENGINE,
+	 "     --engine=podman|docker the container engine\n"},
+	{"rootful", no_argument, OPT_ROOTFUL,
+	 "     --rootful              the engine runs as root\n"},
+	{"docker-config", required_argument, OPT_DOCKER_CONFIG,
+	 "     --docker-config=FILE   instead of /etc/docker/daemon.json\n"},
+	{"need", required_argument, OPT_NEED,
+	 "     --need=r|rw|rwx        the access USER needs (default rw)\n"},
+	{"max-files", required_argument, OPT_MAX_FILES,
+	 "     --max-files=N          stop after N entries\n"},
+	{"list", required_argument, OPT_LIST,
+	 "     --list=denied|all|none entries listed in --json (default denied)\n"},
+	{"target", required_argument, OPT_TARGET,
+	 "     --target=DIR           mount point to suggest for 'shiftctl mount'\n"},
+	{"container-path", required_argument, OPT_CONTAINER_PATH,
+	 "     --container-path=DIR   where the volume goes in the container\n"
+	 "                              (default /data)\n"},
+	{"quiet", no_argument, 'q',
+	 " -q, --quiet                no progress display\n"},
+	{"json", no_argument, OPT_JSON,
+	 "     --json                 print JSON\n"},
+	OPT_DEF_HELP,
+	OPT_DEF_END,
+};
+/* clang-format on */
+
+static const struct opt_group doctor_group = {"Options:", doctor_defs};
+static const struct opt_group *const groups[] = {
+	&mapsrc_source_opts, &mapsrc_file_opts, &doctor_group, NULL,
+};
+
 static void usage(void)
 {
 	printf("\nUsage:\n %s doctor PATH --user=USER[:GROUP] [MAP SOURCE] "
@@ -133,28 +171,8 @@ static void usage(void)
 	      "ACLs and their mask,\nsticky directories, container root's "
 	      "capabilities), and ranked fixes.\n",
 	      stdout);
-	fputs(MAPSRC_HELP, stdout);
-	fputs("\nOptions:\n"
-	      "     --user=USER[:GROUP]    the container's USER (name or id)\n"
-	      "     --image=NAME           take USER and /etc/passwd, "
-	      "/etc/group\n"
-	      "                              from an image (podman or docker)\n"
-	      "     --engine=podman|docker the container engine\n"
-	      "     --rootful              the engine runs as root\n"
-	      "     --docker-config=FILE   instead of /etc/docker/daemon.json\n"
-	      "     --need=r|rw|rwx        the access USER needs (default rw)\n"
-	      "     --max-files=N          stop after N entries\n"
-	      "     --list=denied|all|none entries listed in --json (default "
-	      "denied)\n"
-	      "     --target=DIR           mount point to suggest for "
-	      "'shiftctl mount'\n"
-	      "     --container-path=DIR   where the volume goes in the "
-	      "container\n"
-	      "                              (default /data)\n"
-	      " -q, --quiet                no progress display\n"
-	      "     --json                 print JSON\n"
-	      " -h, --help                 display this help\n"
-	      "\nWith no map source, the layout of the engine found (rootless "
+	opts_help(stdout, groups);
+	fputs("\nWith no map source, the layout of the engine found (rootless "
 	      "or rootful,\nuserns-remap from daemon.json) is used.\n"
 	      "Exit status: 0 USER has the access needed on the whole tree, 1 "
 	      "not (or\nfailure), 2 usage error.\n"
@@ -2006,26 +2024,10 @@ static void print_json(struct doctor *dr, struct fix *fx, int nfix)
 
 int cmd_doctor(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		MAPSRC_LONG_OPTIONS,
-		{"json", no_argument, NULL, OPT_JSON},
-		{"user", required_argument, NULL, OPT_USER},
-		{"image", required_argument, NULL, OPT_IMAGE},
-		{"engine", required_argument, NULL, OPT_ENGINE},
-		{"rootful", no_argument, NULL, OPT_ROOTFUL},
-		{"docker-config", required_argument, NULL, OPT_DOCKER_CONFIG},
-		{"need", required_argument, NULL, OPT_NEED},
-		{"max-files", required_argument, NULL, OPT_MAX_FILES},
-		{"list", required_argument, NULL, OPT_LIST},
-		{"target", required_argument, NULL, OPT_TARGET},
-		{"container-path", required_argument, NULL, OPT_CONTAINER_PATH},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	static struct doctor dr;
 	static struct fix fx[8];
 	uint32_t v;
+	struct opts p;
 	int c, r, nfix;
 	struct stat st;
 
@@ -2033,7 +2035,8 @@ int cmd_doctor(int argc, char **argv)
 	mapsrc_init(&dr.ms, "doctor");
 	dr.need = ACCESS_R | ACCESS_W;
 	dr.container_path = "/data";
-	while ((c = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
+	opts_init(&p, "hq", groups);
+	while ((c = opts_next(&p, argc, argv)) != -1) {
 		if (mapsrc_option(&dr.ms, c, optarg))
 			continue;
 		switch (c) {

@@ -24,6 +24,27 @@ struct map_opts {
 	const char *only; /* "uid", "gid" or NULL */
 };
 
+/* clang-format off */
+static const struct opt_def map_defs[] = {
+	{"translate", required_argument, OPT_TRANSLATE,
+	 "     --translate=ID         show what disk id ID becomes (uid and gid)\n"},
+	{"reverse", no_argument, OPT_REVERSE,
+	 "     --reverse              with --translate: view id -> disk id\n"},
+	{"only", required_argument, OPT_ONLY,
+	 "     --only=uid|gid         print one map only, without headers\n"},
+	{"json", no_argument, OPT_JSON,
+	 "     --json                 print JSON\n"},
+	OPT_DEF_HELP,
+	OPT_DEF_END,
+};
+/* clang-format on */
+
+static const struct opt_group map_opts_group = {NULL, map_defs};
+static const struct opt_group *const groups[] = {
+	&mapsrc_source_opts, &mapsrc_file_opts, &mapsrc_owner_opts,
+	&map_opts_group,     NULL,
+};
+
 static void usage(void)
 {
 	printf("\nUsage:\n %s map [MAP SOURCE] [options]\n", program_name);
@@ -31,16 +52,8 @@ static void usage(void)
 	      "(the /proc/PID/uid_map form: DISK is the container-side id, VIEW\n"
 	      "the host-side id), or show what one id becomes.\n",
 	      stdout);
-	fputs(MAPSRC_HELP, stdout);
-	fputs("\nOptions:\n"
-	      "     --user=C[:G]           owner mode: container USER C ...\n"
-	      "     --owner=H[:G]          ... sees host owner H's files as its own\n"
-	      "     --translate=ID         show what disk id ID becomes (uid and gid)\n"
-	      "     --reverse              with --translate: view id -> disk id\n"
-	      "     --only=uid|gid         print one map only, without headers\n"
-	      "     --json                 print JSON\n"
-	      " -h, --help                 display this help\n"
-	      "\nWith no map source, --rootless for the invoking user is used.\n"
+	opts_help(stdout, groups);
+	fputs("\nWith no map source, --rootless for the invoking user is used.\n"
 	      "Exit status: 0 ok, 1 failure (or --translate of an unmapped id),\n"
 	      "2 usage error.\n"
 	      "\nFor more details see shiftctl(1).\n",
@@ -149,24 +162,16 @@ static int translate(const struct idmaps *m, const struct map_opts *o)
 
 int cmd_map(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		MAPSRC_LONG_OPTIONS,
-		{"json", no_argument, NULL, OPT_JSON},
-		{"translate", required_argument, NULL, OPT_TRANSLATE},
-		{"reverse", no_argument, NULL, OPT_REVERSE},
-		{"only", required_argument, NULL, OPT_ONLY},
-		MAPSRC_OWNER_LONG_OPTIONS,
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	struct map_opts o = {0};
 	struct mapsrc ms;
 	struct idmaps m;
 	char what[128];
+	struct opts p;
 	int c, r;
 
 	mapsrc_init(&ms, "map");
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	opts_init(&p, "h", groups);
+	while ((c = opts_next(&p, argc, argv)) != -1) {
 		if (mapsrc_option(&ms, c, optarg))
 			continue;
 		switch (c) {

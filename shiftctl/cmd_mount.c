@@ -71,6 +71,39 @@ struct mount_opts {
 
 #define MOUNT_TIMEOUT_MS 10000
 
+/* clang-format off */
+static const struct opt_def mount_defs[] = {
+	{"read-only", no_argument, 'r',
+	 " -r, --read-only            mount read-only\n"},
+	{"backend", required_argument, OPT_BACKEND,
+	 "     --backend=auto|idmap|fuse  (default auto: idmap, else fuse)\n"},
+	{"options", required_argument, 'o',
+	 " -o OPT[,OPT...]            shiftfs options (cache=, writeback,\n"
+	 "                              suid, dev, allow_other, ...)\n"},
+	{"mkdir", no_argument, OPT_MKDIR,
+	 "     --mkdir                create MNT if it does not exist\n"},
+	{"private", no_argument, OPT_PRIVATE,
+	 "     --private              mount at a NAME under a 0700 directory\n"
+	 "                              (/run/shiftfs/private as root)\n"},
+	{"force", no_argument, OPT_FORCE,
+	 "     --force                allow system or home directories and\n"
+	 "                              overlapping SRC and MNT\n"},
+	{"allow-suid-src", no_argument, OPT_ALLOW_SUID_SRC,
+	 "     --allow-suid-src       idmap even where the map would let a\n"
+	 "                              view id plant setuid files in SRC\n"},
+	{"json", no_argument, OPT_JSON,
+	 "     --json                 print the mount's record as JSON\n"},
+	OPT_DEF_HELP,
+	OPT_DEF_END,
+};
+/* clang-format on */
+
+static const struct opt_group mount_group = {NULL, mount_defs};
+static const struct opt_group *const groups[] = {
+	&mapsrc_source_opts, &mapsrc_file_opts, &mapsrc_owner_opts,
+	&mount_group,	     NULL,
+};
+
 static void usage(void)
 {
 	printf("\nUsage:\n %s mount [MAP SOURCE] [options] SRC MNT\n"
@@ -83,35 +116,10 @@ static void usage(void)
 	      "shiftfs FUSE daemon. Prints which backend it used, why, and the "
 	      "map.\n",
 	      stdout);
-	fputs(MAPSRC_HELP, stdout);
-	fputs("\nOptions:\n"
-	      "     --user=C[:G]           owner mode: container USER C sees "
-	      "...\n"
-	      "     --owner=H[:G]          ... host owner H's files as its "
-	      "own\n"
-	      "                              (default owner: the owner of "
-	      "SRC)\n"
-	      " -r, --read-only            mount read-only\n"
-	      "     --backend=auto|idmap|fuse  (default auto: idmap, else "
-	      "fuse)\n"
-	      " -o OPT[,OPT...]            shiftfs options (cache=, "
-	      "writeback,\n"
-	      "                              suid, dev, allow_other, ...)\n"
-	      "     --mkdir                create MNT if it does not exist\n"
-	      "     --private              mount at a NAME under a 0700 "
-	      "directory\n"
-	      "                              (/run/shiftfs/private as root)\n"
-	      "     --force                allow system or home directories "
-	      "and\n"
-	      "                              overlapping SRC and MNT\n"
-	      "     --allow-suid-src       idmap even where the map would let "
-	      "a\n"
-	      "                              view id plant setuid files in "
-	      "SRC\n"
-	      "     --json                 print the mount's record as JSON\n"
-	      " -h, --help                 display this help\n"
-	      "\nWith no map source, --rootless for the invoking user is "
-	      "used.\n"
+	opts_help(stdout, groups);
+	fputs("\nWith no map source, --rootless for the invoking user is "
+	      "used; with\n"
+	      "--user and no --owner, the owner is the owner of SRC.\n"
 	      "Exit status: 0 mounted, 1 failure, 2 usage error.\n"
 	      "\nFor more details see shiftctl-mount(1).\n",
 	      stdout);
@@ -1292,29 +1300,17 @@ static void parse_backend(struct mount_opts *o, const char *arg)
 
 int cmd_mount(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		MAPSRC_LONG_OPTIONS,
-		MAPSRC_OWNER_LONG_OPTIONS,
-		{"read-only", no_argument, NULL, 'r'},
-		{"backend", required_argument, NULL, OPT_BACKEND},
-		{"options", required_argument, NULL, 'o'},
-		{"force", no_argument, NULL, OPT_FORCE},
-		{"mkdir", no_argument, NULL, OPT_MKDIR},
-		{"private", no_argument, NULL, OPT_PRIVATE},
-		{"allow-suid-src", no_argument, NULL, OPT_ALLOW_SUID_SRC},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	static struct mount_opts o;
 	struct json_object *rec;
 	struct mapsrc ms;
 	struct idmaps m;
 	enum backend b;
+	struct opts p;
 	int c, r, npos;
 
 	mapsrc_init(&ms, "mount");
-	while ((c = getopt_long(argc, argv, "hro:", longopts, NULL)) != -1) {
+	opts_init(&p, "hro:", groups);
+	while ((c = opts_next(&p, argc, argv)) != -1) {
 		if (mapsrc_option(&ms, c, optarg))
 			continue;
 		switch (c) {

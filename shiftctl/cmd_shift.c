@@ -15,6 +15,23 @@ enum {
 	OPT_STRICT,
 };
 
+/* clang-format off */
+static const struct opt_def shift_defs[] = {
+	{"reverse", no_argument, OPT_REVERSE,
+	 "     --reverse              translate host ids back to container ids\n"},
+	{"strict", no_argument, OPT_STRICT,
+	 "     --strict               fail (exit 1, nothing changed) if any id\n"
+	 "                              has no image under the map\n"},
+	OPT_DEF_END,
+};
+/* clang-format on */
+
+static const struct opt_group shift_group = {"Options:", shift_defs};
+static const struct opt_group *const groups[] = {
+	&mapsrc_source_opts, &mapsrc_file_opts, &shift_group,
+	&rewrite_opts_group, &rewrite_common_opts_group, NULL,
+};
+
 static void usage(void)
 {
 	printf("\nUsage:\n %s shift [MAP SOURCE] [options] PATH...\n"
@@ -31,15 +48,8 @@ static void usage(void)
 	      "reported and left unchanged. A journal allows --resume and "
 	      "undo.\n",
 	      stdout);
-	fputs(MAPSRC_HELP, stdout);
-	fputs("\nOptions:\n"
-	      "     --reverse              translate host ids back to "
-	      "container ids\n"
-	      "     --strict               fail (exit 1, nothing changed) if "
-	      "any id\n"
-	      "                              has no image under the map\n"
-	      REWRITE_OPTIONS_HELP
-	      "\nShifting twice shifts twice: undo with 'shiftctl undo "
+	opts_help(stdout, groups);
+	fputs("\nShifting twice shifts twice: undo with 'shiftctl undo "
 	      "JOURNAL'.\n"
 	      "Exit status: 0 ok, 1 failure, 2 usage error.\n"
 	      "\nFor more details see shiftctl-chown(1).\n",
@@ -48,21 +58,15 @@ static void usage(void)
 
 int cmd_shift(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		MAPSRC_LONG_OPTIONS,
-		REWRITE_LONG_OPTIONS,
-		{"reverse", no_argument, NULL, OPT_REVERSE},
-		{"strict", no_argument, NULL, OPT_STRICT},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	struct rewrite_opts o = {.mode = RW_SHIFT};
 	struct mapsrc ms;
+	struct opts p;
 	int c, i, code = EXIT_OK, rc;
 
 	o.p.verb = JOURNAL_SHIFT;
 	mapsrc_init(&ms, "shift");
-	while ((c = getopt_long(argc, argv, "nvqh", longopts, NULL)) != -1) {
+	opts_init(&p, "nvqh", groups);
+	while ((c = opts_next(&p, argc, argv)) != -1) {
 		if (mapsrc_option(&ms, c, optarg) ||
 		    rewrite_option(&o, c, optarg, "shift"))
 			continue;

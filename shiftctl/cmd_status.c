@@ -16,16 +16,26 @@
 
 enum { OPT_JSON = OPT_VERB_FIRST };
 
+/* clang-format off */
+static const struct opt_def status_defs[] = {
+	{"json", no_argument, OPT_JSON,
+	 "     --json                 print a JSON array\n"},
+	OPT_DEF_HELP,
+	OPT_DEF_END,
+};
+/* clang-format on */
+
+static const struct opt_group status_group = {"Options:", status_defs};
+static const struct opt_group *const groups[] = {&status_group, NULL};
+
 static void usage(void)
 {
 	printf("\nUsage:\n %s status [options] [MNT]\n", program_name);
 	fputs("\nList active shiftfs and idmapped mounts with their source,\n"
 	      "backend and maps (or only MNT).\n",
 	      stdout);
-	fputs("\nOptions:\n"
-	      "     --json                 print a JSON array\n"
-	      " -h, --help                 display this help\n"
-	      "\nExit status: 0 ok, 1 failure (MNT is not a shifted mount),\n"
+	opts_help(stdout, groups);
+	fputs("\nExit status: 0 ok, 1 failure (MNT is not a shifted mount),\n"
 	      "2 usage error.\n"
 	      "\nFor more details see shiftctl-mount(1).\n",
 	      stdout);
@@ -149,17 +159,14 @@ static void print_text(struct json_object *list)
 
 int cmd_status(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"json", no_argument, NULL, OPT_JSON},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	struct status_ctx c = {NULL, NULL};
 	char mnt[PATH_MAX];
 	bool json = false;
+	struct opts p;
 	int ch, r;
 
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	opts_init(&p, "h", groups);
+	while ((ch = opts_next(&p, argc, argv)) != -1) {
 		switch (ch) {
 		case OPT_JSON:
 			json = true;

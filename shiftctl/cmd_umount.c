@@ -28,6 +28,21 @@
 
 enum { OPT_LAZY = OPT_VERB_FIRST, OPT_FORCE };
 
+/* clang-format off */
+static const struct opt_def umount_defs[] = {
+	{"lazy", no_argument, 'l',
+	 " -l, --lazy                 detach now, clean up when no longer busy\n"},
+	{"force", no_argument, OPT_FORCE,
+	 "     --force                also a fuse.shiftfs or idmapped mount\n"
+	 "                              that shiftctl did not record\n"},
+	OPT_DEF_HELP,
+	OPT_DEF_END,
+};
+/* clang-format on */
+
+static const struct opt_group umount_group = {"Options:", umount_defs};
+static const struct opt_group *const groups[] = {&umount_group, NULL};
+
 static void usage(void)
 {
 	printf("\nUsage:\n %s umount [options] MNT\n", program_name);
@@ -35,14 +50,8 @@ static void usage(void)
 	      "FUSE\n"
 	      "mount or a recorded idmapped mount) and forget its record.\n",
 	      stdout);
-	fputs("\nOptions:\n"
-	      " -l, --lazy                 detach now, clean up when no longer "
-	      "busy\n"
-	      "     --force                also a fuse.shiftfs or idmapped "
-	      "mount\n"
-	      "                              that shiftctl did not record\n"
-	      " -h, --help                 display this help\n"
-	      "\nExit status: 0 unmounted, 1 failure (not ours, busy, not\n"
+	opts_help(stdout, groups);
+	fputs("\nExit status: 0 unmounted, 1 failure (not ours, busy, not\n"
 	      "mounted), 2 usage error.\n"
 	      "\nFor more details see shiftctl-mount(1).\n",
 	      stdout);
@@ -231,12 +240,6 @@ static int find_mount(const char *mnt, struct mnt_entry *e,
 
 int cmd_umount(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"lazy", no_argument, NULL, 'l'},
-		{"force", no_argument, NULL, OPT_FORCE},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	struct json_object *st = NULL;
 	static struct mnt_entry e;
 	unsigned long long uniq = 0;
@@ -244,9 +247,11 @@ int cmd_umount(int argc, char **argv)
 	bool lazy = false, force = false, fuse, ours;
 	long long start = -1;
 	pid_t pid = 0;
+	struct opts p;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "hl", longopts, NULL)) != -1) {
+	opts_init(&p, "hl", groups);
+	while ((c = opts_next(&p, argc, argv)) != -1) {
 		switch (c) {
 		case 'l':
 			lazy = true;

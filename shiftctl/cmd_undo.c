@@ -9,6 +9,19 @@
 #include "rewrite.h"
 #include "shiftctl.h"
 
+/* clang-format off */
+static const struct opt_def undo_defs[] = {
+	{"dry-run", no_argument, OPT_DRY_RUN,
+	 " -n, --dry-run              print what would be restored\n"},
+	OPT_DEF_END,
+};
+/* clang-format on */
+
+static const struct opt_group undo_group = {"Options:", undo_defs};
+static const struct opt_group *const groups[] = {
+	&undo_group, &rewrite_common_opts_group, NULL,
+};
+
 static void usage(void)
 {
 	printf("\nUsage:\n %s undo [options] JOURNAL|PATH\n", program_name);
@@ -22,35 +35,20 @@ static void usage(void)
 	      "Only inodes that provably are the ones the run changed, in the\n"
 	      "state it left them, are restored; the rest are reported.\n",
 	      stdout);
-	fputs("\nOptions:\n"
-	      " -n, --dry-run              print what would be restored\n"
-	      "     --force                allow system and home directories\n"
-	      "     --threads=N            worker threads (default 2-4)\n"
-	      "     --json                 print the summary as JSON\n"
-	      " -v, --verbose              list every change\n"
-	      " -q, --quiet                no progress, no summary\n"
-	      " -h, --help                 display this help\n"
-	      "\nExit status: 0 ok, 1 failure, 2 usage error.\n"
+	opts_help(stdout, groups);
+	fputs("\nExit status: 0 ok, 1 failure, 2 usage error.\n"
 	      "\nFor more details see shiftctl-chown(1).\n",
 	      stdout);
 }
 
 int cmd_undo(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
-		{"force", no_argument, NULL, OPT_FORCE},
-		{"threads", required_argument, NULL, OPT_THREADS},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"verbose", no_argument, NULL, 'v'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
 	struct rewrite_opts o = {.mode = RW_UNDO};
+	struct opts p;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "nvqh", longopts, NULL)) != -1) {
+	opts_init(&p, "nvqh", groups);
+	while ((c = opts_next(&p, argc, argv)) != -1) {
 		if (rewrite_option(&o, c, optarg, "undo"))
 			continue;
 		if (c == 'h') {

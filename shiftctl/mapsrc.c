@@ -28,6 +28,59 @@ static const char *unprivileged_getenv(const char *name)
 	return secure_getenv(name);
 }
 
+/* clang-format off */
+static const struct opt_def source_defs[] = {
+	{"rootless", optional_argument, OPT_ROOTLESS,
+	 "     --rootless[=USER]      podman/rootless docker: 0 -> USER, 1.. ->\n"
+	 "                              USER's /etc/subuid, /etc/subgid ranges\n"},
+	{"userns-remap", required_argument, OPT_USERNS_REMAP,
+	 "     --userns-remap=USER[:GROUP]  docker userns-remap: 0.. -> ranges\n"},
+	{"pid", required_argument, OPT_PID,
+	 "     --pid=PID              the maps of a running (container) process\n"},
+	{"map", required_argument, OPT_MAP,
+	 "     --map=SPEC             explicit DISK:VIEW:COUNT[,...] for both\n"},
+	{"uid-map", required_argument, OPT_UID_MAP,
+	 "     --uid-map=SPEC, --gid-map=SPEC  explicit, one kind each\n"},
+	{"uidmap", required_argument, OPT_UID_MAP, NULL},
+	{"gid-map", required_argument, OPT_GID_MAP, NULL},
+	{"gidmap", required_argument, OPT_GID_MAP, NULL},
+	OPT_DEF_END,
+};
+
+static const struct opt_def file_defs[] = {
+	{"subuid-file", required_argument, OPT_SUBUID_FILE,
+	 "     --subuid-file=FILE     instead of /etc/subuid ($SHIFTCTL_SUBUID,\n"
+	 "                              ignored when run as root)\n"},
+	{"subgid-file", required_argument, OPT_SUBGID_FILE,
+	 "     --subgid-file=FILE     instead of /etc/subgid ($SHIFTCTL_SUBGID)\n"},
+	{"overflow-uid", required_argument, OPT_OVERFLOW_UID,
+	 "     --overflow-uid=ID, --overflow-gid=ID  shown for unmapped ids\n"
+	 "                              (default: /proc/sys/kernel/overflowuid)\n"},
+	{"overflow-gid", required_argument, OPT_OVERFLOW_GID, NULL},
+	{"rootfs", required_argument, OPT_ROOTFS,
+	 "     --rootfs=DIR           the container's root: names resolve in its\n"
+	 "                              /etc/passwd and /etc/group\n"},
+	{"passwd", required_argument, OPT_PASSWD,
+	 "     --passwd=FILE, --group=FILE  the container's passwd/group files\n"},
+	{"group", required_argument, OPT_GROUP, NULL},
+	OPT_DEF_END,
+};
+
+static const struct opt_def owner_defs[] = {
+	{"user", required_argument, OPT_OWNER_MODE_USER,
+	 "     --user=C[:G]           owner mode: container USER C sees ...\n"},
+	{"owner", required_argument, OPT_OWNER_MODE_OWNER,
+	 "     --owner=H[:G]          ... host owner H's files as its own\n"},
+	OPT_DEF_END,
+};
+/* clang-format on */
+
+const struct opt_group mapsrc_source_opts = {"Map source (one of):",
+					      source_defs};
+const struct opt_group mapsrc_file_opts = {"Map options:", file_defs};
+/* Listed first under a verb's own "Options:". */
+const struct opt_group mapsrc_owner_opts = {"Options:", owner_defs};
+
 void mapsrc_init(struct mapsrc *ms, const char *verb)
 {
 	memset(ms, 0, sizeof(*ms));

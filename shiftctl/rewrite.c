@@ -1209,6 +1209,38 @@ out:
 
 /* ---- options ---- */
 
+/* clang-format off */
+static const struct opt_def rewrite_defs[] = {
+	{"dry-run", no_argument, OPT_DRY_RUN,
+	 " -n, --dry-run              print what would change, change nothing\n"},
+	{"journal", required_argument, OPT_JOURNAL,
+	 "     --journal=FILE         journal here (outside PATH)\n"},
+	{"resume", optional_argument, OPT_RESUME,
+	 "     --resume[=JOURNAL]     finish an interrupted run\n"},
+	{"cross-mounts", no_argument, OPT_CROSS_MOUNTS,
+	 "     --cross-mounts         enter other filesystems mounted under PATH\n"},
+	OPT_DEF_END,
+};
+
+static const struct opt_def common_defs[] = {
+	{"force", no_argument, OPT_FORCE,
+	 "     --force                allow system and home directories\n"},
+	{"threads", required_argument, OPT_THREADS,
+	 "     --threads=N            worker threads (default 2-4)\n"},
+	{"json", no_argument, OPT_JSON,
+	 "     --json                 print the summary as JSON\n"},
+	{"verbose", no_argument, 'v',
+	 " -v, --verbose              list every change\n"},
+	{"quiet", no_argument, 'q',
+	 " -q, --quiet                no progress, no summary\n"},
+	OPT_DEF_HELP,
+	OPT_DEF_END,
+};
+/* clang-format on */
+
+const struct opt_group rewrite_opts_group = {NULL, rewrite_defs};
+const struct opt_group rewrite_common_opts_group = {NULL, common_defs};
+
 bool rewrite_option(struct rewrite_opts *o, int c, const char *arg,
 		    const char *verb)
 {

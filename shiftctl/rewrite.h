@@ -27,31 +27,14 @@ enum {
 	OPT_REWRITE_LAST, /* verbs number their own options from here */
 };
 
-/* clang-format off */
-/* Help lines for REWRITE_LONG_OPTIONS, shared by chown and shift. */
-#define REWRITE_OPTIONS_HELP                                                   \
-	" -n, --dry-run              print what would change, change nothing\n" \
-	"     --journal=FILE         journal here (outside PATH)\n"              \
-	"     --resume[=JOURNAL]     finish an interrupted run\n"                \
-	"     --cross-mounts         enter other filesystems mounted under PATH\n" \
-	"     --force                allow system and home directories\n"        \
-	"     --threads=N            worker threads (default 2-4)\n"             \
-	"     --json                 print the summary as JSON\n"                \
-	" -v, --verbose              list every change\n"                        \
-	" -q, --quiet                no progress, no summary\n"                  \
-	" -h, --help                 display this help\n"
-
-#define REWRITE_LONG_OPTIONS                                                  \
-	{"dry-run", no_argument, NULL, OPT_DRY_RUN},                          \
-	{"journal", required_argument, NULL, OPT_JOURNAL},                    \
-	{"resume", optional_argument, NULL, OPT_RESUME},                      \
-	{"cross-mounts", no_argument, NULL, OPT_CROSS_MOUNTS},                \
-	{"force", no_argument, NULL, OPT_FORCE},                              \
-	{"threads", required_argument, NULL, OPT_THREADS},                    \
-	{"json", no_argument, NULL, OPT_JSON},                                \
-	{"verbose", no_argument, NULL, 'v'},                                  \
-	{"quiet", no_argument, NULL, 'q'}
-/* clang-format on */
+/*
+ * The options of the rewrite verbs as option groups (options.h), listed
+ * after a verb's own: rewrite_opts_group (-n, --journal, --resume,
+ * --cross-mounts) for chown and shift, then rewrite_common_opts_group
+ * (--force, --threads, --json, -v, -q, -h) for chown, shift and undo.
+ * rewrite_option() handles them all.
+ */
+extern const struct opt_group rewrite_opts_group, rewrite_common_opts_group;
 
 enum rewrite_mode { RW_CHOWN, RW_SHIFT, RW_UNDO };
 
@@ -67,7 +50,7 @@ struct rewrite_opts {
 
 struct rewrite_opts;
 
-/* Handle one REWRITE_LONG_OPTIONS option (or -n, -v, -q): true if it was. */
+/* Handle one rewrite_opts_group option (or -n, -v, -q): true if it was. */
 bool rewrite_option(struct rewrite_opts *o, int c, const char *arg,
 		    const char *verb);
 

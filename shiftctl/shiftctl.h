@@ -15,6 +15,7 @@
 
 #include "idmap.h"
 #include "layout.h"
+#include "options.h"
 #include "passwd.h"
 
 /* Exit codes (shiftctl(1), EXIT STATUS). */
@@ -46,9 +47,8 @@ int cmd_undo(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 
 /*
- * MAP SOURCE options, shared by every verb that needs a map. A verb puts
- * MAPSRC_LONG_OPTIONS into its getopt_long table and hands every option it
- * does not know to mapsrc_option().
+ * MAP SOURCE option values (mapsrc_source_opts, mapsrc_file_opts,
+ * mapsrc_owner_opts below); verbs number their own from OPT_VERB_FIRST.
  */
 enum {
 	OPT_MAPSRC_FIRST = 0x1000,
@@ -71,50 +71,15 @@ enum {
 	OPT_VERB_FIRST = 0x2000, /* verbs number their own long options here */
 };
 
-#define MAPSRC_LONG_OPTIONS                                                   \
-	{"rootless", optional_argument, NULL, OPT_ROOTLESS},                  \
-	{"userns-remap", required_argument, NULL, OPT_USERNS_REMAP},          \
-	{"pid", required_argument, NULL, OPT_PID},                            \
-	{"map", required_argument, NULL, OPT_MAP},                            \
-	{"uid-map", required_argument, NULL, OPT_UID_MAP},                    \
-	{"uidmap", required_argument, NULL, OPT_UID_MAP},                     \
-	{"gid-map", required_argument, NULL, OPT_GID_MAP},                    \
-	{"gidmap", required_argument, NULL, OPT_GID_MAP},                     \
-	{"subuid-file", required_argument, NULL, OPT_SUBUID_FILE},            \
-	{"subgid-file", required_argument, NULL, OPT_SUBGID_FILE},            \
-	{"rootfs", required_argument, NULL, OPT_ROOTFS},                      \
-	{"passwd", required_argument, NULL, OPT_PASSWD},                      \
-	{"group", required_argument, NULL, OPT_GROUP},                        \
-	{"overflow-uid", required_argument, NULL, OPT_OVERFLOW_UID},          \
-	{"overflow-gid", required_argument, NULL, OPT_OVERFLOW_GID}
-
 /*
- * Owner mode's --user=C[:G] and --owner=H[:G], for the verbs where --user
- * means owner mode (map, mount); mapsrc_option() fills user_spec and
- * owner_spec. Verbs whose --user names a target (chown, doctor) leave it out.
+ * The option groups every verb that needs a map shares (options.h): the
+ * map source ("one of"), the map's files, and owner mode's --user=C[:G]
+ * --owner=H[:G] for the verbs where --user means owner mode (map, mount;
+ * chown and doctor use --user for a target). A verb lists the groups it
+ * takes and hands every option it does not know to mapsrc_option().
  */
-#define MAPSRC_OWNER_LONG_OPTIONS                                             \
-	{"user", required_argument, NULL, OPT_OWNER_MODE_USER},               \
-	{"owner", required_argument, NULL, OPT_OWNER_MODE_OWNER}
-
-/* Help text for MAPSRC_LONG_OPTIONS, for a verb's usage(). */
-#define MAPSRC_HELP                                                             \
-	"\nMap source (one of):\n"                                              \
-	"     --rootless[=USER]      podman/rootless docker: 0 -> USER, 1.. ->\n"  \
-	"                              USER's /etc/subuid, /etc/subgid ranges\n"   \
-	"     --userns-remap=USER[:GROUP]  docker userns-remap: 0.. -> ranges\n"   \
-	"     --pid=PID              the maps of a running (container) process\n"  \
-	"     --map=SPEC             explicit DISK:VIEW:COUNT[,...] for both\n"    \
-	"     --uid-map=SPEC, --gid-map=SPEC  explicit, one kind each\n"           \
-	"\nMap options:\n"                                                      \
-	"     --subuid-file=FILE     instead of /etc/subuid ($SHIFTCTL_SUBUID,\n" \
-	"                              ignored when run as root)\n"             \
-	"     --subgid-file=FILE     instead of /etc/subgid ($SHIFTCTL_SUBGID)\n"  \
-	"     --overflow-uid=ID, --overflow-gid=ID  shown for unmapped ids\n"      \
-	"                              (default: /proc/sys/kernel/overflowuid)\n"  \
-	"     --rootfs=DIR           the container's root: names resolve in its\n" \
-	"                              /etc/passwd and /etc/group\n"               \
-	"     --passwd=FILE, --group=FILE  the container's passwd/group files\n"
+extern const struct opt_group mapsrc_source_opts, mapsrc_file_opts,
+	mapsrc_owner_opts;
 
 struct mapsrc {
 	struct layout_req req;
