@@ -1054,22 +1054,96 @@ static bool root_only_dir(int fd)
 	       (errno == ENODATA || errno == EOPNOTSUPP);
 }
 
-/* Is some directory from SRC up to / (by "..", on fds) root-only? */
+/* A mount of the same filesystem whose root is strictly below the root-only
+ * directory (filesystem-relative path rel) reaches SRC without passing it. */
+struct bypass_ctx {
+	unsigned int major, minor;
+	const char *rel;
+	bool bypass;
+};
+
+static int bypasses(const struct mnt_entry *e, void *ctx)
+{
+	struct bypass_ctx *c = ctx;
+	size_t n = strlen(c->rel);
+
+	if (e->major != c->major || e->minor != c->minor)
+		return 0;
+	if (!strcmp(c->rel, "/") ? strcmp(e->root, "/") != 0
+				 : !strncmp(e->root, c->rel, n) &&
+					   e->root[n] == '/') {
+		c->bypass = true;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The directory fd (on SRC's mount m) as a path within the filesystem:
+ * m's root plus the part of fd's path below m's mount point.
+ */
+static bool fs_relative(int fd, const struct mnt_entry *m, char *out,
+			size_t len)
+{
+	char link[64], abs[PATH_MAX];
+	size_t t = strlen(m->target);
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, abs, sizeof(abs) - 1);
+	if (n < 0)
+		return false;
+	abs[n] = '\0';
+	if (!strcmp(m->target, "/"))
+		t = 0;
+	else if (strncmp(abs, m->target, t) || (abs[t] && abs[t] != '/'))
+		return false;
+	/* root "/" + rest "/a/b"; root "/x" + rest "" or "/a" */
+	if (!strcmp(m->root, "/"))
+		n = snprintf(out, len, "%s", abs[t] ? abs + t : "/");
+	else
+		n = snprintf(out, len, "%s%s", m->root, abs + t);
+	return n > 0 && (size_t)n < len;
+}
+
+static bool is_root_dir(int fd)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && stat("/", &b) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/*
+ * Can nobody but root reach SRC's files? Some directory strictly above
+ * SRC (SRC itself is the view's root: its holders can chmod it through
+ * the mount), on SRC's own mount (".." at a mount's root leaves the
+ * filesystem, so directories above a bind mount say nothing about other
+ * ways in), is root-only, and no mount of the same filesystem in our
+ * namespace has its root below that directory (a bind mount of SRC or of
+ * a directory between would bypass it). Walked by ".." on fds.
+ */
 static bool src_root_only(int src_fd)
 {
-	struct stat root, st;
-	int fd, up, i;
+	static struct mnt_entry m;
+	static char rel[PATH_MAX];
+	struct bypass_ctx c;
+	unsigned long long uniq;
+	int fd, up, id, src_id, i;
+	bool found = false;
 
-	if (stat("/", &root) < 0)
+	if (mnt_id_at(src_fd, "", &src_id, &uniq) < 0 ||
+	    mnt_by_id(src_id, &m) < 0)
 		return false;
-	fd = fcntl(src_fd, F_DUPFD_CLOEXEC, 0);
+	fd = openat(src_fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	for (i = 0; fd >= 0 && i < 4096; i++) {
+		if (mnt_id_at(fd, "", &id, &uniq) < 0 || id != src_id)
+			break; /* left SRC's mount */
 		if (root_only_dir(fd)) {
-			close(fd);
-			return true;
+			found = fs_relative(fd, &m, rel, sizeof(rel));
+			break;
 		}
-		if (fstat(fd, &st) < 0 ||
-		    (st.st_dev == root.st_dev && st.st_ino == root.st_ino))
+		if (is_root_dir(fd))
 			break;
 		up = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		close(fd);
@@ -1077,7 +1151,15 @@ static bool src_root_only(int src_fd)
 	}
 	if (fd >= 0)
 		close(fd);
-	return false;
+	if (!found)
+		return false;
+	c.major = m.major;
+	c.minor = m.minor;
+	c.rel = rel;
+	c.bypass = false;
+	if (mnt_foreach(bypasses, &c) < 0)
+		return false;
+	return !c.bypass;
 }
 
 /*

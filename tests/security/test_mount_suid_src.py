@@ -139,3 +139,63 @@ def test_owner_mode_within_the_owners_own_ids_is_idmapped(plain, mounts):
     assert r.returncode == 1
     assert "view uid 500999 would own disk uid %d in SRC" % \
         uid_of(VICTIM) in r.stderr
+
+
+def _plant_and_run(mnt, src):
+    """The mapped user opens the view's root, plants a setuid copy of bash
+    there; returns what `rootsh -p -c 'id -u'` gives shiftfs-atk natively
+    (None when nothing setuid reached SRC)."""
+    as_host_user(MAPPED, ["sh", "-c", "chmod 755 %s; cp /bin/bash %s/rootsh"
+                          " && chmod 4755 %s/rootsh" % (mnt, mnt, mnt)])
+    path = os.path.join(src, "rootsh")
+    if not os.path.exists(path) or not os.lstat(path).st_mode & 0o4000:
+        return None
+    return as_host_user(ATTACKER, [path, "-p", "-c", "id -u"]).stdout.strip()
+
+
+def test_src_itself_root_only_is_not_enough(world_tmp, mounts):
+    """SRC is the view's root, owned in the view by the mapped user, who
+    can chmod it open through the mount: a 0700 root SRC does not make it
+    reachable only by root (red-team finding). The mount is refused, or
+    (auto) made with FUSE, where the plant fails."""
+    need_root_and_fuse()
+    src, mnt = os.path.join(world_tmp, "vol"), os.path.join(world_tmp, "m")
+    os.mkdir(src, 0o700)
+    os.mkdir(mnt)
+    r = mounts.mount("--backend=idmap", LAYOUT, src, mnt, expect_ok=False)
+    assert r.returncode == 1 and "--allow-suid-src" in r.stderr, r.stderr
+    assert not is_mounted(mnt)
+    r = mounts.mount(LAYOUT, src, mnt)
+    assert " with fuse (" in r.stdout
+    assert _plant_and_run(mnt, src) in (None, str(uid_of(ATTACKER)))
+
+
+def test_root_only_parent_bypassed_by_a_bind_mount(world_tmp, mounts):
+    """A root-only directory above a bind mount says nothing about the
+    filesystem's other ways in: data/vol (0755, reachable) bind-mounted at
+    private/vol under a 0700 root directory is refused (red-team finding);
+    the same data reached only through the root-only directory is
+    accepted (the legitimate layout)."""
+    need_root_and_fuse()
+    data, priv = os.path.join(world_tmp, "data"), os.path.join(world_tmp, "private")
+    os.makedirs(os.path.join(data, "vol"))
+    os.mkdir(priv, 0o700)
+    src = os.path.join(priv, "vol")
+    os.mkdir(src)
+    mnt = os.path.join(world_tmp, "m")
+    os.mkdir(mnt)
+    subprocess.run(["mount", "--bind", os.path.join(data, "vol"), src],
+                   check=True)
+    try:
+        r = mounts.mount("--backend=idmap", LAYOUT, src, mnt, expect_ok=False)
+        assert r.returncode == 1 and "--allow-suid-src" in r.stderr, r.stdout
+        assert not is_mounted(mnt)
+    finally:
+        subprocess.run(["umount", "-l", src], capture_output=True)
+    # Without the bind mount, private/vol is below a root-only directory
+    # on its own mount: accepted, and the plant gives the attacker nothing
+    # (it cannot even reach SRC's files to run them).
+    r = mounts.mount("--backend=idmap", LAYOUT, src, mnt)
+    assert " with idmap (" in r.stdout
+    got = _plant_and_run(mnt, src)
+    assert got != "0", "a root shell for shiftfs-atk"
