@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The access-verdict engine of shiftctl doctor: the kernel's permission
- * rules (fs/namei.c generic_permission(), acl_permission_check(),
- * fs/posix_acl.c posix_acl_permission(), check_sticky(), may_delete(),
+ * Access verdicts: the kernel's permission rules (fs/namei.c
+ * generic_permission(), acl_permission_check(), fs/posix_acl.c
+ * posix_acl_permission(), check_sticky(), may_delete(),
  * capable_wrt_inode_uidgid()) as pure functions on plain data, so that a
  * verdict can be computed for a process that does not exist yet: a
  * container's USER under an id map.
@@ -17,8 +17,8 @@
  *
  * No allocation, no I/O, no globals: thread-safe.
  */
-#ifndef SHIFTCTL_ACCESS_H
-#define SHIFTCTL_ACCESS_H
+#ifndef SHIFT_ACCESS_H
+#define SHIFT_ACCESS_H
 
 #include <stdbool.h>
 #include <stddef.h>
