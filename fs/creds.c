@@ -266,7 +266,7 @@ mode_t sfs_priv_gain(const struct sfs *fs, mode_t old, mode_t mode, uid_t uid,
 	return sfs_priv_bits(fs, mode, uid, gid) & ~kept;
 }
 
-void sfs_guard_mode(fuse_req_t req, const char *path, mode_t old)
+void sfs_guard_mode(fuse_req_t req, const char *path)
 {
 	struct sfs *fs = sfs_data(req);
 	struct stat st;
@@ -274,7 +274,13 @@ void sfs_guard_mode(fuse_req_t req, const char *path, mode_t old)
 
 	if (sfs_trusted(req) || stat(path, &st) < 0)
 		return;
-	bits = sfs_priv_gain(fs, old, st.st_mode, st.st_uid, st.st_gid);
+	/*
+	 * Not only the bits the ACL's mode gained: a named entry can widen
+	 * who may run a setuid file without changing one mode bit (4750 and
+	 * u:X:rx keep the mask r-x), so an untrusted caller's access ACL on
+	 * a file that is privileged afterwards clears its privileged bits.
+	 */
+	bits = sfs_priv_bits(fs, st.st_mode, st.st_uid, st.st_gid);
 	if (bits && chmod(path, st.st_mode & ~bits & 07777) < 0)
 		shift_log(SHIFT_LOG_WARNING, "clearing setuid/setgid after an "
 			  "ACL change: %s", strerror(errno));

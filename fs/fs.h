@@ -222,10 +222,11 @@ mode_t sfs_priv_bits(const struct sfs *fs, mode_t mode, uid_t uid, gid_t gid);
 mode_t sfs_priv_gain(const struct sfs *fs, mode_t old, mode_t mode, uid_t uid,
 		     gid_t gid);
 /*
- * After an untrusted caller changed the mode of path indirectly (an access
- * ACL sets the group and owner bits): clear what sfs_priv_gain() reports.
+ * After an untrusted caller wrote an access ACL on path (it sets the group
+ * and owner bits, and its named entries say who may run the file): clear
+ * the setuid/setgid bits that are privileged now (sfs_priv_bits()).
  */
-void sfs_guard_mode(fuse_req_t req, const char *path, mode_t old);
+void sfs_guard_mode(fuse_req_t req, const char *path);
 /* A disk security.capability value effective for a privileged root id. */
 bool sfs_priv_fcaps(const struct sfs *fs, const void *value, size_t size);
 /*

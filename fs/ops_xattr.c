@@ -192,11 +192,8 @@ static int setxattr_acl(fuse_req_t req, const char *path, const char *name,
 {
 	_cleanup_free_ char *disk = NULL, *buf = NULL;
 	ssize_t dlen = read_all(path, name, &disk);
-	struct stat before;
 	int r;
 
-	if (stat(path, &before) < 0)
-		return errno;
 	if (dlen == -ENODATA)
 		dlen = 0;
 	else if (dlen < 0)
@@ -213,7 +210,7 @@ static int setxattr_acl(fuse_req_t req, const char *path, const char *name,
 	if (strcmp(name, ACL_XATTR_ACCESS) == 0) {
 		acl_kill_sgid(req, path);
 		/* The guard (creds.c): the ACL set group and owner bits. */
-		sfs_guard_mode(req, path, before.st_mode);
+		sfs_guard_mode(req, path);
 	}
 	return 0;
 }

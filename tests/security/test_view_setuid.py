@@ -18,6 +18,7 @@ played as the mapped host user (runuser) and as root of a real user
 namespace whose root is that user; the legitimate uses sit beside them.
 """
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -393,3 +394,38 @@ def test_setfacl_cannot_make_privileged_setuid_setgid(guarded):
     r = as_host_user(MAPPED, ["setfacl", "-m", "g::rw", s.p("mnt", "rs")])
     assert r.returncode == 0, r.stderr
     assert _mode(s.p("src", "rs")) == 0o765
+
+
+def test_acl_entry_cannot_widen_who_runs_a_privileged_setuid_file(rootless):
+    """A root-owned 4750 binary in SRC (setuid root, only group root may
+    run it): the mapped user, its owner in the view, grants shiftfs-atk
+    `u:atk:rx` with setfacl. No mode bit changes (the mask stays r-x), but
+    shiftfs-atk could now run it setuid root natively (red-team finding):
+    the access ACL write clears the privileged setuid bit. An ACL on an
+    ordinary file still works and keeps its mode."""
+    s = rootless
+    need(subprocess.run(["which", "setfacl"], capture_output=True)
+         .returncode == 0, "needs setfacl (acl)")
+    helper = s.p("src", "helper")
+    shutil.copy("/bin/bash", helper)
+    os.chown(helper, 0, 0)
+    os.chmod(helper, 0o4750)
+    r = as_host_user(ATTACKER, [helper, "-p", "-c", "id -u"])
+    assert r.returncode != 0, "shiftfs-atk may not run it before"
+    atk_view = s.sub + uid_of(ATTACKER) - 1  # disk uid(atk) in the view
+    r = as_host_user(MAPPED, ["setfacl", "-m", "u:%d:rx" % atk_view,
+                              s.p("mnt", "helper")])
+    assert r.returncode == 0, r.stderr
+    assert not _mode(helper) & 0o4000, oct(_mode(helper))
+    r = as_host_user(ATTACKER, [helper, "-p", "-c", "id -u"])
+    assert r.stdout.strip() != "0", "a root shell for shiftfs-atk"
+    # legitimate: the same ACL on a plain file is kept, mode unchanged
+    plain = s.p("src", "plain")
+    with open(plain, "w") as f:
+        f.write("x")
+    os.chmod(plain, 0o640)
+    r = as_host_user(MAPPED, ["setfacl", "-m", "u:%d:r" % atk_view,
+                              s.p("mnt", "plain")])
+    assert r.returncode == 0, r.stderr
+    assert _mode(plain) == 0o640
+    assert os.getxattr(plain, "system.posix_acl_access")
