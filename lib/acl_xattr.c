@@ -187,14 +187,48 @@ int acl_xattr_to_view(void *buf, size_t size, const struct idmaps *m)
 	return (int)size;
 }
 
-static bool has_mask(const void *buf, size_t n)
+/* The mask entry's permissions in *perm; false when there is none. */
+static bool mask_of(const void *buf, size_t n, uint16_t *perm)
 {
 	struct acl_xattr_entry e;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		get_entry(buf, i, &e);
-		if (e.tag == ACL_MASK)
+		if (e.tag == ACL_MASK) {
+			*perm = e.perm;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool has_mask(const void *buf, size_t n)
+{
+	uint16_t unused;
+
+	return mask_of(buf, n, &unused);
+}
+
+/*
+ * A hidden entry's rights are its permissions under the mask. A new mask
+ * that gives one of them a right the old mask withheld would hand the
+ * holder of an unmapped id rights through a mount that cannot show them.
+ */
+static bool widens_hidden(const void *view, size_t n, const void *disk,
+			  size_t nd, const struct idmaps *m)
+{
+	struct acl_xattr_entry e;
+	uint16_t new_mask, old_mask;
+	size_t i;
+
+	if (!mask_of(view, n, &new_mask))
+		return false;
+	if (!mask_of(disk, nd, &old_mask))
+		old_mask = 0;
+	for (i = 0; i < nd; i++) {
+		get_entry(disk, i, &e);
+		if (hidden(&e, m) && (e.perm & new_mask & ~old_mask))
 			return true;
 	}
 	return false;
@@ -223,6 +257,8 @@ int acl_xattr_to_disk(const void *view, size_t vsize, const void *disk,
 		if (shift_one(&e, m, false) < 0)
 			return -EOVERFLOW;
 	}
+	if (nd > 0 && widens_hidden(view, (size_t)n, disk, (size_t)nd, m))
+		return -EPERM;
 	if (osize < need)
 		return -ERANGE;
 	memmove(out, view, HDR_SIZE);

@@ -71,9 +71,12 @@ int acl_xattr_to_view(void *buf, size_t size, const struct idmaps *m);
  * malformed: none) that acl_xattr_to_view() hides, so that rewriting an ACL
  * through the mount never deletes what the mount cannot show. An ACL
  * without a mask entry (only owner, group and other: setfacl -b) has no
- * named entries and keeps none. The result is sorted and goes to out;
- * returns its size, -EINVAL for a malformed view, or -ERANGE when osize is
- * smaller than needed (vsize + dsize is always enough).
+ * named entries and keeps none. A new mask that would give a hidden entry
+ * a right the old mask withheld is refused with -EPERM (the mount cannot
+ * show whom it would empower; the idmapped mount refuses such an ACL too).
+ * The result is sorted and goes to out; returns its size, -EINVAL for a
+ * malformed view, or -ERANGE when osize is smaller than needed (vsize +
+ * dsize is always enough).
  */
 int acl_xattr_to_disk(const void *view, size_t vsize, const void *disk,
 		      size_t dsize, const struct idmaps *m, void *out,

@@ -199,6 +199,37 @@ def test_setfacl_through_the_view_keeps_hidden_entries(scratch, shiftfs_mount):
 CONTAINER = "0 100000 65534\n65534 65534 1\n"
 
 
+
+def test_mask_cannot_rearm_a_hidden_entry(scratch, shiftfs_mount):
+    """A hidden entry (unmapped disk uid 70000: rw-) held to nothing by the
+    mask: raising the mask through the view would give host uid 70000 rw on
+    the host, for an id the mount cannot show (red-team finding). Refused
+    with EPERM, the ACL on disk unchanged; the idmapped mount refuses it too
+    (setfacl cannot name the hidden entry). A mask change that widens no
+    hidden entry still works."""
+    need_root_and_fuse()
+    s = scratch
+    v = uid_of(VICTIM)
+    f = secret_file(s)
+    os.chown(f, 5000, 5000)
+    os.chown(s.src, 5000, 5000)
+    before = acl_encode([
+        (ACL_USER_OBJ, 6, 0xFFFFFFFF), (ACL_USER, 6, 70000), (ACL_GROUP_OBJ, 0, 0xFFFFFFFF),
+        (ACL_MASK, 0, 0xFFFFFFFF), (ACL_OTHER, 0, 0xFFFFFFFF)])
+    os.setxattr(f, ACL_XATTR_ACCESS, before)
+    shiftfs_mount(s.src, s.mnt, "uidmap=5000:%d:1,gidmap=5000:%d:1"
+                  % (v, gid_of(VICTIM)))
+    mf = os.path.join(s.mnt, "f")
+    r = as_host_user(VICTIM, ["setfacl", "-m", "m::rw", mf])
+    assert r.returncode != 0 and "Operation not permitted" in r.stderr, \
+        r.stdout + r.stderr
+    assert os.getxattr(f, ACL_XATTR_ACCESS) == before
+    # legitimate: the owner's own class bits and a mask that stays at ---
+    r = as_host_user(VICTIM, ["setfacl", "-m", "u::r,m::-", mf])
+    assert r.returncode == 0, r.stderr
+    assert (ACL_USER, 6, 70000) in acl_decode(os.getxattr(f, ACL_XATTR_ACCESS))
+    assert os.stat(f).st_mode & 0o777 == 0o400
+
 def test_container_users_get_nothing_from_unmapped_owners(scratch, shiftfs_mount, idmapped):
     """From a real user namespace (container root and the container's own
     nobody, 65534 inside): a 0600 file whose disk owner is outside the map

@@ -257,6 +257,30 @@ static void test_to_disk_keeps_hidden(void)
 	CHECK_EQ(acl_xattr_to_disk(v, vl, d, dl, &ms, out, sizeof(out)),
 		 (int)vl);
 	CHECK(memcmp(out, v, vl) == 0);
+	/*
+	 * A mask raised over hidden entries: u:65536 (rwx) was held to r-x
+	 * by the old mask r-x; a new mask rwx would give it w: refused.
+	 * Lowering the mask, or keeping it, is fine.
+	 */
+	{
+		struct acl_xattr_entry held[7], raise[5];
+
+		memcpy(held, disk, sizeof(held));
+		held[5].perm = 5; /* mask r-x */
+		memcpy(raise, view, sizeof(raise));
+		dl = blob(d, 2, held, 7);
+		raise[3].perm = 7; /* mask rwx */
+		vl = blob(v, 2, raise, 5);
+		CHECK_EQ(acl_xattr_to_disk(v, vl, d, dl, &ms, out,
+					   sizeof(out)),
+			 -EPERM);
+		raise[3].perm = 4; /* mask r-- */
+		vl = blob(v, 2, raise, 5);
+		CHECK_EQ(acl_xattr_to_disk(v, vl, d, dl, &ms, out,
+					   sizeof(out)),
+			 (int)(HDR + 7 * ENT));
+		dl = blob(d, 2, disk, 7);
+	}
 	/* an unmapped view id: refused, nothing written */
 	vl = blob(v, 2, bad, 1);
 	memset(out, 0xAA, sizeof(out));
