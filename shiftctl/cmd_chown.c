@@ -10,7 +10,7 @@
 
 #include "parse_int.h"
 #include "passwd.h"
-#include "rewrite.h"
+#include "rewrite_cli.h"
 #include "shiftctl.h"
 
 enum {

@@ -7,7 +7,7 @@
  */
 #include <stdio.h>
 
-#include "rewrite.h"
+#include "rewrite_cli.h"
 #include "shiftctl.h"
 
 enum {

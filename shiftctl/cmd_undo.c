@@ -6,7 +6,7 @@
  */
 #include <stdio.h>
 
-#include "rewrite.h"
+#include "rewrite_cli.h"
 #include "shiftctl.h"
 
 /* clang-format off */

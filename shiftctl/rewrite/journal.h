@@ -29,6 +29,8 @@
  * owner (or sticky); see journal_load(). Format 1 journals (no identities)
  * are refused.
  *
+ * Internal to shiftctl/rewrite/ (the verbs include only rewrite.h).
+ *
  * Not thread-safe per journal except journal_write_batch(), which may be
  * called from several threads.
  */
@@ -41,26 +43,7 @@
 #include <stdint.h>
 
 #include "idmap.h"
-
-enum journal_verb { JOURNAL_CHOWN = 1, JOURNAL_SHIFT = 2 };
-
-enum journal_flags {
-	JF_REVERSE = 1 << 0,	  /* shift --reverse */
-	JF_CROSS_MOUNTS = 1 << 1, /* --cross-mounts */
-	JF_FROM_UID = 1 << 2,	  /* chown --from=UID */
-	JF_FROM_GID = 1 << 3,	  /* chown --from=:GID */
-	JF_SET_GID = 1 << 4,	  /* chown changes the group too */
-};
-
-struct journal_params {
-	uint32_t verb;		     /* enum journal_verb */
-	uint32_t flags;		     /* enum journal_flags */
-	uint32_t uid, gid;	     /* chown: host ids to give */
-	uint32_t from_uid, from_gid; /* chown --from */
-	uint64_t root_dev, root_ino; /* the tree */
-	char root_path[PATH_MAX];
-	struct idmaps maps; /* shift: the maps */
-};
+#include "rewrite.h" /* struct journal_params: what a run was asked */
 
 /* Which identities of an inode a journal entry records. */
 enum journal_id_flags {

@@ -1,0 +1,541 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One run of chown or shift (rewrite_run()): the checks on PATH and on the
+ * journal's place, the journal created (or, for --resume, loaded), the
+ * threaded walk with plan.c's visit and apply.c's flush, the counters
+ * merged into the summary, and the journal marked done.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "progress.h"
+#include "rewrite_int.h"
+#include "shiftctl.h"
+#include "syspath.h"
+
+_Static_assert(REWRITE_MAX_THREADS == WALK_MAX_THREADS,
+	       "--threads is checked against the walk's limit");
+
+/* ---- checks on PATH and the journal location ---- */
+
+/* Is dir (an existing directory) inside the tree rooted at (dev, ino)? */
+static bool inside_tree(const char *dir, uint64_t dev, uint64_t ino)
+{
+	struct stat st, up;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), nfd;
+
+	while (fd >= 0 && fstat(fd, &st) == 0) {
+		if (st.st_dev == dev && st.st_ino == ino) {
+			close(fd);
+			return true;
+		}
+		nfd = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		close(fd);
+		fd = nfd;
+		if (fd >= 0 && fstat(fd, &up) == 0 && up.st_dev == st.st_dev &&
+		    up.st_ino == st.st_ino)
+			break; /* reached / */
+	}
+	if (fd >= 0)
+		close(fd);
+	return false;
+}
+
+/* Giving files to other users takes CAP_CHOWN: say so once, up front,
+ * rather than once per inode. */
+void need_privilege(const struct rewrite_opts *o)
+{
+	if (o->dry_run || geteuid() == 0)
+		return;
+	if (o->mode == RW_CHOWN && o->p.uid == geteuid() &&
+	    o->p.gid == getegid())
+		return;
+	die(EXIT_FAIL,
+	    "%s: changing owners to other ids needs root "
+	    "(CAP_CHOWN); --dry-run works unprivileged",
+	    rewrite_mode_name(o));
+}
+
+/* Open PATH as the tree's root and refuse what must not be changed. */
+int open_tree(const char *path, struct rewrite_opts *o,
+		     struct statx *stx, char *real, size_t rlen)
+{
+	const char *why;
+	int fd;
+
+	fd = walk_open_root(path, stx);
+	if (fd == -ELOOP)
+		die(EXIT_FAIL, "%s: is a symbolic link (give the real path)",
+		    path);
+	if (fd < 0)
+		die(EXIT_FAIL, "%s: %s", path, strerror(-fd));
+	if (!S_ISDIR(stx->stx_mode) && o->mode == RW_SHIFT)
+		die(EXIT_FAIL, "%s: not a directory", path);
+	if (!realpath(path, real))
+		die(EXIT_FAIL, "%s: %s", path, strerror(errno));
+	(void)rlen;
+	/* The same refusal for undo: a journal names the tree it changes. */
+	if (!o->force && (why = syspath_why(real)))
+		die(EXIT_FAIL, "%s: refusing to change %s (--force to insist)",
+		    real, why);
+	why = walk_fs_refusal(fd);
+	if (why && (strcmp(why, "read-only") || !o->dry_run))
+		die(EXIT_FAIL, "%s: on a %s filesystem, nothing to change",
+		    real, why);
+	/* One rewrite of a tree at a time (released at exit). */
+	if (!o->dry_run && S_ISDIR(stx->stx_mode) &&
+	    flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+		die(EXIT_FAIL, "%s: another shiftctl is changing this tree",
+		    real);
+	return fd;
+}
+
+/* ---- running ---- */
+
+static void sum_counters(struct ctx *cs, int n, struct counters *t)
+{
+	int i;
+
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < n; i++) {
+		t->changed += cs[i].c.changed;
+		t->correct += cs[i].c.correct;
+		t->unmappable += cs[i].c.unmappable;
+		t->other_owner += cs[i].c.other_owner;
+		t->acl_changed += cs[i].c.acl_changed;
+		t->caps_restored += cs[i].c.caps_restored;
+		t->setid_restored += cs[i].c.setid_restored;
+		t->matched += cs[i].c.matched;
+		t->skipped_changed += cs[i].c.skipped_changed;
+	}
+}
+
+static int cmp_pairs(const void *a, const void *b)
+{
+	const struct pair_count *x = a, *y = b;
+
+	return x->n < y->n ? 1 : x->n > y->n ? -1 : 0;
+}
+
+/* Merge the per-thread owner pair counts into *out (sorted, n returned). */
+static size_t merge_pairs(struct ctx *cs, int n, struct pair_count **out)
+{
+	struct pair_count *all = NULL;
+	size_t na = 0, cap = 0, i, k;
+	int t;
+
+	for (t = 0; t < n; t++)
+		for (i = 0; i < cs[t].npairs; i++) {
+			struct pair_count *p = &cs[t].pairs[i];
+
+			for (k = 0; k < na; k++)
+				if (all[k].ou == p->ou && all[k].og == p->og &&
+				    all[k].nu == p->nu && all[k].ng == p->ng)
+					break;
+			if (k < na) {
+				all[k].n += p->n;
+				continue;
+			}
+			if (na == cap) {
+				struct pair_count *nall;
+
+				cap = cap ? cap * 2 : 16;
+				nall = realloc(all, cap * sizeof(*all));
+				if (!nall)
+					break;
+				all = nall;
+			}
+			all[na++] = *p;
+		}
+	if (na)
+		qsort(all, na, sizeof(*all), cmp_pairs);
+	*out = all;
+	return na;
+}
+
+const char *rewrite_mode_name(const struct rewrite_opts *o)
+{
+	return o->mode == RW_UNDO    ? "undo"
+	       : o->mode == RW_SHIFT ? "shift"
+				     : "chown";
+}
+
+static void summary(struct run *r, struct ctx *cs, const struct counters *t,
+		    double elapsed, const char *path)
+{
+	struct rewrite_opts *o = r->o;
+	struct pair_count *pairs;
+	size_t np = merge_pairs(cs, r->w.nthreads, &pairs), i;
+	uint64_t visited = atomic_load(&r->w.visited);
+
+	if (o->json) {
+		struct json_object *j = json_object_new_object(), *a;
+
+		json_object_object_add(j, "verb",
+				       json_object_new_string(rewrite_mode_name(o)));
+		json_object_object_add(j, "path", json_object_new_string(path));
+		json_object_object_add(j, "dry_run",
+				       json_object_new_boolean(o->dry_run));
+		json_object_object_add(
+			j, "journal",
+			r->journal_removed ? NULL
+			: r->j	? json_object_new_string(journal_path(r->j))
+			: r->jl ? json_object_new_string(r->jl->path)
+				: NULL);
+#define ADD(k, v)                                                              \
+	json_object_object_add(j, k, json_object_new_int64((int64_t)(v)))
+		ADD("inodes_visited", visited);
+		ADD("changed", t->changed);
+		ADD("skipped_correct", t->correct);
+		ADD("unmappable", t->unmappable);
+		ADD("other_owner", t->other_owner);
+		ADD("hard_links", atomic_load(&r->w.hardlinks));
+		ADD("acl_changed", t->acl_changed);
+		ADD("caps_restored", t->caps_restored);
+		ADD("setid_restored", t->setid_restored);
+		ADD("mounts_skipped", atomic_load(&r->w.mounts_skipped));
+		ADD("errors", atomic_load(&r->w.errors));
+		if (r->jl)
+			ADD("skipped_changed", t->skipped_changed);
+		if (r->jl)
+			ADD("journalled_found", t->matched);
+		if (o->mode == RW_UNDO)
+			ADD("journalled_missing", r->jl->nentries - t->matched);
+#undef ADD
+		json_object_object_add(j, "elapsed_s",
+				       json_object_new_double(elapsed));
+		a = json_object_new_array();
+		for (i = 0; i < np; i++) {
+			struct json_object *e = json_object_new_object();
+			char b[32];
+
+			snprintf(b, sizeof(b), "%u:%u", pairs[i].ou,
+				 pairs[i].og);
+			json_object_object_add(e, "from",
+					       json_object_new_string(b));
+			snprintf(b, sizeof(b), "%u:%u", pairs[i].nu,
+				 pairs[i].ng);
+			json_object_object_add(e, "to",
+					       json_object_new_string(b));
+			json_object_object_add(
+				e, "count",
+				json_object_new_int64((int64_t)pairs[i].n));
+			json_object_array_add(a, e);
+		}
+		json_object_object_add(j, "owners", a);
+		json_print(j);
+		free(pairs);
+		return;
+	}
+	if (!o->quiet || o->dry_run) {
+		printf("%s%s: %llu inodes: %llu %s, %llu already correct",
+		       rewrite_mode_name(o), o->dry_run ? " (dry run)" : "",
+		       (unsigned long long)visited,
+		       (unsigned long long)t->changed,
+		       o->dry_run	    ? "would change"
+		       : o->mode == RW_UNDO ? "restored"
+					    : "changed",
+		       (unsigned long long)t->correct);
+		if (t->unmappable)
+			printf(", %llu unmappable (left unchanged)",
+			       (unsigned long long)t->unmappable);
+		if (t->other_owner)
+			printf(", %llu with other owners (skipped)",
+			       (unsigned long long)t->other_owner);
+		printf(", %llu hard links, %llu ACLs, %llu caps, %llu "
+		       "setuid/setgid restored, %llu errors, %.2f s\n",
+		       (unsigned long long)atomic_load(&r->w.hardlinks),
+		       (unsigned long long)t->acl_changed,
+		       (unsigned long long)t->caps_restored,
+		       (unsigned long long)t->setid_restored,
+		       (unsigned long long)atomic_load(&r->w.errors), elapsed);
+		if (t->skipped_changed)
+			printf("%s: %llu skipped: changed since the run "
+			       "(left as they are)\n",
+			       rewrite_mode_name(o),
+			       (unsigned long long)t->skipped_changed);
+		if (o->mode == RW_UNDO && r->jl->nentries > t->matched)
+			printf("undo: %llu journalled inodes not found in the "
+			       "tree\n",
+			       (unsigned long long)(r->jl->nentries -
+						    t->matched));
+		for (i = 0; i < np && i < REPORT_MAX; i++)
+			printf("  %u:%u -> %u:%u  %llu\n", pairs[i].ou,
+			       pairs[i].og, pairs[i].nu, pairs[i].ng,
+			       (unsigned long long)pairs[i].n);
+		if (np > REPORT_MAX)
+			printf("  ... and %zu more owner pairs\n",
+			       np - REPORT_MAX);
+	}
+	free(pairs);
+}
+
+static int default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 2 ? 2 : n > 4 ? 4 : (int)n;
+}
+
+static uint64_t estimate(int fd, const struct statx *stx)
+{
+	struct statvfs sv;
+
+	/* Only a whole filesystem has a known inode count. */
+	if (!(stx->stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) ||
+	    !(stx->stx_attributes & STATX_ATTR_MOUNT_ROOT) ||
+	    fstatvfs(fd, &sv) < 0 || sv.f_files < sv.f_ffree)
+		return 0;
+	return sv.f_files - sv.f_ffree;
+}
+
+/* Can the map's images be shifted again (an image range meets a domain
+ * range)? Then an inode another user renames into a directory not yet
+ * walked must not be seen twice. */
+static bool map_overlaps(const struct idmap *m)
+{
+	uint32_t i, k;
+
+	for (i = 0; i < m->n; i++)
+		for (k = 0; k < m->n; k++) {
+			uint64_t d = m->r[i].disk, v = m->r[k].view;
+
+			if (d < v + m->r[k].count && v < d + m->r[i].count)
+				return true;
+		}
+	return false;
+}
+
+/* Walk the tree at fd with r set up; returns the exit code. */
+int rewrite_walk(struct run *r, int fd, const struct statx *stx,
+		     const char *path)
+{
+	struct rewrite_opts *o = r->o;
+	struct ctx cs[WALK_MAX_THREADS];
+	void *ctxp[WALK_MAX_THREADS];
+	struct counters t;
+	struct timespec t0, t1;
+	double el;
+	int i, n = o->threads > 0 ? o->threads : default_threads(), rr;
+
+	if (n > WALK_MAX_THREADS)
+		n = WALK_MAX_THREADS;
+	memset(cs, 0, sizeof(cs));
+	for (i = 0; i < n; i++) {
+		cs[i].run = r;
+		cs[i].batch = malloc(BATCH_MAX * sizeof(*cs[i].batch));
+		if (!cs[i].batch)
+			die(EXIT_FAIL, "%s", strerror(ENOMEM));
+		ctxp[i] = &cs[i];
+	}
+	r->w.root_path = path;
+	r->w.cross_mounts = o->p.flags & JF_CROSS_MOUNTS;
+	r->w.nthreads = n;
+	r->w.ctx = ctxp;
+	r->w.ops = (struct walk_ops){plan_visit, apply_flush};
+	r->w.quiet = o->quiet;
+	r->w.visit_once =
+		o->p.verb == JOURNAL_SHIFT &&
+		(map_overlaps(&o->p.maps.uid) || map_overlaps(&o->p.maps.gid));
+	pthread_mutex_init(&r->out_lock, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	progress_start(estimate(fd, stx), o->quiet || o->json);
+	rr = walk_run(&r->w, fd, stx);
+	progress_finish();
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	el = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	if (rr < 0)
+		die(EXIT_FAIL, "%s: %s", path, strerror(-rr));
+	sum_counters(cs, n, &t);
+	if (r->j && !r->jl && !atomic_load(&r->fatal) &&
+	    !journal_batches(r->j)) {
+		/* Nothing changed: a journal with nothing to undo is noise. */
+		unlink(journal_path(r->j));
+		r->journal_removed = true;
+	}
+	if (!atomic_load(&r->fatal))
+		summary(r, cs, &t, el, path);
+	for (i = 0; i < n; i++) {
+		free(cs[i].batch);
+		free(cs[i].pairs);
+		free(cs[i].afters);
+	}
+	r->skipped_changed = t.skipped_changed;
+	if (atomic_load(&r->fatal) || atomic_load(&r->w.errors) ||
+	    t.skipped_changed)
+		return EXIT_FAIL;
+	if (o->strict && t.unmappable)
+		return EXIT_FAIL;
+	return EXIT_OK;
+}
+
+/* The journal for a fresh run: create it outside the tree. */
+static struct journal *new_journal(struct rewrite_opts *o, const char *real)
+{
+	char dir[PATH_MAX], file[PATH_MAX], tmp[PATH_MAX], err[PATH_MAX + 128];
+	struct journal *j;
+	struct stat st;
+	int rr;
+
+	if (o->journal_file) {
+		snprintf(file, sizeof(file), "%s", o->journal_file);
+		snprintf(tmp, sizeof(tmp), "%s", o->journal_file);
+		snprintf(dir, sizeof(dir), "%s", dirname(tmp));
+	} else {
+		rr = journal_default_dir(dir, sizeof(dir));
+		if (rr < 0)
+			die(EXIT_FAIL,
+			    "cannot create the journal directory %s: %s "
+			    "(use --journal=FILE)",
+			    dir, strerror(-rr));
+		journal_default_name(dir, &o->p, file, sizeof(file));
+	}
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		die(EXIT_FAIL, "journal directory %s: %s", dir,
+		    strerror(errno ? errno : ENOTDIR));
+	if (inside_tree(dir, o->p.root_dev, o->p.root_ino))
+		die(EXIT_FAIL,
+		    "journal %s would be inside the tree %s: put it elsewhere",
+		    file, real);
+	rr = journal_create(file, &o->p, &j, err, sizeof(err));
+	if (rr < 0)
+		die(EXIT_FAIL, "cannot create journal %s: %s", file, err);
+	fprintf(stderr, "%s: journal: %s\n", program_name, file);
+	return j;
+}
+
+int rewrite_run(const char *path, struct rewrite_opts *o)
+{
+	struct run r = {.o = o};
+	struct statx stx;
+	char real[PATH_MAX];
+	unsigned long long errors;
+	int fd, code, rr;
+
+	if (o->resume) {
+		char found[PATH_MAX], dir[PATH_MAX];
+		const char *file = o->resume_file;
+
+		if (!file) {
+			struct statx s2;
+			int f2 = walk_open_root(path, &s2);
+
+			if (f2 < 0)
+				die(EXIT_FAIL, "%s: %s", path, strerror(-f2));
+			close(f2);
+			rr = journal_default_dir(dir, sizeof(dir));
+			if (rr == 0)
+				rr = journal_find(dir, o->p.verb,
+						  walk_stx_dev(&s2), s2.stx_ino,
+						  true, found, sizeof(found));
+			if (rr < 0)
+				die(EXIT_FAIL,
+				    "%s: no unfinished %s journal for this "
+				    "tree "
+				    "in %s",
+				    path, rewrite_mode_name(o), dir);
+			file = found;
+		}
+		r.jl = load_or_die(file);
+		if (r.jl->p.verb != o->p.verb)
+			die(EXIT_FAIL, "journal %s is from shiftctl %s, not %s",
+			    file,
+			    r.jl->p.verb == JOURNAL_SHIFT ? "shift" : "chown",
+			    rewrite_mode_name(o));
+		o->p = r.jl->p;
+		need_privilege(o);
+		if (!path)
+			path = r.jl->p.root_path;
+		fd = open_tree(path, o, &stx, real, sizeof(real));
+		check_tree(r.jl, &stx, path);
+		if (r.jl->done || r.jl->undone) {
+			printf("%s: journal %s: the run was already %s\n",
+			       rewrite_mode_name(o), r.jl->path,
+			       r.jl->undone ? "undone" : "completed");
+			journal_unload(r.jl);
+			free(r.jl);
+			close(fd);
+			return EXIT_OK;
+		}
+		if (!o->dry_run) {
+			rr = journal_reopen(r.jl, &r.j);
+			if (rr < 0)
+				die(EXIT_FAIL, "cannot reopen journal %s: %s",
+				    r.jl->path, strerror(-rr));
+			fprintf(stderr, "%s: resuming with journal: %s\n",
+				program_name, r.jl->path);
+		}
+	} else {
+		need_privilege(o);
+		fd = open_tree(path, o, &stx, real, sizeof(real));
+		o->p.root_dev = walk_stx_dev(&stx);
+		o->p.root_ino = stx.stx_ino;
+		snprintf(o->p.root_path, sizeof(o->p.root_path), "%s", real);
+		if (o->strict && !o->dry_run) {
+			/* A read-only pass first: fail before changing
+			 * anything. */
+			struct rewrite_opts pre = *o;
+			struct run pr = {.o = &pre};
+
+			pre.dry_run = pre.quiet = true;
+			pre.json = false;
+			pre.verbose = false;
+			if (rewrite_walk(&pr, fd, &stx, path) != EXIT_OK) {
+				fprintf(stderr,
+					"%s: %s: some owners have no image "
+					"under "
+					"the map (--strict): nothing changed\n",
+					program_name, path);
+				close(fd);
+				return EXIT_FAIL;
+			}
+		}
+		if (!o->dry_run)
+			r.j = new_journal(o, real);
+	}
+	code = rewrite_walk(&r, fd, &stx, path);
+	errors = atomic_load(&r.w.errors);
+	if (r.journal_removed) {
+		if (!o->quiet && !o->json)
+			fprintf(stderr,
+				"%s: nothing changed, journal removed\n",
+				program_name);
+	} else if (r.j && !atomic_load(&r.fatal) && !atomic_load(&r.w.stop) &&
+		   !errors) {
+		rr = journal_mark_done(r.j);
+		if (rr < 0) {
+			fprintf(stderr,
+				"%s: cannot mark journal %s complete: %s\n",
+				program_name, journal_path(r.j), strerror(-rr));
+			code = EXIT_FAIL;
+		}
+	} else if (r.j && !atomic_load(&r.fatal)) {
+		/* Not DONE: --resume retries what failed. */
+		fprintf(stderr,
+			"%s: %s: %llu error%s: the run is not complete; "
+			"after fixing the cause, finish it with: shiftctl %s "
+			"--resume %s\n",
+			program_name, rewrite_mode_name(o), (unsigned long long)errors,
+			errors == 1 ? "" : "s", rewrite_mode_name(o),
+			journal_path(r.j));
+	}
+	if (r.j)
+		journal_close(r.j);
+	if (r.jl) {
+		journal_unload(r.jl);
+		free(r.jl);
+	}
+	close(fd);
+	return code;
+}

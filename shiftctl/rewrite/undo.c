@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Working from a journal (resume and undo): an inode the journal knows is
+ * changed only when it provably is the inode the run changed, in a state
+ * the run (or a crash) left it in; undo puts back exactly what the journal
+ * recorded. rewrite_undo() finds and loads the journal and walks its tree.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "acl_xattr.h"
+#include "fcaps_xattr.h"
+#include "progress.h"
+#include "rewrite_int.h"
+#include "shiftctl.h"
+
+/* Put back exactly what the journal recorded on t (undo). */
+static void apply_undo(struct ctx *c, const struct loc *l,
+		       const struct journal_entry *orig, const struct target *t)
+{
+	const struct statx *stx = &t->stx;
+	struct run *r = c->run;
+	struct stat st;
+	int fd = t->fd, rr, k;
+
+	if (stx->stx_uid != orig->uid || stx->stx_gid != orig->gid) {
+		walk_test_step();
+		if (fchownat(fd, "", orig->uid, orig->gid,
+			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+			loc_error(r, l, "chown", errno);
+			return;
+		}
+		c->c.changed++;
+	}
+	if (S_ISLNK(stx->stx_mode))
+		return;
+	/* Only what a chown can have changed besides the owner needs a look. */
+	if (!orig->caps_len && !orig->acl_access_len &&
+	    !orig->acl_default_len && !(orig->mode & (S_ISUID | S_ISGID)) &&
+	    (stx->stx_mode & 07777) == (orig->mode & 07777))
+		return;
+	for (k = 0; k < 3; k++) {
+		static const char *const names[] = {
+			FCAPS_XATTR, ACL_XATTR_ACCESS, ACL_XATTR_DEFAULT};
+		const void *ob = k == 0	  ? orig->caps
+				 : k == 1 ? orig->acl_access
+					  : orig->acl_default;
+		uint32_t olen = k == 0	 ? orig->caps_len
+				: k == 1 ? orig->acl_access_len
+					 : orig->acl_default_len;
+		void *cur;
+		uint32_t clen;
+
+		if (!olen)
+			continue;
+		rr = fd_getxattr(fd, names[k], &cur, &clen);
+		if (rr == 0 && !same_blob(cur, clen, ob, olen)) {
+			rr = fd_setxattr(fd, names[k], ob, olen);
+			if (rr == 0 && k == 0)
+				c->c.caps_restored++;
+			else if (rr == 0)
+				c->c.acl_changed++;
+		}
+		free(cur);
+		if (rr < 0)
+			loc_error(r, l, names[k], -rr);
+	}
+	if (fstat(fd, &st) == 0 &&
+	    (st.st_mode & 07777) != (orig->mode & 07777)) {
+		rr = set_mode(fd, orig->mode);
+		if (rr < 0)
+			loc_error(r, l, "restore mode", -rr);
+		else if (orig->mode & (S_ISUID | S_ISGID))
+			c->c.setid_restored++;
+	}
+}
+
+/* A journalled inode left as it is: say why (the first few). */
+static void skipped(struct ctx *c, const struct loc *l, const char *why)
+{
+	struct run *r = c->run;
+	char p[PATH_MAX * 2];
+
+	c->c.skipped_changed++;
+	if (r->o->quiet || atomic_fetch_add(&r->reported, 1) >= REPORT_MAX)
+		return;
+	loc_path(l, p, sizeof(p));
+	pthread_mutex_lock(&r->out_lock);
+	progress_clear();
+	fprintf(stderr, "%s: %s: %s: left as it is\n", program_name, p, why);
+	pthread_mutex_unlock(&r->out_lock);
+}
+
+/* An inode the journal knows (resume, undo): only when it provably is the
+ * inode the run changed, in a state the run (or a crash) left it in. */
+void journalled_inode(struct ctx *c, const struct loc *l,
+		       const struct journal_entry *jo)
+{
+	struct run *r = c->run;
+	const char *why = NULL;
+	struct target t;
+	enum jstate js;
+	int rr;
+
+	rr = target_open(l, jo->dev, jo->ino, jo->id_flags & JID_GEN, &t);
+	if (rr < 0) {
+		if (rr == -ESTALE)
+			walk_error_msg(&r->w,
+				       &(struct walk_entry){
+					       .dir = l->dir,
+					       .name = l->name,
+					       .is_root = l->at_empty != 0},
+				       "changed during the walk (renamed?)");
+		else
+			loc_error(r, l, "open", -rr);
+		return;
+	}
+	js = plan_judge(r, jo, &t, &why);
+	if (js == JS_CHANGED) {
+		skipped(c, l, why);
+	} else if (r->o->dry_run) {
+		struct journal_entry cur = *jo;
+
+		cur.uid = t.stx.stx_uid;
+		cur.gid = t.stx.stx_gid;
+		if (r->o->mode == RW_UNDO && !r->o->json && !r->o->quiet)
+			print_change(r, l, &cur, jo->uid, jo->gid, false);
+		c->c.changed++;
+	} else if (r->o->mode == RW_UNDO) {
+		apply_undo(c, l, jo, &t);
+	} else {
+		apply_forward(c, l, jo, &t);
+	}
+	target_close(&t);
+}
+
+void check_tree(const struct journal_loaded *jl, const struct statx *stx,
+		       const char *path)
+{
+	if (walk_stx_dev(stx) != jl->p.root_dev ||
+	    stx->stx_ino != jl->p.root_ino)
+		die(EXIT_FAIL,
+		    "%s: journal %s belongs to another tree (%s, device %llx "
+		    "inode %llu)",
+		    path, jl->path, jl->p.root_path,
+		    (unsigned long long)jl->p.root_dev,
+		    (unsigned long long)jl->p.root_ino);
+}
+
+struct journal_loaded *load_or_die(const char *file)
+{
+	struct journal_loaded *jl = malloc(sizeof(*jl));
+	char err[PATH_MAX + 128];
+
+	if (!jl)
+		die(EXIT_FAIL, "%s", strerror(ENOMEM));
+	if (journal_load(file, jl, err, sizeof(err)) < 0)
+		die(EXIT_FAIL, "cannot read journal %s: %s", file, err);
+	return jl;
+}
+
+int rewrite_undo(const char *arg, struct rewrite_opts *o)
+{
+	struct run r = {.o = o};
+	struct journal *j = NULL;
+	struct statx stx;
+	char real[PATH_MAX], found[PATH_MAX], dir[PATH_MAX];
+	const char *file = arg;
+	struct stat st;
+	int fd, code, rr;
+
+	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
+		fd = walk_open_root(arg, &stx);
+		if (fd < 0)
+			die(EXIT_FAIL, "%s: %s", arg, strerror(-fd));
+		close(fd);
+		rr = journal_default_dir(dir, sizeof(dir));
+		if (rr == 0)
+			rr = journal_find(dir, 0, walk_stx_dev(&stx),
+					  stx.stx_ino, false, found,
+					  sizeof(found));
+		if (rr < 0)
+			die(EXIT_FAIL, "%s: no journal for this tree in %s",
+			    arg, dir);
+		file = found;
+	}
+	r.jl = load_or_die(file);
+	o->p = r.jl->p;
+	need_privilege(o);
+	fd = open_tree(r.jl->p.root_path, o, &stx, real, sizeof(real));
+	check_tree(r.jl, &stx, r.jl->p.root_path);
+	if (!o->quiet && !o->json)
+		fprintf(stderr, "%s: undoing with journal: %s (%zu inodes)\n",
+			program_name, r.jl->path, r.jl->nentries);
+	rr = o->dry_run ? 0 : journal_reopen(r.jl, &j);
+	code = rewrite_walk(&r, fd, &stx, r.jl->p.root_path);
+	/* Marked undone when nothing failed (what was skipped would be
+	 * skipped again); an unmarked journal could be --resume'd later. */
+	if (!o->dry_run && !atomic_load(&r.w.errors) &&
+	    !atomic_load(&r.w.stop)) {
+		if (rr == 0)
+			rr = journal_mark_undone(j);
+		if (rr < 0) {
+			fprintf(stderr,
+				"%s: cannot mark journal %s undone: %s (the "
+				"owners are restored; a --resume of this "
+				"journal would redo the run)\n",
+				program_name, r.jl->path, strerror(-rr));
+			code = EXIT_FAIL;
+		}
+	}
+	journal_close(j);
+	journal_unload(r.jl);
+	free(r.jl);
+	close(fd);
+	return code;
+}
