@@ -160,6 +160,7 @@ int cmd_chown(int argc, char **argv)
 	if (from)
 		parse_from(&o, from);
 	resolve_user(&o, &ms, user);
+	mapsrc_release(&ms); /* the container's files are read by now */
 	for (i = optind; i < argc; i++) {
 		rc = rewrite_run(argv[i], &o);
 		if (rc != EXIT_OK)

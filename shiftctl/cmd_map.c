@@ -208,6 +208,7 @@ int cmd_map(int argc, char **argv)
 	if (o.reverse && !o.translate)
 		usage_error("map", "--reverse goes with --translate");
 	mapsrc_build(&ms, true, &m);
+	mapsrc_release(&ms);
 	if (o.translate)
 		return translate(&m, &o);
 	if (o.json) {
