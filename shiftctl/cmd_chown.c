@@ -116,7 +116,8 @@ static void resolve_user(struct rewrite_opts *o, struct mapsrc *ms,
 
 int cmd_chown(int argc, char **argv)
 {
-	struct rewrite_opts o = {.mode = RW_CHOWN};
+	struct rewrite_opts o = {.mode = RW_CHOWN,
+				 .report = &rewrite_report_ops};
 	const char *user = NULL, *from = NULL;
 	struct mapsrc ms;
 	struct opts p;

@@ -58,7 +58,8 @@ static void usage(void)
 
 int cmd_shift(int argc, char **argv)
 {
-	struct rewrite_opts o = {.mode = RW_SHIFT};
+	struct rewrite_opts o = {.mode = RW_SHIFT,
+				 .report = &rewrite_report_ops};
 	struct mapsrc ms;
 	struct opts p;
 	int c, i, code = EXIT_OK, rc;

@@ -43,7 +43,8 @@ static void usage(void)
 
 int cmd_undo(int argc, char **argv)
 {
-	struct rewrite_opts o = {.mode = RW_UNDO};
+	struct rewrite_opts o = {.mode = RW_UNDO,
+				 .report = &rewrite_report_ops};
 	struct opts p;
 	int c;
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The front-end side of the rewrite verbs (chown, shift, undo): the
- * options they share (rewrite_options.c) over the engine's rewrite.h.
+ * options they share (rewrite_options.c) and what they print
+ * (rewrite_report.c), over the engine's rewrite.h.
  */
 #ifndef SHIFTCTL_REWRITE_CLI_H
 #define SHIFTCTL_REWRITE_CLI_H
@@ -39,5 +40,8 @@ bool rewrite_option(struct rewrite_opts *o, int c, const char *arg,
 /* After getopt with --resume: "[JOURNAL | PATH]" -> rewrite_run(). */
 int rewrite_resume_args(struct rewrite_opts *o, int argc, char **argv,
 			const char *verb);
+
+/* Text and --json output of a run; every verb sets o->report to it. */
+extern const struct rewrite_report_ops rewrite_report_ops;
 
 #endif

@@ -219,8 +219,7 @@ static void write_afters(struct ctx *c)
  * crash can leave (resume). Every change goes through t's fd.
  */
 void apply_forward(struct ctx *c, const struct loc *l,
-			  const struct journal_entry *orig,
-			  const struct target *t)
+		   const struct journal_entry *orig, const struct target *t)
 {
 	struct run *r = c->run;
 	uint32_t u, g;
@@ -337,7 +336,7 @@ out:
 }
 
 int apply_queue(struct ctx *c, const struct loc *l,
-		 const struct journal_entry *orig, const struct statx *stx)
+		const struct journal_entry *orig, const struct statx *stx)
 {
 	size_t nl = strlen(l->name) + 1;
 	struct pending *p = malloc(sizeof(*p) + nl + orig->acl_access_len +

@@ -43,8 +43,7 @@ void loc_path(const struct loc *l, char *buf, size_t len)
 	walk_entry_path(&e, buf, len);
 }
 
-void loc_error(struct run *r, const struct loc *l, const char *what,
-		      int err)
+void loc_error(struct run *r, const struct loc *l, const char *what, int err)
 {
 	struct walk_entry e = {
 		.dir = l->dir, .name = l->name, .is_root = l->at_empty != 0};
@@ -119,8 +118,8 @@ static void target_gen(struct target *t)
 }
 
 /* Open the inode at l, check it is (dev, ino): 0, -ESTALE, -errno. */
-int target_open(const struct loc *l, uint64_t dev, uint64_t ino,
-		       bool want_gen, struct target *t)
+int target_open(const struct loc *l, uint64_t dev, uint64_t ino, bool want_gen,
+		struct target *t)
 {
 	int fd, rr;
 
@@ -248,8 +247,7 @@ int fd_setxattr(int fd, const char *name, const void *val, size_t len)
 	return setxattr(p, name, val, len, 0) < 0 ? -errno : 0;
 }
 
-bool same_blob(const void *a, uint32_t alen, const void *b,
-		      uint32_t blen)
+bool same_blob(const void *a, uint32_t alen, const void *b, uint32_t blen)
 {
 	return alen == blen && (!alen || !memcmp(a, b, alen));
 }

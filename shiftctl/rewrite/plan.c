@@ -55,8 +55,8 @@ static bool map_id(const struct run *r, const struct journal_entry *orig,
 }
 
 /* The owner a journalled or fresh inode must end up with. */
-void final_owner(struct run *r, const struct journal_entry *orig,
-			uint32_t *u, uint32_t *g, int *unmappable)
+void final_owner(struct run *r, const struct journal_entry *orig, uint32_t *u,
+		 uint32_t *g, int *unmappable)
 {
 	*unmappable = 0;
 	if (!map_id(r, orig, true, orig->uid, u))
@@ -96,7 +96,7 @@ static int acl_blob_changes(struct run *r, const struct journal_entry *orig,
 
 /* The new qualifier of a named ACL entry; false when it stays. */
 bool entry_moves(struct run *r, const struct journal_entry *orig,
-			acl_entry_t ent, uint32_t *nq)
+		 acl_entry_t ent, uint32_t *nq)
 {
 	acl_tag_t tag;
 	uint32_t *q;
@@ -121,13 +121,13 @@ static void count_pair(struct ctx *c, uint32_t ou, uint32_t og, uint32_t nu,
 	size_t i;
 
 	for (i = 0; i < c->npairs; i++) {
-		struct pair_count *p = &c->pairs[i];
+		struct rewrite_pair *p = &c->pairs[i];
 
 		if (p->ou == ou && p->og == og && p->nu == nu && p->ng == ng) {
 			p->n++;
 			/* Keep the frequent ones near the front. */
 			if (i > 0 && p->n > c->pairs[i - 1].n) {
-				struct pair_count t = *p;
+				struct rewrite_pair t = *p;
 				*p = c->pairs[i - 1];
 				c->pairs[i - 1] = t;
 			}
@@ -136,14 +136,14 @@ static void count_pair(struct ctx *c, uint32_t ou, uint32_t og, uint32_t nu,
 	}
 	if (c->npairs == c->pcap) {
 		size_t ncap = c->pcap ? c->pcap * 2 : 16;
-		struct pair_count *np = realloc(c->pairs, ncap * sizeof(*np));
+		struct rewrite_pair *np = realloc(c->pairs, ncap * sizeof(*np));
 
 		if (!np)
 			return;
 		c->pairs = np;
 		c->pcap = ncap;
 	}
-	c->pairs[c->npairs++] = (struct pair_count){ou, og, nu, ng, 1};
+	c->pairs[c->npairs++] = (struct rewrite_pair){ou, og, nu, ng, 1};
 }
 
 /* The mode bits are orig's, save setuid/setgid bits a chown cleared (a
@@ -156,7 +156,7 @@ static bool mode_ok(uint32_t cur, uint32_t orig)
 }
 
 enum jstate plan_judge(struct run *r, const struct journal_entry *e,
-			 const struct target *t, const char **why)
+		       const struct target *t, const char **why)
 {
 	const struct statx *s = &t->stx;
 	struct journal_after a;
@@ -245,29 +245,22 @@ static void report_unmappable(struct run *r, const struct loc *l,
 {
 	char p[PATH_MAX * 2];
 
-	if (r->o->quiet || atomic_fetch_add(&r->reported, 1) >= REPORT_MAX)
+	if (r->o->quiet ||
+	    atomic_fetch_add(&r->reported, 1) >= REWRITE_REPORT_MAX)
 		return;
 	loc_path(l, p, sizeof(p));
-	progress_clear();
-	fprintf(stderr,
-		"%s: %s: owner %u:%u%s%s has no image under the map, left "
-		"unchanged\n",
-		program_name, p, orig->uid, orig->gid,
-		acl_un ? " (or an ACL entry)" : "",
-		cap_un ? " (or its capability root id)" : "");
+	r->o->report->unmappable(p, orig->uid, orig->gid, acl_un, cap_un);
 }
 
-void print_change(struct run *r, const struct loc *l,
-			 const struct journal_entry *orig, uint32_t u,
-			 uint32_t g, bool extra)
+void report_change(struct run *r, const struct loc *l,
+		   const struct journal_entry *orig, uint32_t u, uint32_t g,
+		   bool extra)
 {
 	char p[PATH_MAX * 2];
 
 	loc_path(l, p, sizeof(p));
 	pthread_mutex_lock(&r->out_lock);
-	progress_clear();
-	printf("%s: %u:%u -> %u:%u%s\n", p, orig->uid, orig->gid, u, g,
-	       extra ? " (+acl/caps)" : "");
+	r->o->report->change(p, orig->uid, orig->gid, u, g, extra);
 	pthread_mutex_unlock(&r->out_lock);
 }
 
@@ -315,8 +308,7 @@ void plan_visit(void *arg, const struct walk_entry *e)
 
 			loc_path(&l, path, sizeof(path));
 			pthread_mutex_lock(&r->out_lock);
-			printf("%s: owned by %u:%u, not --from: left alone\n",
-			       path, orig.uid, orig.gid);
+			r->o->report->other_owner(path, orig.uid, orig.gid);
 			pthread_mutex_unlock(&r->out_lock);
 		}
 		return;
@@ -365,7 +357,7 @@ void plan_visit(void *arg, const struct walk_entry *e)
 	}
 	count_pair(c, orig.uid, orig.gid, u, g);
 	if (r->o->verbose || (r->o->dry_run && !r->o->json && !r->o->quiet))
-		print_change(r, &l, &orig, u, g, extra);
+		report_change(r, &l, &orig, u, g, extra);
 	if (r->o->dry_run) {
 		c->c.changed++;
 		goto out;

@@ -54,6 +54,57 @@ struct rewrite_opts {
 	const char *journal_file; /* --journal=FILE */
 	bool resume;		  /* --resume */
 	const char *resume_file;  /* --resume=JOURNAL (else found by PATH) */
+	const struct rewrite_report_ops *report; /* required */
+};
+
+/* Messages of one kind (per run) and owner pairs listed at most. */
+#define REWRITE_REPORT_MAX 20
+
+/* How many inodes went from owner ou:og to nu:ng. */
+struct rewrite_pair {
+	uint32_t ou, og, nu, ng;
+	uint64_t n;
+};
+
+/* The counters of a run, summed over its workers. */
+struct rewrite_counts {
+	uint64_t changed, correct, unmappable, other_owner, acl_changed,
+		caps_restored, setid_restored, matched, skipped_changed;
+};
+
+/* What a walk did: the summary is printed from it. */
+struct rewrite_result {
+	const struct rewrite_opts *o;
+	const char *path;
+	const char *journal; /* the journal kept, or NULL */
+	bool from_journal;   /* resume or undo: a journal was loaded */
+	size_t journalled;   /* its inodes (from_journal) */
+	uint64_t visited, hardlinks, mounts_skipped, errors;
+	const struct rewrite_counts *t;
+	double elapsed;			  /* seconds */
+	const struct rewrite_pair *pairs; /* most frequent first */
+	size_t npairs;
+};
+
+/*
+ * How a run reports, set by the verb layer (rewrite_cli.h). Paths come
+ * escaped. The engine decides whether and when (-v, --dry-run, --quiet,
+ * --json, the first REWRITE_REPORT_MAX of a kind) and calls one at a time
+ * (change, other_owner and skipped under its output lock).
+ */
+struct rewrite_report_ops {
+	/* An inode changed (-v) or that would change (dry run). */
+	void (*change)(const char *path, uint32_t ou, uint32_t og, uint32_t nu,
+		       uint32_t ng, bool extra);
+	/* -v: not owned by chown --from's ids. */
+	void (*other_owner)(const char *path, uint32_t uid, uint32_t gid);
+	/* An owner (or ACL entry, or capability root id) without image. */
+	void (*unmappable)(const char *path, uint32_t uid, uint32_t gid,
+			   bool acl, bool caps);
+	/* A journalled inode left as it is (resume, undo). */
+	void (*skipped)(const char *path, const char *why);
+	/* The end of a walk that was not stopped by a journal error. */
+	void (*summary)(const struct rewrite_result *res);
 };
 
 /* "chown", "shift" or "undo". */

@@ -23,8 +23,6 @@
 
 #define BATCH_MAX 32768
 #define BATCH_DIRS 512
-#define REPORT_MAX 20
-
 
 /* Where an inode is: name in dfd, or the root itself (at_empty). */
 struct loc {
@@ -43,16 +41,6 @@ struct pending {
 	char data[]; /* name, then the blobs */
 };
 
-struct pair_count {
-	uint32_t ou, og, nu, ng;
-	uint64_t n;
-};
-
-struct counters {
-	uint64_t changed, correct, unmappable, other_owner, acl_changed,
-		caps_restored, setid_restored, matched, skipped_changed;
-};
-
 struct run;
 
 struct ctx {
@@ -60,8 +48,8 @@ struct ctx {
 	struct pending **batch;
 	size_t n, ndirs;
 	struct walk_dir *last_dir;
-	struct counters c;
-	struct pair_count *pairs;
+	struct rewrite_counts c;
+	struct rewrite_pair *pairs;
 	size_t npairs, pcap;
 	struct journal_after *afters; /* APLD entries not written yet */
 	size_t nafters, acap;
@@ -128,9 +116,10 @@ bool entry_moves(struct run *r, const struct journal_entry *orig,
 		 acl_entry_t ent, uint32_t *nq);
 enum jstate plan_judge(struct run *r, const struct journal_entry *e,
 		       const struct target *t, const char **why);
-void print_change(struct run *r, const struct loc *l,
-		  const struct journal_entry *orig, uint32_t u, uint32_t g,
-		  bool extra);
+/* The reports of rewrite_report_ops, with the path of l (serialised). */
+void report_change(struct run *r, const struct loc *l,
+		   const struct journal_entry *orig, uint32_t u, uint32_t g,
+		   bool extra);
 void plan_visit(void *arg, const struct walk_entry *e);
 
 /* apply.c */

@@ -68,8 +68,8 @@ void need_privilege(const struct rewrite_opts *o)
 }
 
 /* Open PATH as the tree's root and refuse what must not be changed. */
-int open_tree(const char *path, struct rewrite_opts *o,
-		     struct statx *stx, char *real, size_t rlen)
+int open_tree(const char *path, struct rewrite_opts *o, struct statx *stx,
+	      char *real, size_t rlen)
 {
 	const char *why;
 	int fd;
@@ -103,7 +103,7 @@ int open_tree(const char *path, struct rewrite_opts *o,
 
 /* ---- running ---- */
 
-static void sum_counters(struct ctx *cs, int n, struct counters *t)
+static void sum_counters(struct ctx *cs, int n, struct rewrite_counts *t)
 {
 	int i;
 
@@ -123,21 +123,21 @@ static void sum_counters(struct ctx *cs, int n, struct counters *t)
 
 static int cmp_pairs(const void *a, const void *b)
 {
-	const struct pair_count *x = a, *y = b;
+	const struct rewrite_pair *x = a, *y = b;
 
 	return x->n < y->n ? 1 : x->n > y->n ? -1 : 0;
 }
 
 /* Merge the per-thread owner pair counts into *out (sorted, n returned). */
-static size_t merge_pairs(struct ctx *cs, int n, struct pair_count **out)
+static size_t merge_pairs(struct ctx *cs, int n, struct rewrite_pair **out)
 {
-	struct pair_count *all = NULL;
+	struct rewrite_pair *all = NULL;
 	size_t na = 0, cap = 0, i, k;
 	int t;
 
 	for (t = 0; t < n; t++)
 		for (i = 0; i < cs[t].npairs; i++) {
-			struct pair_count *p = &cs[t].pairs[i];
+			struct rewrite_pair *p = &cs[t].pairs[i];
 
 			for (k = 0; k < na; k++)
 				if (all[k].ou == p->ou && all[k].og == p->og &&
@@ -148,7 +148,7 @@ static size_t merge_pairs(struct ctx *cs, int n, struct pair_count **out)
 				continue;
 			}
 			if (na == cap) {
-				struct pair_count *nall;
+				struct rewrite_pair *nall;
 
 				cap = cap ? cap * 2 : 16;
 				nall = realloc(all, cap * sizeof(*all));
@@ -171,113 +171,32 @@ const char *rewrite_mode_name(const struct rewrite_opts *o)
 				     : "chown";
 }
 
-static void summary(struct run *r, struct ctx *cs, const struct counters *t,
-		    double elapsed, const char *path)
+/* Hand the walk's result to the verb layer's summary. */
+static void report_summary(struct run *r, struct ctx *cs,
+			   const struct rewrite_counts *t, double elapsed,
+			   const char *path)
 {
-	struct rewrite_opts *o = r->o;
-	struct pair_count *pairs;
-	size_t np = merge_pairs(cs, r->w.nthreads, &pairs), i;
-	uint64_t visited = atomic_load(&r->w.visited);
+	struct rewrite_result res = {
+		.o = r->o,
+		.path = path,
+		.journal = r->journal_removed ? NULL
+			   : r->j	      ? journal_path(r->j)
+			   : r->jl	      ? r->jl->path
+					      : NULL,
+		.from_journal = r->jl != NULL,
+		.journalled = r->jl ? r->jl->nentries : 0,
+		.visited = atomic_load(&r->w.visited),
+		.hardlinks = atomic_load(&r->w.hardlinks),
+		.mounts_skipped = atomic_load(&r->w.mounts_skipped),
+		.errors = atomic_load(&r->w.errors),
+		.t = t,
+		.elapsed = elapsed,
+	};
+	struct rewrite_pair *pairs;
 
-	if (o->json) {
-		struct json_object *j = json_object_new_object(), *a;
-
-		json_object_object_add(j, "verb",
-				       json_object_new_string(rewrite_mode_name(o)));
-		json_object_object_add(j, "path", json_object_new_string(path));
-		json_object_object_add(j, "dry_run",
-				       json_object_new_boolean(o->dry_run));
-		json_object_object_add(
-			j, "journal",
-			r->journal_removed ? NULL
-			: r->j	? json_object_new_string(journal_path(r->j))
-			: r->jl ? json_object_new_string(r->jl->path)
-				: NULL);
-#define ADD(k, v)                                                              \
-	json_object_object_add(j, k, json_object_new_int64((int64_t)(v)))
-		ADD("inodes_visited", visited);
-		ADD("changed", t->changed);
-		ADD("skipped_correct", t->correct);
-		ADD("unmappable", t->unmappable);
-		ADD("other_owner", t->other_owner);
-		ADD("hard_links", atomic_load(&r->w.hardlinks));
-		ADD("acl_changed", t->acl_changed);
-		ADD("caps_restored", t->caps_restored);
-		ADD("setid_restored", t->setid_restored);
-		ADD("mounts_skipped", atomic_load(&r->w.mounts_skipped));
-		ADD("errors", atomic_load(&r->w.errors));
-		if (r->jl)
-			ADD("skipped_changed", t->skipped_changed);
-		if (r->jl)
-			ADD("journalled_found", t->matched);
-		if (o->mode == RW_UNDO)
-			ADD("journalled_missing", r->jl->nentries - t->matched);
-#undef ADD
-		json_object_object_add(j, "elapsed_s",
-				       json_object_new_double(elapsed));
-		a = json_object_new_array();
-		for (i = 0; i < np; i++) {
-			struct json_object *e = json_object_new_object();
-			char b[32];
-
-			snprintf(b, sizeof(b), "%u:%u", pairs[i].ou,
-				 pairs[i].og);
-			json_object_object_add(e, "from",
-					       json_object_new_string(b));
-			snprintf(b, sizeof(b), "%u:%u", pairs[i].nu,
-				 pairs[i].ng);
-			json_object_object_add(e, "to",
-					       json_object_new_string(b));
-			json_object_object_add(
-				e, "count",
-				json_object_new_int64((int64_t)pairs[i].n));
-			json_object_array_add(a, e);
-		}
-		json_object_object_add(j, "owners", a);
-		json_print(j);
-		free(pairs);
-		return;
-	}
-	if (!o->quiet || o->dry_run) {
-		printf("%s%s: %llu inodes: %llu %s, %llu already correct",
-		       rewrite_mode_name(o), o->dry_run ? " (dry run)" : "",
-		       (unsigned long long)visited,
-		       (unsigned long long)t->changed,
-		       o->dry_run	    ? "would change"
-		       : o->mode == RW_UNDO ? "restored"
-					    : "changed",
-		       (unsigned long long)t->correct);
-		if (t->unmappable)
-			printf(", %llu unmappable (left unchanged)",
-			       (unsigned long long)t->unmappable);
-		if (t->other_owner)
-			printf(", %llu with other owners (skipped)",
-			       (unsigned long long)t->other_owner);
-		printf(", %llu hard links, %llu ACLs, %llu caps, %llu "
-		       "setuid/setgid restored, %llu errors, %.2f s\n",
-		       (unsigned long long)atomic_load(&r->w.hardlinks),
-		       (unsigned long long)t->acl_changed,
-		       (unsigned long long)t->caps_restored,
-		       (unsigned long long)t->setid_restored,
-		       (unsigned long long)atomic_load(&r->w.errors), elapsed);
-		if (t->skipped_changed)
-			printf("%s: %llu skipped: changed since the run "
-			       "(left as they are)\n",
-			       rewrite_mode_name(o),
-			       (unsigned long long)t->skipped_changed);
-		if (o->mode == RW_UNDO && r->jl->nentries > t->matched)
-			printf("undo: %llu journalled inodes not found in the "
-			       "tree\n",
-			       (unsigned long long)(r->jl->nentries -
-						    t->matched));
-		for (i = 0; i < np && i < REPORT_MAX; i++)
-			printf("  %u:%u -> %u:%u  %llu\n", pairs[i].ou,
-			       pairs[i].og, pairs[i].nu, pairs[i].ng,
-			       (unsigned long long)pairs[i].n);
-		if (np > REPORT_MAX)
-			printf("  ... and %zu more owner pairs\n",
-			       np - REPORT_MAX);
-	}
+	res.npairs = merge_pairs(cs, r->w.nthreads, &pairs);
+	res.pairs = pairs;
+	r->o->report->summary(&res);
 	free(pairs);
 }
 
@@ -319,12 +238,12 @@ static bool map_overlaps(const struct idmap *m)
 
 /* Walk the tree at fd with r set up; returns the exit code. */
 int rewrite_walk(struct run *r, int fd, const struct statx *stx,
-		     const char *path)
+		 const char *path)
 {
 	struct rewrite_opts *o = r->o;
 	struct ctx cs[WALK_MAX_THREADS];
 	void *ctxp[WALK_MAX_THREADS];
-	struct counters t;
+	struct rewrite_counts t;
 	struct timespec t0, t1;
 	double el;
 	int i, n = o->threads > 0 ? o->threads : default_threads(), rr;
@@ -365,7 +284,7 @@ int rewrite_walk(struct run *r, int fd, const struct statx *stx,
 		r->journal_removed = true;
 	}
 	if (!atomic_load(&r->fatal))
-		summary(r, cs, &t, el, path);
+		report_summary(r, cs, &t, el, path);
 	for (i = 0; i < n; i++) {
 		free(cs[i].batch);
 		free(cs[i].pairs);
@@ -526,9 +445,9 @@ int rewrite_run(const char *path, struct rewrite_opts *o)
 			"%s: %s: %llu error%s: the run is not complete; "
 			"after fixing the cause, finish it with: shiftctl %s "
 			"--resume %s\n",
-			program_name, rewrite_mode_name(o), (unsigned long long)errors,
-			errors == 1 ? "" : "s", rewrite_mode_name(o),
-			journal_path(r.j));
+			program_name, rewrite_mode_name(o),
+			(unsigned long long)errors, errors == 1 ? "" : "s",
+			rewrite_mode_name(o), journal_path(r.j));
 	}
 	if (r.j)
 		journal_close(r.j);

@@ -89,19 +89,19 @@ static void skipped(struct ctx *c, const struct loc *l, const char *why)
 	char p[PATH_MAX * 2];
 
 	c->c.skipped_changed++;
-	if (r->o->quiet || atomic_fetch_add(&r->reported, 1) >= REPORT_MAX)
+	if (r->o->quiet ||
+	    atomic_fetch_add(&r->reported, 1) >= REWRITE_REPORT_MAX)
 		return;
 	loc_path(l, p, sizeof(p));
 	pthread_mutex_lock(&r->out_lock);
-	progress_clear();
-	fprintf(stderr, "%s: %s: %s: left as it is\n", program_name, p, why);
+	r->o->report->skipped(p, why);
 	pthread_mutex_unlock(&r->out_lock);
 }
 
 /* An inode the journal knows (resume, undo): only when it provably is the
  * inode the run changed, in a state the run (or a crash) left it in. */
 void journalled_inode(struct ctx *c, const struct loc *l,
-		       const struct journal_entry *jo)
+		      const struct journal_entry *jo)
 {
 	struct run *r = c->run;
 	const char *why = NULL;
@@ -131,7 +131,7 @@ void journalled_inode(struct ctx *c, const struct loc *l,
 		cur.uid = t.stx.stx_uid;
 		cur.gid = t.stx.stx_gid;
 		if (r->o->mode == RW_UNDO && !r->o->json && !r->o->quiet)
-			print_change(r, l, &cur, jo->uid, jo->gid, false);
+			report_change(r, l, &cur, jo->uid, jo->gid, false);
 		c->c.changed++;
 	} else if (r->o->mode == RW_UNDO) {
 		apply_undo(c, l, jo, &t);
@@ -142,7 +142,7 @@ void journalled_inode(struct ctx *c, const struct loc *l,
 }
 
 void check_tree(const struct journal_loaded *jl, const struct statx *stx,
-		       const char *path)
+		const char *path)
 {
 	if (walk_stx_dev(stx) != jl->p.root_dev ||
 	    stx->stx_ino != jl->p.root_ino)
