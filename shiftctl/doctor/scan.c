@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The facts: the mount PATH is on (flags, filesystem type, whether it is a
+ * shifted view), SELinux, and a walk of the tree that stays on PATH's
+ * filesystem, reading each entry's owner, mode and access ACL and handing
+ * it to the verdicts with its parent's.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/acl.h>
+#include <acl/libacl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "doctor_int.h"
+#include "progress.h"
+
+/* opt is one of the comma-separated mount options in opts. */
+static bool has_opt(const char *opts, const char *opt)
+{
+	size_t n = strlen(opt);
+
+	for (const char *p = opts; p; p = strchr(p, ',')) {
+		if (*p == ',')
+			p++;
+		if (!strncmp(p, opt, n) && (p[n] == ',' || !p[n]))
+			return true;
+	}
+	return false;
+}
+
+/* The mount PATH is on: /proc/self/mountinfo, longest matching prefix. */
+void find_mount(struct doctor *dr)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[8192];
+	size_t best = 0;
+	struct statvfs sv;
+
+	if (statvfs(dr->realpath, &sv) == 0) {
+		dr->rofs = sv.f_flag & ST_RDONLY;
+		dr->noexec = sv.f_flag & ST_NOEXEC;
+		dr->nosuid = sv.f_flag & ST_NOSUID;
+	}
+	while (f && fgets(line, sizeof(line), f)) {
+		char mp[PATH_MAX], fs[64], opts[1024], *sep, *o;
+		const char *s;
+		size_t n;
+
+		if (sscanf(line, "%*s %*s %*s %*s %4095s %1023s", mp, opts) !=
+		    2)
+			continue;
+		/* undo the \040-style octal escapes */
+		for (s = mp, o = mp; *s; s++) {
+			if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+			    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
+			    s[3] <= '7') {
+				*o++ = (char)((s[1] - '0') * 64 +
+					      (s[2] - '0') * 8 + (s[3] - '0'));
+				s += 3;
+			} else {
+				*o++ = *s;
+			}
+		}
+		*o = '\0';
+		n = strlen(mp);
+		if (strncmp(dr->realpath, mp, n) != 0)
+			continue;
+		if (!(n == 1 || dr->realpath[n] == '/' ||
+		      dr->realpath[n] == '\0'))
+			continue;
+		if (n < best)
+			continue;
+		sep = strstr(line, " - ");
+		if (!sep || sscanf(sep + 3, "%63s", fs) != 1)
+			continue;
+		best = n;
+		bfmt(dr->mnt_point, sizeof(dr->mnt_point), "%s", mp);
+		bfmt(dr->fstype, sizeof(dr->fstype), "%s", fs);
+		dr->shifted_view = !strncmp(fs, "fuse.shiftfs", 12) ||
+				   has_opt(opts, "idmapped");
+	}
+}
+
+bool selinux_enforcing(void)
+{
+	char buf[8] = "";
+	_cleanup_fclose_ FILE *f = fopen("/sys/fs/selinux/enforce", "re");
+
+	return f && fgets(buf, sizeof(buf), f) && buf[0] == '1';
+}
+
+/*
+ * An id as judged: on a shifted view an id shown as the kernel's overflow id
+ * is an unmapped one, which matches nobody (DESIGN.md: "shown, never
+ * matched"). Elsewhere 65534 is a real owner.
+ */
+static uint32_t view_id(const struct doctor *dr, uint32_t id, uint32_t ov)
+{
+	return dr->shifted_view && id == ov ? ACCESS_ID_INVALID : id;
+}
+
+/* Read the access ACL of path (NULL acl when it has only the base three). */
+static void read_acl(struct doctor *dr, const char *path, struct node *n)
+{
+	acl_t acl = acl_get_file(path, ACL_TYPE_ACCESS);
+	acl_entry_t e;
+	size_t k = 0;
+	int id = ACL_FIRST_ENTRY;
+
+	n->ino.acl = NULL;
+	n->ino.acl_n = 0;
+	if (!acl)
+		return;
+	while (acl_get_entry(acl, id, &e) == 1 && k < ACL_MAX) {
+		acl_tag_t tag;
+		acl_permset_t ps;
+		void *q;
+
+		id = ACL_NEXT_ENTRY;
+		if (acl_get_tag_type(e, &tag) < 0 ||
+		    acl_get_permset(e, &ps) < 0)
+			continue;
+		n->acl[k].tag = (uint16_t)tag;
+		n->acl[k].perm =
+			(acl_get_perm(ps, ACL_READ) == 1 ? ACCESS_R : 0) |
+			(acl_get_perm(ps, ACL_WRITE) == 1 ? ACCESS_W : 0) |
+			(acl_get_perm(ps, ACL_EXECUTE) == 1 ? ACCESS_X : 0);
+		n->acl[k].id = 0;
+		if (tag == ACL_USER || tag == ACL_GROUP) {
+			q = acl_get_qualifier(e);
+			if (q) {
+				n->acl[k].id = view_id(
+					dr, *(uint32_t *)q,
+					tag == ACL_USER ? dr->kernel_ov_uid
+							: dr->kernel_ov_gid);
+				acl_free(q);
+			}
+		}
+		k++;
+	}
+	acl_free(acl);
+	if (k > 3) {
+		n->ino.acl = n->acl;
+		n->ino.acl_n = k;
+		dr->acl_entries++;
+	}
+}
+
+static void note_error(struct doctor *dr, const char *fmt, const char *a,
+		       int err)
+{
+	char buf[PATH_MAX + 200];
+
+	(void)fmt;
+	bfmt(buf, sizeof(buf), "%s: %s", a, strerror(err));
+	if (!dr->first_error)
+		dr->first_error = xstrdup(buf);
+}
+
+/* One entry's facts (the stat already done): its owners as judged, its
+ * ACL; then its verdicts. */
+static void visit(struct doctor *dr, const char *full, const char *rel,
+		  const struct stat *st, const struct level *parent,
+		  struct level *self)
+{
+	struct node base;
+
+	base.ino.uid = view_id(dr, st->st_uid, dr->kernel_ov_uid);
+	base.ino.gid = view_id(dr, st->st_gid, dr->kernel_ov_gid);
+	base.ino.mode = st->st_mode;
+	base.ino.acl = NULL;
+	base.ino.acl_n = 0;
+	if (!S_ISLNK(st->st_mode))
+		read_acl(dr, full, &base);
+	else
+		dr->symlinks++;
+	if (S_ISREG(st->st_mode) && (st->st_mode & (S_ISUID | S_ISGID)))
+		dr->setid_files++;
+	judge_entry(dr, rel, st, &base, parent, self);
+	dr->scanned++;
+	progress_update(dr->scanned);
+}
+
+static bool limit_hit(struct doctor *dr)
+{
+	if (dr->max_files && dr->scanned >= dr->max_files) {
+		dr->truncated = true;
+		return true;
+	}
+	return false;
+}
+
+static void walk_dir(struct doctor *dr, int dfd, char *full, size_t flen,
+		     char *rel, size_t rlen, struct level *self)
+{
+	DIR *d = fdopendir(dfd);
+	struct dirent *de;
+
+	if (!d) {
+		close(dfd);
+		note_error(dr, "%s: %s", full, errno);
+		return;
+	}
+	while (!limit_hit(dr) && (errno = 0, de = readdir(d))) {
+		struct stat st;
+		struct level *child;
+		size_t nlen = strlen(de->d_name);
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (flen + nlen + 2 >= PATH_MAX ||
+		    rlen + nlen + 2 >= PATH_MAX) {
+			note_error(dr, "%s: %s", full, ENAMETOOLONG);
+			continue;
+		}
+		full[flen] = '/';
+		memcpy(full + flen + 1, de->d_name, nlen + 1);
+		if (rlen)
+			rel[rlen] = '/';
+		memcpy(rel + rlen + (rlen ? 1 : 0), de->d_name, nlen + 1);
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+		    0) {
+			note_error(dr, "%s: %s", full, errno);
+			goto restore;
+		}
+		child = malloc(sizeof(*child));
+		if (!child)
+			die(EXIT_FAIL, "out of memory");
+		visit(dr, full, rel, &st, self, child);
+		if (S_ISDIR(st.st_mode)) {
+			if (st.st_dev != dr->root_dev) {
+				dr->skipped_mounts++;
+			} else {
+				int fd = openat(dirfd(d), de->d_name,
+						O_RDONLY | O_DIRECTORY |
+							O_NOFOLLOW | O_CLOEXEC);
+
+				if (fd < 0) {
+					dr->unreadable_dirs++;
+					note_error(dr, "%s: %s", full, errno);
+				} else {
+					walk_dir(dr, fd, full, flen + 1 + nlen,
+						 rel,
+						 rlen + (rlen ? 1 : 0) + nlen,
+						 child);
+				}
+			}
+		}
+		free(child);
+	restore:
+		full[flen] = '\0';
+		rel[rlen] = '\0';
+	}
+	closedir(d);
+}
+
+void scan(struct doctor *dr)
+{
+	static char full[PATH_MAX], rel[PATH_MAX];
+	struct level *top = malloc(sizeof(*top));
+	struct stat st;
+	int fd;
+
+	if (!top)
+		die(EXIT_FAIL, "out of memory");
+	if (lstat(dr->realpath, &st) < 0)
+		die(EXIT_FAIL, "%s: %s", dr->path, strerror(errno));
+	dr->root_dev = st.st_dev;
+	bfmt(full, sizeof(full), "%s", dr->realpath);
+	rel[0] = '\0';
+	progress_start(0, dr->quiet);
+	visit(dr, full, ".", &st, NULL, top);
+	if (S_ISDIR(st.st_mode) && !limit_hit(dr)) {
+		fd = open(dr->realpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			die(EXIT_FAIL, "%s: %s", dr->path, strerror(errno));
+		walk_dir(dr, fd, full, strlen(full), rel, 0, top);
+	}
+	progress_finish();
+	free(top);
+}
