@@ -47,7 +47,8 @@ static bool is_uid(const struct access_cred *c, uint32_t uid)
 	return uid != ACCESS_ID_INVALID && uid == c->uid;
 }
 
-/* posix_acl_permission(): 0, -EACCES, or -EAGAIN for "no usable ACL". */
+/* posix_acl_permission(): 0, -EACCES, or -EAGAIN for "no usable ACL". One
+ * piece with the kernel's gotos, so it can be read against the kernel. */
 static int acl_check(const struct access_inode *ino,
 		     const struct access_cred *c, unsigned want,
 		     struct access_result *res)
@@ -233,6 +234,7 @@ const char *access_perm_str(unsigned perm, char buf[4])
 	return buf;
 }
 
+/* Long only in its message texts: one per deciding rule. */
 void access_explain(const struct access_result *res, unsigned want, char *buf,
 		    size_t len)
 {

@@ -170,6 +170,7 @@ static void run_snippets(const struct doctor *dr, struct fix *f,
 		dr->c_uid, dr->c_gid, yvol);
 }
 
+/* A read-only mount: nothing else helps until it is remounted. */
 static void fix_remount(const struct doctor *dr, struct fix *f,
 			const char *qmnt)
 {
@@ -252,12 +253,12 @@ static void fix_keep_id(const struct doctor *dr, struct fix *f)
 		dr->c_uid, dr->c_gid, qvol);
 }
 
+/* Rank the judged fixes by what they leave, mount before chown on a
+ * tie (lossless first); unjudged ones keep their place. */
 static void rank_fixes(struct fix *fx, int n)
 {
 	int i, j;
 
-	/* Rank the judged fixes by what they leave, mount before chown on a
-	 * tie (lossless first); unjudged ones keep their place. */
 	for (i = 0; i < n; i++)
 		for (j = i + 1; j < n; j++)
 			if (fx[i].remaining >= 0 && fx[j].remaining >= 0 &&
@@ -269,14 +270,14 @@ static void rank_fixes(struct fix *fx, int n)
 			}
 }
 
+/* What the best one leaves, when modes or a mask are to blame: a
+ * command to run afterwards, its reason as a shell comment. */
 static void add_followups(const struct doctor *dr, struct fix *fx, int n,
 			  const char *qreal)
 {
 	char cnt[32];
 	int i;
 
-	/* What the best one leaves, when modes or a mask are to blame: a
-	 * command to run afterwards, its reason as a shell comment. */
 	for (i = 0; i < n; i++) {
 		int sc = !strcmp(fx[i].kind, "mount")	? SC_MOUNT
 			 : !strcmp(fx[i].kind, "chown") ? SC_CHOWN

@@ -17,8 +17,6 @@
 /* USER from the image config (image inspect). */
 static void image_user(struct doctor *dr, const char *eng)
 {
-	int r;
-
 	char *argv[] = {(char *)eng,
 			(char *)"image",
 			(char *)"inspect",
@@ -26,6 +24,7 @@ static void image_user(struct doctor *dr, const char *eng)
 			(char *)"{{.Config.User}}",
 			(char *)dr->image,
 			NULL};
+	int r;
 
 	r = run_capture(argv, dr->image_user, sizeof(dr->image_user));
 	if (r != 0)

@@ -198,6 +198,7 @@ static bool limit_hit(struct doctor *dr)
 	return false;
 }
 
+/* One piece: full and rel are extended in place per entry and restored. */
 static void walk_dir(struct doctor *dr, int dfd, char *full, size_t flen,
 		     char *rel, size_t rlen, struct level *self)
 {
