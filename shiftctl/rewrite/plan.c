@@ -264,17 +264,165 @@ void report_change(struct run *r, const struct loc *l,
 	pthread_mutex_unlock(&r->out_lock);
 }
 
+/* The metadata of a fresh inode as the walk saw it. */
+static void orig_of(const struct walk_entry *e, struct journal_entry *orig)
+{
+	orig->dev = walk_stx_dev(&e->stx);
+	orig->ino = e->stx.stx_ino;
+	orig->uid = e->stx.stx_uid;
+	orig->gid = e->stx.stx_gid;
+	orig->mode = e->stx.stx_mode;
+	if (e->stx.stx_mask & STATX_BTIME) {
+		orig->id_flags |= JID_BTIME;
+		orig->btime_sec = e->stx.stx_btime.tv_sec;
+		orig->btime_nsec = e->stx.stx_btime.tv_nsec;
+	}
+}
+
+/* chown --from: is the inode owned by other ids (then left alone)? */
+static bool other_owner(struct ctx *c, const struct loc *l,
+			const struct journal_entry *orig)
+{
+	struct run *r = c->run;
+	const struct journal_params *p = &r->o->p;
+
+	if (!(p->verb == JOURNAL_CHOWN &&
+	      (((p->flags & JF_FROM_UID) && orig->uid != p->from_uid) ||
+	       ((p->flags & JF_FROM_GID) && orig->gid != p->from_gid))))
+		return false;
+	c->c.other_owner++;
+	if (r->o->verbose) {
+		char path[PATH_MAX * 2];
+
+		loc_path(l, path, sizeof(path));
+		pthread_mutex_lock(&r->out_lock);
+		r->o->report->other_owner(path, orig->uid, orig->gid);
+		pthread_mutex_unlock(&r->out_lock);
+	}
+	return true;
+}
+
+/* Would the ACL entries or the capability root id of orig move? Counts
+ * the unmappable ones. */
+static bool extras_move(struct run *r, const struct journal_entry *orig,
+			int *acl_un, int *cap_un)
+{
+	bool extra = false;
+
+	if (orig->acl_access_len &&
+	    acl_blob_changes(r, orig, orig->acl_access, orig->acl_access_len,
+			     acl_un) > 0)
+		extra = true;
+	if (orig->acl_default_len &&
+	    acl_blob_changes(r, orig, orig->acl_default, orig->acl_default_len,
+			     acl_un) > 0)
+		extra = true;
+	if (orig->caps_len) {
+		uint32_t root;
+
+		if (fcaps_xattr_rootid(orig->caps, orig->caps_len, &root) ==
+		    0) {
+			uint32_t nr;
+
+			if (!map_id(r, orig, true, root, &nr))
+				(*cap_un)++;
+			else if (nr != root)
+				extra = true;
+		}
+	}
+	return extra;
+}
+
+/*
+ * The generation too, where the birth time is missing or the inode is one
+ * whose undo grants privilege (an O_RDONLY fd: files and directories
+ * only). -ESTALE (reported) when the inode is no longer the one seen.
+ */
+static int note_gen(struct run *r, const struct walk_entry *e,
+		    const struct loc *l, struct journal_entry *orig)
+{
+	struct target t;
+	int rr;
+
+	if (!((S_ISREG(orig->mode) || S_ISDIR(orig->mode)) &&
+	      (privileged(orig) || !(orig->id_flags & JID_BTIME))))
+		return 0;
+	rr = target_open(l, orig->dev, orig->ino, true, &t);
+	if (rr == -ESTALE) {
+		walk_error_msg(&r->w, e, "changed during the walk (renamed?)");
+		return rr;
+	}
+	if (rr == 0 && t.has_gen) {
+		orig->id_flags |= JID_GEN;
+		orig->gen = t.gen;
+	}
+	target_close(&t);
+	return 0;
+}
+
+/* A fresh inode (no journal knows it): decide, and queue what changes. */
+static void plan_fresh(struct ctx *c, const struct walk_entry *e,
+		       const struct loc *l)
+{
+	struct run *r = c->run;
+	const struct journal_params *p = &r->o->p;
+	struct journal_entry orig = {0};
+	void *bufs[3] = {NULL, NULL, NULL};
+	uint32_t u, g;
+	int un = 0, acl_un = 0, cap_un = 0, rr;
+	bool extra;
+
+	orig_of(e, &orig);
+	if (other_owner(c, l, &orig))
+		return;
+	final_owner(r, &orig, &u, &g, &un);
+	if (p->verb == JOURNAL_CHOWN && u == orig.uid && g == orig.gid) {
+		c->c.correct++;
+		return;
+	}
+	rr = read_xattrs(l, &e->stx, &orig, bufs);
+	if (rr == -ESTALE) {
+		walk_error_msg(&r->w, e, "changed during the walk (renamed?)");
+		goto out;
+	}
+	if (rr < 0) {
+		loc_error(r, l, "read xattrs", -rr);
+		goto out;
+	}
+	extra = extras_move(r, &orig, &acl_un, &cap_un);
+	if (un || acl_un || cap_un) {
+		c->c.unmappable++;
+		report_unmappable(r, l, &orig, acl_un, cap_un);
+	}
+	if (u == orig.uid && g == orig.gid && !extra) {
+		c->c.correct++;
+		goto out;
+	}
+	count_pair(c, orig.uid, orig.gid, u, g);
+	if (r->o->verbose || (r->o->dry_run && !r->o->json && !r->o->quiet))
+		report_change(r, l, &orig, u, g, extra);
+	if (r->o->dry_run) {
+		c->c.changed++;
+		goto out;
+	}
+	if (note_gen(r, e, l, &orig) < 0)
+		goto out;
+	if (apply_queue(c, l, &orig, &e->stx) < 0) {
+		loc_error(r, l, "queue", ENOMEM);
+		atomic_store(&r->w.stop, true);
+	}
+out:
+	free(bufs[0]);
+	free(bufs[1]);
+	free(bufs[2]);
+}
+
 void plan_visit(void *arg, const struct walk_entry *e)
 {
 	struct ctx *c = arg;
 	struct run *r = c->run;
-	const struct journal_params *p = &r->o->p;
-	struct journal_entry orig = {0}, jo;
-	void *bufs[3] = {NULL, NULL, NULL};
+	struct journal_entry jo;
 	struct loc l;
-	uint32_t u, g;
-	int un = 0, acl_un = 0, cap_un = 0, rr;
-	bool extra = false;
 
 	if (atomic_load(&r->fatal))
 		return;
@@ -289,104 +437,5 @@ void plan_visit(void *arg, const struct walk_entry *e)
 	}
 	if (r->o->mode == RW_UNDO)
 		return;
-	orig.dev = walk_stx_dev(&e->stx);
-	orig.ino = e->stx.stx_ino;
-	orig.uid = e->stx.stx_uid;
-	orig.gid = e->stx.stx_gid;
-	orig.mode = e->stx.stx_mode;
-	if (e->stx.stx_mask & STATX_BTIME) {
-		orig.id_flags |= JID_BTIME;
-		orig.btime_sec = e->stx.stx_btime.tv_sec;
-		orig.btime_nsec = e->stx.stx_btime.tv_nsec;
-	}
-	if (p->verb == JOURNAL_CHOWN &&
-	    (((p->flags & JF_FROM_UID) && orig.uid != p->from_uid) ||
-	     ((p->flags & JF_FROM_GID) && orig.gid != p->from_gid))) {
-		c->c.other_owner++;
-		if (r->o->verbose) {
-			char path[PATH_MAX * 2];
-
-			loc_path(&l, path, sizeof(path));
-			pthread_mutex_lock(&r->out_lock);
-			r->o->report->other_owner(path, orig.uid, orig.gid);
-			pthread_mutex_unlock(&r->out_lock);
-		}
-		return;
-	}
-	final_owner(r, &orig, &u, &g, &un);
-	if (p->verb == JOURNAL_CHOWN && u == orig.uid && g == orig.gid) {
-		c->c.correct++;
-		return;
-	}
-	rr = read_xattrs(&l, &e->stx, &orig, bufs);
-	if (rr == -ESTALE) {
-		walk_error_msg(&r->w, e, "changed during the walk (renamed?)");
-		goto out;
-	}
-	if (rr < 0) {
-		loc_error(r, &l, "read xattrs", -rr);
-		goto out;
-	}
-	if (orig.acl_access_len &&
-	    acl_blob_changes(r, &orig, orig.acl_access, orig.acl_access_len,
-			     &acl_un) > 0)
-		extra = true;
-	if (orig.acl_default_len &&
-	    acl_blob_changes(r, &orig, orig.acl_default, orig.acl_default_len,
-			     &acl_un) > 0)
-		extra = true;
-	if (orig.caps_len) {
-		uint32_t root;
-
-		if (fcaps_xattr_rootid(orig.caps, orig.caps_len, &root) == 0) {
-			uint32_t nr;
-
-			if (!map_id(r, &orig, true, root, &nr))
-				cap_un++;
-			else if (nr != root)
-				extra = true;
-		}
-	}
-	if (un || acl_un || cap_un) {
-		c->c.unmappable++;
-		report_unmappable(r, &l, &orig, acl_un, cap_un);
-	}
-	if (u == orig.uid && g == orig.gid && !extra) {
-		c->c.correct++;
-		goto out;
-	}
-	count_pair(c, orig.uid, orig.gid, u, g);
-	if (r->o->verbose || (r->o->dry_run && !r->o->json && !r->o->quiet))
-		report_change(r, &l, &orig, u, g, extra);
-	if (r->o->dry_run) {
-		c->c.changed++;
-		goto out;
-	}
-	/* The generation too, where the birth time is missing or the inode
-	 * is one whose undo grants privilege (an O_RDONLY fd: files and
-	 * directories only). */
-	if ((S_ISREG(orig.mode) || S_ISDIR(orig.mode)) &&
-	    (privileged(&orig) || !(orig.id_flags & JID_BTIME))) {
-		struct target t;
-
-		rr = target_open(&l, orig.dev, orig.ino, true, &t);
-		if (rr == -ESTALE) {
-			walk_error_msg(&r->w, e,
-				       "changed during the walk (renamed?)");
-			goto out;
-		}
-		if (rr == 0 && t.has_gen) {
-			orig.id_flags |= JID_GEN;
-			orig.gen = t.gen;
-		}
-		target_close(&t);
-	}
-	if (apply_queue(c, &l, &orig, &e->stx) < 0) {
-		loc_error(r, &l, "queue", ENOMEM);
-		atomic_store(&r->w.stop, true);
-	}
-out:
-	free(bufs[0]);
-	free(bufs[1]);
-	free(bufs[2]);
+	plan_fresh(c, e, &l);
 }

@@ -135,6 +135,11 @@ void journalled_inode(struct ctx *c, const struct loc *l,
 void check_tree(const struct journal_loaded *jl, const struct statx *stx,
 		const char *path);
 struct journal_loaded *load_or_die(const char *file);
+/* --resume: load the journal (or find PATH's), open its tree (*path, when
+ * NULL, becomes the journal's). The tree's fd, or -1 when the run was
+ * finished already (said so). Dies on what stops a run. */
+int resume_open(const char **path, struct rewrite_opts *o, struct run *r,
+		struct statx *stx);
 
 /* run.c */
 void need_privilege(const struct rewrite_opts *o);

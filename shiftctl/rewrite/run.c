@@ -236,6 +236,23 @@ static bool map_overlaps(const struct idmap *m)
 	return false;
 }
 
+/* The walk of a run: n workers, plan.c's visit and apply.c's flush. */
+static void setup_walk(struct run *r, const char *path, int n, void **ctxp)
+{
+	struct rewrite_opts *o = r->o;
+
+	r->w.root_path = path;
+	r->w.cross_mounts = o->p.flags & JF_CROSS_MOUNTS;
+	r->w.nthreads = n;
+	r->w.ctx = ctxp;
+	r->w.ops = (struct walk_ops){plan_visit, apply_flush};
+	r->w.quiet = o->quiet;
+	r->w.visit_once =
+		o->p.verb == JOURNAL_SHIFT &&
+		(map_overlaps(&o->p.maps.uid) || map_overlaps(&o->p.maps.gid));
+	pthread_mutex_init(&r->out_lock, NULL);
+}
+
 /* Walk the tree at fd with r set up; returns the exit code. */
 int rewrite_walk(struct run *r, int fd, const struct statx *stx,
 		 const char *path)
@@ -258,16 +275,7 @@ int rewrite_walk(struct run *r, int fd, const struct statx *stx,
 			die(EXIT_FAIL, "%s", strerror(ENOMEM));
 		ctxp[i] = &cs[i];
 	}
-	r->w.root_path = path;
-	r->w.cross_mounts = o->p.flags & JF_CROSS_MOUNTS;
-	r->w.nthreads = n;
-	r->w.ctx = ctxp;
-	r->w.ops = (struct walk_ops){plan_visit, apply_flush};
-	r->w.quiet = o->quiet;
-	r->w.visit_once =
-		o->p.verb == JOURNAL_SHIFT &&
-		(map_overlaps(&o->p.maps.uid) || map_overlaps(&o->p.maps.gid));
-	pthread_mutex_init(&r->out_lock, NULL);
+	setup_walk(r, path, n, ctxp);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	progress_start(estimate(fd, stx), o->quiet || o->json);
 	rr = walk_run(&r->w, fd, stx);
@@ -334,121 +342,101 @@ static struct journal *new_journal(struct rewrite_opts *o, const char *real)
 	return j;
 }
 
-int rewrite_run(const char *path, struct rewrite_opts *o)
+/*
+ * A fresh run: open PATH, with --strict a read-only pass first, then the
+ * journal. The tree's fd, or -1 when --strict found ids without image
+ * (said so, nothing changed).
+ */
+static int fresh_open(const char *path, struct rewrite_opts *o, struct run *r,
+		      struct statx *stx)
 {
-	struct run r = {.o = o};
-	struct statx stx;
 	char real[PATH_MAX];
-	unsigned long long errors;
-	int fd, code, rr;
+	int fd;
 
-	if (o->resume) {
-		char found[PATH_MAX], dir[PATH_MAX];
-		const char *file = o->resume_file;
+	need_privilege(o);
+	fd = open_tree(path, o, stx, real, sizeof(real));
+	o->p.root_dev = walk_stx_dev(stx);
+	o->p.root_ino = stx->stx_ino;
+	snprintf(o->p.root_path, sizeof(o->p.root_path), "%s", real);
+	if (o->strict && !o->dry_run) {
+		/* A read-only pass first: fail before changing
+		 * anything. */
+		struct rewrite_opts pre = *o;
+		struct run pr = {.o = &pre};
 
-		if (!file) {
-			struct statx s2;
-			int f2 = walk_open_root(path, &s2);
-
-			if (f2 < 0)
-				die(EXIT_FAIL, "%s: %s", path, strerror(-f2));
-			close(f2);
-			rr = journal_default_dir(dir, sizeof(dir));
-			if (rr == 0)
-				rr = journal_find(dir, o->p.verb,
-						  walk_stx_dev(&s2), s2.stx_ino,
-						  true, found, sizeof(found));
-			if (rr < 0)
-				die(EXIT_FAIL,
-				    "%s: no unfinished %s journal for this "
-				    "tree "
-				    "in %s",
-				    path, rewrite_mode_name(o), dir);
-			file = found;
-		}
-		r.jl = load_or_die(file);
-		if (r.jl->p.verb != o->p.verb)
-			die(EXIT_FAIL, "journal %s is from shiftctl %s, not %s",
-			    file,
-			    r.jl->p.verb == JOURNAL_SHIFT ? "shift" : "chown",
-			    rewrite_mode_name(o));
-		o->p = r.jl->p;
-		need_privilege(o);
-		if (!path)
-			path = r.jl->p.root_path;
-		fd = open_tree(path, o, &stx, real, sizeof(real));
-		check_tree(r.jl, &stx, path);
-		if (r.jl->done || r.jl->undone) {
-			printf("%s: journal %s: the run was already %s\n",
-			       rewrite_mode_name(o), r.jl->path,
-			       r.jl->undone ? "undone" : "completed");
-			journal_unload(r.jl);
-			free(r.jl);
+		pre.dry_run = pre.quiet = true;
+		pre.json = false;
+		pre.verbose = false;
+		if (rewrite_walk(&pr, fd, stx, path) != EXIT_OK) {
+			/* Engine output kept here: the run's outcome, as
+			 * before. */
+			fprintf(stderr,
+				"%s: %s: some owners have no image "
+				"under "
+				"the map (--strict): nothing changed\n",
+				program_name, path);
 			close(fd);
-			return EXIT_OK;
+			return -1;
 		}
-		if (!o->dry_run) {
-			rr = journal_reopen(r.jl, &r.j);
-			if (rr < 0)
-				die(EXIT_FAIL, "cannot reopen journal %s: %s",
-				    r.jl->path, strerror(-rr));
-			fprintf(stderr, "%s: resuming with journal: %s\n",
-				program_name, r.jl->path);
-		}
-	} else {
-		need_privilege(o);
-		fd = open_tree(path, o, &stx, real, sizeof(real));
-		o->p.root_dev = walk_stx_dev(&stx);
-		o->p.root_ino = stx.stx_ino;
-		snprintf(o->p.root_path, sizeof(o->p.root_path), "%s", real);
-		if (o->strict && !o->dry_run) {
-			/* A read-only pass first: fail before changing
-			 * anything. */
-			struct rewrite_opts pre = *o;
-			struct run pr = {.o = &pre};
-
-			pre.dry_run = pre.quiet = true;
-			pre.json = false;
-			pre.verbose = false;
-			if (rewrite_walk(&pr, fd, &stx, path) != EXIT_OK) {
-				fprintf(stderr,
-					"%s: %s: some owners have no image "
-					"under "
-					"the map (--strict): nothing changed\n",
-					program_name, path);
-				close(fd);
-				return EXIT_FAIL;
-			}
-		}
-		if (!o->dry_run)
-			r.j = new_journal(o, real);
 	}
-	code = rewrite_walk(&r, fd, &stx, path);
-	errors = atomic_load(&r.w.errors);
-	if (r.journal_removed) {
+	if (!o->dry_run)
+		r->j = new_journal(o, real);
+	return fd;
+}
+
+/* After the walk: mark the journal done, or say how to finish the run. */
+static int finish_run(struct run *r, int code)
+{
+	struct rewrite_opts *o = r->o;
+	unsigned long long errors = atomic_load(&r->w.errors);
+	int rr;
+
+	/* Engine output kept here (the journal's fate, on stderr). */
+	if (r->journal_removed) {
 		if (!o->quiet && !o->json)
 			fprintf(stderr,
 				"%s: nothing changed, journal removed\n",
 				program_name);
-	} else if (r.j && !atomic_load(&r.fatal) && !atomic_load(&r.w.stop) &&
-		   !errors) {
-		rr = journal_mark_done(r.j);
+	} else if (r->j && !atomic_load(&r->fatal) &&
+		   !atomic_load(&r->w.stop) && !errors) {
+		rr = journal_mark_done(r->j);
 		if (rr < 0) {
 			fprintf(stderr,
 				"%s: cannot mark journal %s complete: %s\n",
-				program_name, journal_path(r.j), strerror(-rr));
+				program_name, journal_path(r->j),
+				strerror(-rr));
 			code = EXIT_FAIL;
 		}
-	} else if (r.j && !atomic_load(&r.fatal)) {
+	} else if (r->j && !atomic_load(&r->fatal)) {
 		/* Not DONE: --resume retries what failed. */
 		fprintf(stderr,
 			"%s: %s: %llu error%s: the run is not complete; "
 			"after fixing the cause, finish it with: shiftctl %s "
 			"--resume %s\n",
-			program_name, rewrite_mode_name(o),
-			(unsigned long long)errors, errors == 1 ? "" : "s",
-			rewrite_mode_name(o), journal_path(r.j));
+			program_name, rewrite_mode_name(o), errors,
+			errors == 1 ? "" : "s", rewrite_mode_name(o),
+			journal_path(r->j));
 	}
+	return code;
+}
+
+int rewrite_run(const char *path, struct rewrite_opts *o)
+{
+	struct run r = {.o = o};
+	struct statx stx;
+	int fd, code;
+
+	if (o->resume) {
+		fd = resume_open(&path, o, &r, &stx);
+		if (fd < 0)
+			return EXIT_OK;
+	} else {
+		fd = fresh_open(path, o, &r, &stx);
+		if (fd < 0)
+			return EXIT_FAIL;
+	}
+	code = rewrite_walk(&r, fd, &stx, path);
+	code = finish_run(&r, code);
 	if (r.j)
 		journal_close(r.j);
 	if (r.jl) {

@@ -166,6 +166,74 @@ struct journal_loaded *load_or_die(const char *file)
 	return jl;
 }
 
+/* --resume without a JOURNAL: the newest unfinished journal of PATH. */
+static void resume_find(const char *path, const struct rewrite_opts *o,
+			char *found, size_t len)
+{
+	char dir[PATH_MAX];
+	struct statx s2;
+	int f2 = walk_open_root(path, &s2), rr;
+
+	if (f2 < 0)
+		die(EXIT_FAIL, "%s: %s", path, strerror(-f2));
+	close(f2);
+	rr = journal_default_dir(dir, sizeof(dir));
+	if (rr == 0)
+		rr = journal_find(dir, o->p.verb, walk_stx_dev(&s2), s2.stx_ino,
+				  true, found, len);
+	if (rr < 0)
+		die(EXIT_FAIL,
+		    "%s: no unfinished %s journal for this "
+		    "tree "
+		    "in %s",
+		    path, rewrite_mode_name(o), dir);
+}
+
+int resume_open(const char **path, struct rewrite_opts *o, struct run *r,
+		struct statx *stx)
+{
+	char found[PATH_MAX], real[PATH_MAX];
+	const char *file = o->resume_file;
+	int fd, rr;
+
+	if (!file) {
+		resume_find(*path, o, found, sizeof(found));
+		file = found;
+	}
+	r->jl = load_or_die(file);
+	if (r->jl->p.verb != o->p.verb)
+		die(EXIT_FAIL, "journal %s is from shiftctl %s, not %s", file,
+		    r->jl->p.verb == JOURNAL_SHIFT ? "shift" : "chown",
+		    rewrite_mode_name(o));
+	o->p = r->jl->p;
+	need_privilege(o);
+	if (!*path)
+		*path = r->jl->p.root_path;
+	fd = open_tree(*path, o, stx, real, sizeof(real));
+	check_tree(r->jl, stx, *path);
+	if (r->jl->done || r->jl->undone) {
+		/* Engine output kept here: the run's outcome, as before. */
+		printf("%s: journal %s: the run was already %s\n",
+		       rewrite_mode_name(o), r->jl->path,
+		       r->jl->undone ? "undone" : "completed");
+		journal_unload(r->jl);
+		free(r->jl);
+		r->jl = NULL;
+		close(fd);
+		return -1;
+	}
+	if (!o->dry_run) {
+		rr = journal_reopen(r->jl, &r->j);
+		if (rr < 0)
+			die(EXIT_FAIL, "cannot reopen journal %s: %s",
+			    r->jl->path, strerror(-rr));
+		/* Engine output kept here (which journal, on stderr). */
+		fprintf(stderr, "%s: resuming with journal: %s\n", program_name,
+			r->jl->path);
+	}
+	return fd;
+}
+
 int rewrite_undo(const char *arg, struct rewrite_opts *o)
 {
 	struct run r = {.o = o};
