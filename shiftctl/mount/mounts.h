@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Private to shiftctl: /proc/self/mountinfo parsing and the state files that
- * remember what shiftctl mounted (source, backend, maps, daemon pid), one
- * JSON file per mount point under /run/shiftfs/mounts (root) or
- * $XDG_RUNTIME_DIR/shiftfs/mounts. Functions return 0 or -errno.
+ * Private to the mount engine (shiftctl/mount/; the verbs use mount.h,
+ * which also declares mnt_canonical(), state_str() and state_int()):
+ * /proc/self/mountinfo parsing and checked fds (mounts.c), and the state
+ * files (state.c) that remember what shiftctl mounted (source, backend,
+ * maps, daemon pid), one JSON file per mount point under /run/shiftfs/mounts
+ * (root) or $XDG_RUNTIME_DIR/shiftfs/mounts. Functions return 0 or -errno.
  */
 #ifndef SHIFTCTL_MOUNTS_H
 #define SHIFTCTL_MOUNTS_H
@@ -13,6 +15,8 @@
 #include <sys/types.h>
 
 #include <json-c/json.h>
+
+#include "mount.h"
 
 /* The fstype a shiftfs daemon's mount shows in mountinfo. */
 #define SHIFTFS_FSTYPE "fuse.shiftfs"
@@ -44,11 +48,6 @@ bool mnt_opt_has(const char *opts, const char *opt);
 
 /* true when e is an idmapped mount (mountinfo shows "idmapped"). */
 bool mnt_is_idmapped(const struct mnt_entry *e);
-
-/* Canonical absolute path of a mount point even when the mount is dead
- * (a FUSE mount whose daemon is gone: stat gives ENOTCONN): realpath of
- * the parent plus the last component. */
-int mnt_canonical(const char *path, char *out, size_t len);
 
 /*
  * State files. The directory is /run/shiftfs/mounts for euid 0, else
@@ -118,9 +117,5 @@ int proc_stat(pid_t pid, char *state, unsigned long long *start);
 /* Whether the mount a state object recorded (its mount id, and unique id
  * where recorded) still exists anywhere in our mount namespace. */
 bool state_mount_exists(struct json_object *obj);
-
-/* Helpers to read fields of a state object ("" / -1 when absent). */
-const char *state_str(struct json_object *obj, const char *key);
-long long state_int(struct json_object *obj, const char *key);
 
 #endif

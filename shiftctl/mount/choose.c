@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Which backend mounts, and why: --backend=idmap or fuse as asked;
+ * auto tries the kernel's idmapped mount (root, no FUSE-only -o option, the
+ * setuid-source rule met) and falls back to the FUSE daemon when the
+ * kernel, the privilege or the filesystem cannot (idmount_unsupported),
+ * saying why in r->why. Failures of the asked-for backend die().
+ */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "diag.h"
+#include "idmount.h"
+#include "mount_int.h"
+#include "mounts.h"
+#include "shiftctl.h"
+
+/* Try the kernel; returns false (with r->why) when auto should fall back. */
+static bool mount_idmap(const struct mount_opts *o, struct mount_result *r,
+			const struct idmaps *m)
+{
+	struct idmount_opts io = {o->read_only, o->suid, o->dev};
+	struct shift_diag d = {""};
+	enum idmount_stage stage;
+	char why[256];
+	int fd;
+
+	if (idmap_suid_refused(o, r, m, why, sizeof(why))) {
+		if (o->backend == BACKEND_AUTO) {
+			snprintf(r->why, sizeof(r->why),
+				 "no idmapped mount: %s (the FUSE daemon "
+				 "refuses those; --allow-suid-src overrides)",
+				 why);
+			return false;
+		}
+		die(EXIT_FAIL,
+		    "refusing an idmapped mount of %s: %s (mount SRC nosuid, "
+		    "keep it under a directory only root can enter, use "
+		    "--backend=fuse, or pass --allow-suid-src)",
+		    r->src, why);
+	}
+	fd = idmount_mount(r->src_fd, r->src, r->mnt_fd, r->mnt, m, &io, &stage,
+			   &d);
+	if (fd >= 0) {
+		mnt_id_at(fd, "", &r->mnt_id, &r->mnt_uniq);
+		close(fd);
+		snprintf(r->why, sizeof(r->why),
+			 "kernel idmapped mount: zero overhead");
+		return true;
+	}
+	if (o->backend == BACKEND_AUTO &&
+	    idmount_unsupported(stage, -fd, why, sizeof(why))) {
+		snprintf(r->why, sizeof(r->why), "no idmapped mount: %s (%s)",
+			 why, d.msg);
+		return false;
+	}
+	die(EXIT_FAIL, "idmapped mount of %s at %s failed: %s", r->src, r->mnt,
+	    d.msg);
+}
+
+enum backend choose_and_mount(const struct mount_opts *o,
+			      struct mount_result *r, const struct idmaps *m)
+{
+	if (o->backend == BACKEND_AUTO && o->fuse_only) {
+		snprintf(r->why, sizeof(r->why), "-o %s needs the FUSE backend",
+			 o->fuse_only);
+	} else if (o->backend == BACKEND_AUTO && geteuid() != 0) {
+		snprintf(r->why, sizeof(r->why),
+			 "not root: idmapped mounts need CAP_SYS_ADMIN");
+	} else if (o->backend != BACKEND_FUSE) {
+		if (mount_idmap(o, r, m))
+			return BACKEND_IDMAP;
+	} else {
+		snprintf(r->why, sizeof(r->why), "--backend=fuse");
+	}
+	mount_fuse(o, r, m);
+	return BACKEND_FUSE;
+}
