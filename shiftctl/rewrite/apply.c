@@ -206,6 +206,7 @@ static void write_afters(struct ctx *c)
 		return;
 	rr = journal_write_after(r->j, c->afters, c->nafters);
 	if (rr < 0)
+		/* engine output: a warning, when it happens */
 		warn("journal %s: cannot record the state of %zu setuid/"
 		     "setgid or capability inodes: %s",
 		     journal_path(r->j), c->nafters, strerror(-rr));
@@ -314,6 +315,8 @@ void apply_flush(void *arg)
 	if (rr < 0) {
 		/* Nothing of this batch is changed without its journal. */
 		if (!atomic_exchange(&r->fatal, true)) {
+			/* engine output: the journal error that stops the run
+			 */
 			progress_clear();
 			fprintf(stderr,
 				"%s: cannot write journal %s: %s; stopped "

@@ -823,24 +823,24 @@ static int build_table(struct journal_loaded *jl, size_t hlen, size_t entries,
 	return 0;
 }
 
-static int load(const char *path, struct journal_loaded *jl, bool table,
-		char *err, size_t errlen)
+/*
+ * Open path for reading, checked as journal_load() says: its directory
+ * once (O_NOFOLLOW), the file relative to it (O_NOFOLLOW), both on their
+ * fds. The fd (st filled), or -errno with the reason in err.
+ */
+static int open_checked(const char *path, struct stat *st, char *err,
+			size_t errlen)
 {
 	char dir[PATH_MAX], base[NAME_MAX + 1];
-	size_t hlen, entries, afters;
-	struct stat st;
 	int fd, dfd, r;
 
-	memset(jl, 0, sizeof(*jl));
-	jl->fd = -1;
-	snprintf(jl->path, sizeof(jl->path), "%s", path);
 	r = split_path(path, dir, base);
 	if (r < 0) {
 		snprintf(err, errlen, "%s", strerror(-r));
 		return r;
 	}
 	/* Does it exist at all? (A clearer message than the directory's.) */
-	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+	if (fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW) < 0) {
 		r = -errno;
 		snprintf(err, errlen, "%s", strerror(-r));
 		return r;
@@ -859,12 +859,28 @@ static int load(const char *path, struct journal_loaded *jl, bool table,
 		return r;
 	}
 	r = check_file(fd, err, errlen);
-	if (r == 0 && fstat(fd, &st) < 0)
+	if (r == 0 && fstat(fd, st) < 0)
 		r = -errno;
 	if (r < 0) {
 		close(fd);
 		return r;
 	}
+	return fd;
+}
+
+static int load(const char *path, struct journal_loaded *jl, bool table,
+		char *err, size_t errlen)
+{
+	size_t hlen, entries, afters;
+	struct stat st;
+	int fd, r;
+
+	memset(jl, 0, sizeof(*jl));
+	jl->fd = -1;
+	snprintf(jl->path, sizeof(jl->path), "%s", path);
+	fd = open_checked(path, &st, err, errlen);
+	if (fd < 0)
+		return fd;
 	if (st.st_size < 16) {
 		close(fd);
 		snprintf(err, errlen, "not a shiftctl journal");

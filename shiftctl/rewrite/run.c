@@ -61,6 +61,7 @@ void need_privilege(const struct rewrite_opts *o)
 	if (o->mode == RW_CHOWN && o->p.uid == geteuid() &&
 	    o->p.gid == getegid())
 		return;
+	/* engine output: dies (exit 1) before anything changed */
 	die(EXIT_FAIL,
 	    "%s: changing owners to other ids needs root "
 	    "(CAP_CHOWN); --dry-run works unprivileged",
@@ -76,26 +77,33 @@ int open_tree(const char *path, struct rewrite_opts *o, struct statx *stx,
 
 	fd = walk_open_root(path, stx);
 	if (fd == -ELOOP)
+		/* engine output: dies (exit 1) before anything changed */
 		die(EXIT_FAIL, "%s: is a symbolic link (give the real path)",
 		    path);
 	if (fd < 0)
+		/* engine output: dies (exit 1) before anything changed */
 		die(EXIT_FAIL, "%s: %s", path, strerror(-fd));
 	if (!S_ISDIR(stx->stx_mode) && o->mode == RW_SHIFT)
+		/* engine output: dies (exit 1) before anything changed */
 		die(EXIT_FAIL, "%s: not a directory", path);
 	if (!realpath(path, real))
+		/* engine output: dies (exit 1) before anything changed */
 		die(EXIT_FAIL, "%s: %s", path, strerror(errno));
 	(void)rlen;
 	/* The same refusal for undo: a journal names the tree it changes. */
 	if (!o->force && (why = syspath_why(real)))
+		/* engine output: dies (exit 1) before anything changed */
 		die(EXIT_FAIL, "%s: refusing to change %s (--force to insist)",
 		    real, why);
 	why = walk_fs_refusal(fd);
 	if (why && (strcmp(why, "read-only") || !o->dry_run))
+		/* engine output: dies (exit 1) before anything changed */
 		die(EXIT_FAIL, "%s: on a %s filesystem, nothing to change",
 		    real, why);
 	/* One rewrite of a tree at a time (released at exit). */
 	if (!o->dry_run && S_ISDIR(stx->stx_mode) &&
 	    flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+		/* engine output: dies (exit 1) before anything changed */
 		die(EXIT_FAIL, "%s: another shiftctl is changing this tree",
 		    real);
 	return fd;
@@ -272,17 +280,21 @@ int rewrite_walk(struct run *r, int fd, const struct statx *stx,
 		cs[i].run = r;
 		cs[i].batch = malloc(BATCH_MAX * sizeof(*cs[i].batch));
 		if (!cs[i].batch)
+			/* engine output: dies (exit 1) before anything changed
+			 */
 			die(EXIT_FAIL, "%s", strerror(ENOMEM));
 		ctxp[i] = &cs[i];
 	}
 	setup_walk(r, path, n, ctxp);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* engine output: the progress display (progress.h) */
 	progress_start(estimate(fd, stx), o->quiet || o->json);
 	rr = walk_run(&r->w, fd, stx);
 	progress_finish();
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	el = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (rr < 0)
+		/* engine output: dies (exit 1) before anything changed */
 		die(EXIT_FAIL, "%s: %s", path, strerror(-rr));
 	sum_counters(cs, n, &t);
 	if (r->j && !r->jl && !atomic_load(&r->fatal) &&
@@ -322,6 +334,8 @@ static struct journal *new_journal(struct rewrite_opts *o, const char *real)
 	} else {
 		rr = journal_default_dir(dir, sizeof(dir));
 		if (rr < 0)
+			/* engine output: dies (exit 1) before anything changed
+			 */
 			die(EXIT_FAIL,
 			    "cannot create the journal directory %s: %s "
 			    "(use --journal=FILE)",
@@ -329,15 +343,19 @@ static struct journal *new_journal(struct rewrite_opts *o, const char *real)
 		journal_default_name(dir, &o->p, file, sizeof(file));
 	}
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		/* engine output: dies (exit 1) before anything changed */
 		die(EXIT_FAIL, "journal directory %s: %s", dir,
 		    strerror(errno ? errno : ENOTDIR));
 	if (inside_tree(dir, o->p.root_dev, o->p.root_ino))
+		/* engine output: dies (exit 1) before anything changed */
 		die(EXIT_FAIL,
 		    "journal %s would be inside the tree %s: put it elsewhere",
 		    file, real);
 	rr = journal_create(file, &o->p, &j, err, sizeof(err));
 	if (rr < 0)
+		/* engine output: dies (exit 1) before anything changed */
 		die(EXIT_FAIL, "cannot create journal %s: %s", file, err);
+	/* engine output: which journal (stderr) */
 	fprintf(stderr, "%s: journal: %s\n", program_name, file);
 	return j;
 }

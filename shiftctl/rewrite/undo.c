@@ -146,6 +146,7 @@ void check_tree(const struct journal_loaded *jl, const struct statx *stx,
 {
 	if (walk_stx_dev(stx) != jl->p.root_dev ||
 	    stx->stx_ino != jl->p.root_ino)
+		/* engine output: dies (exit 1) before anything changed */
 		die(EXIT_FAIL,
 		    "%s: journal %s belongs to another tree (%s, device %llx "
 		    "inode %llu)",
@@ -160,8 +161,10 @@ struct journal_loaded *load_or_die(const char *file)
 	char err[PATH_MAX + 128];
 
 	if (!jl)
+		/* engine output: dies (exit 1) before anything changed */
 		die(EXIT_FAIL, "%s", strerror(ENOMEM));
 	if (journal_load(file, jl, err, sizeof(err)) < 0)
+		/* engine output: dies (exit 1) before anything changed */
 		die(EXIT_FAIL, "cannot read journal %s: %s", file, err);
 	return jl;
 }
@@ -175,6 +178,7 @@ static void resume_find(const char *path, const struct rewrite_opts *o,
 	int f2 = walk_open_root(path, &s2), rr;
 
 	if (f2 < 0)
+		/* engine output: dies (exit 1) before anything changed */
 		die(EXIT_FAIL, "%s: %s", path, strerror(-f2));
 	close(f2);
 	rr = journal_default_dir(dir, sizeof(dir));
@@ -182,6 +186,7 @@ static void resume_find(const char *path, const struct rewrite_opts *o,
 		rr = journal_find(dir, o->p.verb, walk_stx_dev(&s2), s2.stx_ino,
 				  true, found, len);
 	if (rr < 0)
+		/* engine output: dies (exit 1) before anything changed */
 		die(EXIT_FAIL,
 		    "%s: no unfinished %s journal for this "
 		    "tree "
@@ -202,6 +207,7 @@ int resume_open(const char **path, struct rewrite_opts *o, struct run *r,
 	}
 	r->jl = load_or_die(file);
 	if (r->jl->p.verb != o->p.verb)
+		/* engine output: dies (exit 1) before anything changed */
 		die(EXIT_FAIL, "journal %s is from shiftctl %s, not %s", file,
 		    r->jl->p.verb == JOURNAL_SHIFT ? "shift" : "chown",
 		    rewrite_mode_name(o));
@@ -225,6 +231,8 @@ int resume_open(const char **path, struct rewrite_opts *o, struct run *r,
 	if (!o->dry_run) {
 		rr = journal_reopen(r->jl, &r->j);
 		if (rr < 0)
+			/* engine output: dies (exit 1) before anything changed
+			 */
 			die(EXIT_FAIL, "cannot reopen journal %s: %s",
 			    r->jl->path, strerror(-rr));
 		/* Engine output kept here (which journal, on stderr). */
@@ -247,6 +255,8 @@ int rewrite_undo(const char *arg, struct rewrite_opts *o)
 	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
 		fd = walk_open_root(arg, &stx);
 		if (fd < 0)
+			/* engine output: dies (exit 1) before anything changed
+			 */
 			die(EXIT_FAIL, "%s: %s", arg, strerror(-fd));
 		close(fd);
 		rr = journal_default_dir(dir, sizeof(dir));
@@ -255,6 +265,8 @@ int rewrite_undo(const char *arg, struct rewrite_opts *o)
 					  stx.stx_ino, false, found,
 					  sizeof(found));
 		if (rr < 0)
+			/* engine output: dies (exit 1) before anything changed
+			 */
 			die(EXIT_FAIL, "%s: no journal for this tree in %s",
 			    arg, dir);
 		file = found;
@@ -265,6 +277,7 @@ int rewrite_undo(const char *arg, struct rewrite_opts *o)
 	fd = open_tree(r.jl->p.root_path, o, &stx, real, sizeof(real));
 	check_tree(r.jl, &stx, r.jl->p.root_path);
 	if (!o->quiet && !o->json)
+		/* engine output: which journal (stderr) */
 		fprintf(stderr, "%s: undoing with journal: %s (%zu inodes)\n",
 			program_name, r.jl->path, r.jl->nentries);
 	rr = o->dry_run ? 0 : journal_reopen(r.jl, &j);
@@ -276,6 +289,8 @@ int rewrite_undo(const char *arg, struct rewrite_opts *o)
 		if (rr == 0)
 			rr = journal_mark_undone(j);
 		if (rr < 0) {
+			/* engine output: the journal could not be marked undone
+			 */
 			fprintf(stderr,
 				"%s: cannot mark journal %s undone: %s (the "
 				"owners are restored; a --resume of this "

@@ -209,6 +209,7 @@ void walk_entry_path(const struct walk_entry *e, char *buf, size_t len)
 static void count_error(struct walk *w)
 {
 	if (atomic_fetch_add(&w->errors, 1) + 1 == WALK_MAX_ERRORS) {
+		/* engine output: the walk gives up */
 		fprintf(stderr, "%s: %d errors: stopping\n", program_name,
 			WALK_MAX_ERRORS);
 		atomic_store(&w->stop, true);
@@ -221,6 +222,7 @@ void walk_error(struct walk *w, const struct walk_entry *e, const char *what,
 	char p[PATH_MAX * 2];
 
 	walk_entry_path(e, p, sizeof(p));
+	/* engine output: errors name the path (stderr) */
 	progress_clear();
 	fprintf(stderr, "%s: %s: %s: %s\n", program_name, p, what,
 		strerror(err));
@@ -232,6 +234,7 @@ void walk_error_msg(struct walk *w, const struct walk_entry *e, const char *msg)
 	char p[PATH_MAX * 2];
 
 	walk_entry_path(e, p, sizeof(p));
+	/* engine output: errors name the path (stderr) */
 	progress_clear();
 	fprintf(stderr, "%s: %s: %s\n", program_name, p, msg);
 	count_error(w);
@@ -244,6 +247,7 @@ static void dir_error(struct walk *w, const char *parent, const char *name,
 
 	snprintf(raw, sizeof(raw), "%s/%s", parent, name);
 	walk_escape(raw, p, sizeof(p));
+	/* engine output: errors name the path (stderr) */
 	progress_clear();
 	fprintf(stderr, "%s: %s: %s: %s\n", program_name, p, what,
 		strerror(err));
@@ -414,6 +418,7 @@ static void note_mount(struct walk *w, const char *parent, const char *name,
 		return;
 	snprintf(raw, sizeof(raw), "%s/%s", parent, name);
 	walk_escape(raw, p, sizeof(p));
+	/* engine output: errors name the path (stderr) */
 	progress_clear();
 	fprintf(stderr, "%s: %s: %s, not entered\n", program_name, p, why);
 }
@@ -484,6 +489,7 @@ static void read_dir(struct walk *w, void *ctx, struct walk_dir *d, char *buf)
 				continue;
 			do_entry(w, ctx, d, nm);
 		}
+		/* engine output: the progress display (progress.h) */
 		progress_update(atomic_load(&w->visited));
 	}
 	if (n < 0)
@@ -661,6 +667,7 @@ int walk_run(struct walk *w, int root_fd, const struct statx *root_stx)
 			w->ops.flush(w->ctx[0]);
 		}
 	}
+	/* engine output: the progress display (progress.h) */
 	progress_update(atomic_load(&w->visited));
 	root->fd = -1; /* the caller owns root_fd */
 	walk_dir_unref(root);
