@@ -197,6 +197,81 @@ static void parse_backend(struct mount_opts *o, const char *arg)
 			    arg);
 }
 
+/* Options into o, ms and *json; false when --help was printed. */
+static bool parse_args(int argc, char **argv, struct mount_opts *o,
+		       struct mapsrc *ms, bool *json)
+{
+	struct opts p;
+	int c, npos;
+
+	opts_init(&p, "hro:", groups);
+	while ((c = opts_next(&p, argc, argv)) != -1) {
+		if (mapsrc_option(ms, c, optarg))
+			continue;
+		switch (c) {
+		case 'r':
+			o->read_only = true;
+			break;
+		case OPT_BACKEND:
+			parse_backend(o, optarg);
+			break;
+		case 'o':
+			parse_fuse_opts(o, optarg);
+			break;
+		case OPT_FORCE:
+			o->force = true;
+			break;
+		case OPT_MKDIR:
+			o->mkdir = true;
+			break;
+		case OPT_PRIVATE:
+			o->private_dir = true;
+			break;
+		case OPT_ALLOW_SUID_SRC:
+			o->allow_suid_src = true;
+			break;
+		case OPT_JSON:
+			*json = true;
+			break;
+		case 'h':
+			usage();
+			return false;
+		default:
+			usage_try("mount");
+		}
+	}
+	npos = argc - optind;
+	if (o->private_dir ? npos < 1 || npos > 2 : npos != 2)
+		usage_error("mount", o->private_dir
+					     ? "--private takes SRC [NAME]"
+					     : "give SRC and MNT");
+	if (ms->owner_spec && !ms->user_spec)
+		usage_error("mount", "--owner goes with --user");
+	if (o->backend == BACKEND_IDMAP && o->fuse_only)
+		usage_error("mount", "-o %s needs the FUSE backend",
+			    o->fuse_only);
+	return true;
+}
+
+/* What mount_make did: its warnings, the record (--json) or one line. */
+static void print_result(const struct mount_opts *o, struct mount_result *r,
+			 const struct idmaps *m, bool json)
+{
+	print_warnings(&r->warnings);
+	if (r->record_err < 0)
+		warn("cannot record the mount (shiftctl status will show "
+		     "less): "
+		     "%s",
+		     strerror(-r->record_err));
+	if (json)
+		json_print(r->record);
+	else {
+		json_object_put(r->record);
+		report(o, r, m);
+	}
+	print_warnings(&r->notes);
+}
+
 int cmd_mount(int argc, char **argv)
 {
 	static struct mount_result res;
@@ -205,57 +280,12 @@ int cmd_mount(int argc, char **argv)
 	struct mapsrc ms;
 	struct idmaps m;
 	char what[128];
-	struct opts p;
-	int c, npos;
 
 	mapsrc_init(&ms, "mount");
-	opts_init(&p, "hro:", groups);
-	while ((c = opts_next(&p, argc, argv)) != -1) {
-		if (mapsrc_option(&ms, c, optarg))
-			continue;
-		switch (c) {
-		case 'r':
-			o.read_only = true;
-			break;
-		case OPT_BACKEND:
-			parse_backend(&o, optarg);
-			break;
-		case 'o':
-			parse_fuse_opts(&o, optarg);
-			break;
-		case OPT_FORCE:
-			o.force = true;
-			break;
-		case OPT_MKDIR:
-			o.mkdir = true;
-			break;
-		case OPT_PRIVATE:
-			o.private_dir = true;
-			break;
-		case OPT_ALLOW_SUID_SRC:
-			o.allow_suid_src = true;
-			break;
-		case OPT_JSON:
-			json = true;
-			break;
-		case 'h':
-			usage();
-			return EXIT_OK;
-		default:
-			usage_try("mount");
-		}
-	}
-	npos = argc - optind;
-	if (o.private_dir ? npos < 1 || npos > 2 : npos != 2)
-		usage_error("mount", o.private_dir
-					     ? "--private takes SRC [NAME]"
-					     : "give SRC and MNT");
-	if (ms.owner_spec && !ms.user_spec)
-		usage_error("mount", "--owner goes with --user");
-	if (o.backend == BACKEND_IDMAP && o.fuse_only)
-		usage_error("mount", "-o %s needs the FUSE backend",
-			    o.fuse_only);
-	mount_open(&o, argv[optind], npos > 1 ? argv[optind + 1] : NULL, &res);
+	if (!parse_args(argc, argv, &o, &ms, &json))
+		return EXIT_OK;
+	mount_open(&o, argv[optind],
+		   argc - optind > 1 ? argv[optind + 1] : NULL, &res);
 	default_owner(&ms, res.src_fd, res.src);
 	mapsrc_build(&ms, true, &m);
 	mount_check(&o, &m, &res);
@@ -264,18 +294,6 @@ int cmd_mount(int argc, char **argv)
 	o.layout = what;
 	o.owner_mode = ms.req.owner_mode;
 	mount_make(&o, &m, &res);
-	print_warnings(&res.warnings);
-	if (res.record_err < 0)
-		warn("cannot record the mount (shiftctl status will show "
-		     "less): "
-		     "%s",
-		     strerror(-res.record_err));
-	if (json)
-		json_print(res.record);
-	else {
-		json_object_put(res.record);
-		report(&o, &res, &m);
-	}
-	print_warnings(&res.notes);
+	print_result(&o, &res, &m, json);
 	return EXIT_OK;
 }

@@ -1,29 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * shiftctl umount: take down a shifted mount of either backend, and only
- * ours: the mount shiftctl mount recorded (its mount id matches the
- * record), or with --force any fuse.shiftfs or idmapped mount. For FUSE,
- * waits for the daemon to exit.
- *
- * Any user can make a fuse.shiftfs mount, and a user owning a directory on
- * MNT's path can rename things under it: the mount is identified by its
- * mount id (statx STATX_MNT_ID), not by the path, and unmounted through
- * a verified fd of MNT's parent (umount_checked), so that what is
- * unmounted is the mount that was checked.
+ * ours (or with --force any fuse.shiftfs or idmapped mount). The verb:
+ * options and messages; the mount engine (mount.h, mount/unmount.c)
+ * identifies the mount by its mount id and unmounts it through a verified
+ * fd, so that what is unmounted is the mount that was checked.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "cleanup.h"
-#include "mounts.h"
+#include "mount.h"
 #include "shiftctl.h"
 
 enum { OPT_LAZY = OPT_VERB_FIRST, OPT_FORCE };
@@ -57,196 +44,50 @@ static void usage(void)
 	      stdout);
 }
 
-struct sub_ctx {
-	int *ids; /* ids[0] is the tree's top; the rest its submounts */
-	char (*targets)[PATH_MAX];
-	size_t n, cap;
-	bool grew;
-};
-
-static int collect_sub(const struct mnt_entry *e, void *ctx)
+/* Why nothing was unmounted, as the user reads it. */
+static noreturn void unmount_failed(const char *mnt, enum unmount_status s,
+				    const struct unmount_result *r)
 {
-	struct sub_ctx *c = ctx;
-	size_t i;
-
-	for (i = 0; i < c->n; i++)
-		if (c->ids[i] == e->id)
-			return 0;
-	for (i = 0; i < c->n && c->ids[i] != e->parent; i++)
-		;
-	if (i == c->n)
-		return 0;
-	if (c->n == c->cap) {
-		size_t cap = c->cap * 2;
-		void *p = realloc(c->ids, cap * sizeof(*c->ids)), *q;
-
-		if (!p)
-			return -ENOMEM;
-		c->ids = p;
-		q = realloc(c->targets, cap * sizeof(*c->targets));
-		if (!q)
-			return -ENOMEM;
-		c->targets = q;
-		c->cap = cap;
+	switch (s) {
+	case UNMOUNT_NOT_MOUNTED:
+		die(EXIT_FAIL, "%s is not mounted", mnt);
+	case UNMOUNT_CHANGED:
+		die(EXIT_FAIL,
+		    "%s changed while it was being resolved (a symlink or a "
+		    "rename on its path): refusing to unmount",
+		    mnt);
+	case UNMOUNT_NOT_SHIFTED:
+		die(EXIT_FAIL,
+		    "%s is not a shifted mount of ours (it is a %s mount of "
+		    "%s); use umount(8)",
+		    mnt, r->fstype, r->source);
+	case UNMOUNT_NOT_RECORDED:
+		die(EXIT_FAIL,
+		    "%s is not a shifted mount of ours (it is a %s%s mount of "
+		    "%s that shiftctl mount did not record; --force unmounts "
+		    "it anyway)",
+		    mnt, r->fstype, r->idmapped ? " idmapped" : "", r->source);
+	case UNMOUNT_SWAPPED:
+		die(EXIT_FAIL,
+		    "cannot unmount %s: what is mounted there changed while "
+		    "it was being checked; nothing unmounted",
+		    mnt);
+	case UNMOUNT_FAILED:
+		die(EXIT_FAIL, "cannot unmount %s: %s%s", mnt,
+		    strerror(-r->err),
+		    r->err == -EBUSY ? " (in use; --lazy detaches it now)"
+				     : "");
+	default: /* UNMOUNT_LOOKUP */
+		die(EXIT_FAIL, "%s: %s", mnt, strerror(-r->err));
 	}
-	c->ids[c->n] = e->id;
-	snprintf(c->targets[c->n++], PATH_MAX, "%s", e->target);
-	c->grew = true;
-	return 0;
-}
-
-/*
- * An idmapped tree carries SRC's submounts: unmount them (found by parent
- * mount id, not by path), newest first, then the top; each through
- * umount_checked, by its own mount id.
- */
-static int umount_tree(const char *mnt, int id, bool lazy)
-{
-	struct sub_ctx c = {NULL, NULL, 1, 8, true};
-	int r = 0;
-
-	if (lazy)
-		return umount_checked(mnt, id, MNT_DETACH);
-	c.ids = malloc(c.cap * sizeof(*c.ids));
-	c.targets = malloc(c.cap * sizeof(*c.targets));
-	if (!c.ids || !c.targets) {
-		free(c.ids);
-		free(c.targets);
-		return -ENOMEM;
-	}
-	c.ids[0] = id;
-	snprintf(c.targets[0], PATH_MAX, "%s", mnt);
-	while (r == 0 && c.grew) {
-		c.grew = false;
-		r = mnt_foreach(collect_sub, &c);
-	}
-	while (r == 0 && c.n > 1) {
-		c.n--;
-		r = umount_checked(c.targets[c.n], c.ids[c.n], 0);
-		if (r == -EINVAL || r == -ENOENT)
-			r = 0; /* already gone with its parent */
-	}
-	if (r == 0)
-		r = umount_checked(mnt, id, 0);
-	free(c.ids);
-	free(c.targets);
-	return r;
-}
-
-static int umount_fuse(const char *mnt, int id, bool lazy)
-{
-	int status;
-	pid_t pid;
-
-	if (geteuid() == 0)
-		return umount_checked(mnt, id, lazy ? MNT_DETACH : 0);
-	/* Unprivileged: the setuid helper that mounted it unmounts it. */
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		execlp("fusermount3", "fusermount3", lazy ? "-uz" : "-u", mnt,
-		       (char *)NULL);
-		fprintf(stderr, "cannot run fusermount3: %s\n",
-			strerror(errno));
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EPERM;
-}
-
-/* Is pid still the daemon we started: alive (not a zombie) and with the
- * start time recorded at mount (so not a recycled pid)? */
-static bool daemon_alive(pid_t pid, long long start)
-{
-	unsigned long long t;
-	char state;
-
-	if (proc_stat(pid, &state, &t) < 0)
-		return false;
-	return state != 'Z' && state != 'X' &&
-	       (start < 0 || t == (unsigned long long)start);
-}
-
-/* The daemon exits once its mount is gone; give it 10 s, then SIGTERM. */
-static void wait_daemon(pid_t pid, long long start)
-{
-	struct timespec ts = {0, 20000000L};
-	int i;
-
-	if (pid <= 0)
-		return;
-	for (i = 0; i < 500; i++) {
-		waitpid(pid, NULL, WNOHANG); /* in case it is our child */
-		if (!daemon_alive(pid, start))
-			return;
-		nanosleep(&ts, NULL);
-	}
-	warn("shiftfs daemon %d still running after the unmount; sending "
-	     "SIGTERM",
-	     (int)pid);
-	kill(pid, SIGTERM);
-}
-
-/* Is e the mount st recorded (same mount id, same unique id where both
- * are known, same backend)? */
-static bool recorded(struct json_object *st, const struct mnt_entry *e,
-		     unsigned long long uniq, bool fuse)
-{
-	long long u;
-
-	if (!st || state_int(st, "mount_id") != e->id)
-		return false;
-	u = state_int(st, "mount_id_unique");
-	if (u > 0 && uniq && (unsigned long long)u != uniq)
-		return false;
-	if (fuse)
-		return !strcmp(state_str(st, "backend"), "fuse");
-	return !strcmp(state_str(st, "backend"), "idmap") && mnt_is_idmapped(e);
-}
-
-/* The mount whose mount point is mnt: its id (by statx through a verified
- * fd of the parent) and mountinfo entry. -ENOENT: nothing mounted there. */
-static int find_mount(const char *mnt, struct mnt_entry *e,
-		      unsigned long long *uniq)
-{
-	char parent[PATH_MAX];
-	_cleanup_close_ int pfd = -1;
-	const char *name;
-	char *slash;
-	int id, r;
-
-	snprintf(parent, sizeof(parent), "%s", mnt);
-	slash = strrchr(parent, '/');
-	if (!slash || !slash[1])
-		return -ENOENT;
-	name = mnt + (slash - parent) + 1;
-	if (slash == parent)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	pfd = open_verified(parent, O_DIRECTORY);
-	if (pfd < 0)
-		return pfd;
-	r = mnt_id_at(pfd, name, &id, uniq);
-	if (r < 0)
-		return r;
-	r = mnt_by_id(id, e);
-	if (r < 0)
-		return r;
-	return strcmp(e->target, mnt) ? -ENOENT : 0;
 }
 
 int cmd_umount(int argc, char **argv)
 {
-	struct json_object *st = NULL;
-	static struct mnt_entry e;
-	unsigned long long uniq = 0;
+	struct unmount_opts o = {NULL, false, false};
+	static struct unmount_result res;
+	enum unmount_status s;
 	char mnt[PATH_MAX];
-	bool lazy = false, force = false, fuse, ours;
-	long long start = -1;
-	pid_t pid = 0;
 	struct opts p;
 	int c, r;
 
@@ -254,10 +95,10 @@ int cmd_umount(int argc, char **argv)
 	while ((c = opts_next(&p, argc, argv)) != -1) {
 		switch (c) {
 		case 'l':
-			lazy = true;
+			o.lazy = true;
 			break;
 		case OPT_FORCE:
-			force = true;
+			o.force = true;
 			break;
 		case 'h':
 			usage();
@@ -271,59 +112,15 @@ int cmd_umount(int argc, char **argv)
 	r = mnt_canonical(argv[optind], mnt, sizeof(mnt));
 	if (r < 0)
 		die(EXIT_FAIL, "%s: %s", argv[optind], strerror(-r));
-	state_read(mnt, &st);
-	r = find_mount(mnt, &e, &uniq);
-	if (r == -ENOENT) {
-		/* A record whose mount is gone is stale; one whose mount
-		 * still exists (moved by a rename on its path) is kept. */
-		if (st && !state_mount_exists(st))
-			state_remove(mnt);
-		json_object_put(st);
-		die(EXIT_FAIL, "%s is not mounted", mnt);
-	}
-	if (r == -ELOOP || r == -ESTALE)
-		die(EXIT_FAIL,
-		    "%s changed while it was being resolved (a symlink or a "
-		    "rename on its path): refusing to unmount",
-		    mnt);
-	if (r < 0)
-		die(EXIT_FAIL, "%s: %s", mnt, strerror(-r));
-	fuse = !strcmp(e.fstype, SHIFTFS_FSTYPE);
-	if (!fuse && !mnt_is_idmapped(&e)) {
-		json_object_put(st);
-		die(EXIT_FAIL,
-		    "%s is not a shifted mount of ours (it is a %s mount of "
-		    "%s); use umount(8)",
-		    mnt, e.fstype, e.source);
-	}
-	ours = recorded(st, &e, uniq, fuse);
-	if (!ours && !force) {
-		json_object_put(st);
-		die(EXIT_FAIL,
-		    "%s is not a shifted mount of ours (it is a %s%s mount of "
-		    "%s that shiftctl mount did not record; --force unmounts "
-		    "it anyway)",
-		    mnt, e.fstype, mnt_is_idmapped(&e) ? " idmapped" : "",
-		    e.source);
-	}
-	if (ours && fuse)
-		pid = (pid_t)state_int(st, "pid"),
-		start = state_int(st, "pid_start");
-	json_object_put(st);
-	r = fuse ? umount_fuse(mnt, e.id, lazy) : umount_tree(mnt, e.id, lazy);
-	if (r == -ESTALE)
-		die(EXIT_FAIL,
-		    "cannot unmount %s: what is mounted there changed while "
-		    "it was being checked; nothing unmounted",
-		    mnt);
-	if (r < 0)
-		die(EXIT_FAIL, "cannot unmount %s: %s%s", mnt, strerror(-r),
-		    r == -EBUSY ? " (in use; --lazy detaches it now)" : "");
-	if (ours)
-		state_remove(mnt);
-	if (fuse)
-		wait_daemon(pid, start);
+	o.mnt = mnt;
+	s = mount_unmount(&o, &res);
+	if (s != UNMOUNT_OK)
+		unmount_failed(mnt, s, &res);
+	if (res.daemon_left)
+		warn("shiftfs daemon %d still running after the unmount; "
+		     "sending SIGTERM",
+		     (int)res.daemon_left);
 	printf("%s: unmounted %s (%s)\n", program_name, mnt,
-	       fuse ? "fuse" : "idmap");
+	       res.fuse ? "fuse" : "idmap");
 	return EXIT_OK;
 }

@@ -126,6 +126,7 @@ static void last_log_line(const char *path, char *out, size_t len)
 	}
 }
 
+/* Dies: no log file: the daemon cannot be started. */
 static int open_log(struct mount_result *r)
 {
 	int fd;
@@ -144,9 +145,10 @@ static int open_log(struct mount_result *r)
 	return fd;
 }
 
+/* Dies: options too long for the daemon. */
 static void build_fuse_opts(const struct mount_opts *o,
-			    const struct mount_result *r, const struct idmaps *m,
-			    char *buf, size_t len)
+			    const struct mount_result *r,
+			    const struct idmaps *m, char *buf, size_t len)
 {
 	static char u[IDMAP_MAX_RANGES * 36], g[IDMAP_MAX_RANGES * 36];
 	size_t n;
@@ -180,6 +182,7 @@ static void exec_daemon(const char *bin, const char *src, const char *mnt,
 }
 
 /* Is a new fuse.shiftfs mount on top of MNT (not the one before, old_id)? */
+/* Dies: out of memory. */
 static bool fuse_mounted(const char *mnt, int old_id)
 {
 	struct mnt_entry *e = malloc(sizeof(*e));
@@ -193,6 +196,7 @@ static bool fuse_mounted(const char *mnt, int old_id)
 	return ok;
 }
 
+/* Dies: out of memory. */
 static int top_mount_id(const char *mnt)
 {
 	struct mnt_entry *e = malloc(sizeof(*e));
@@ -206,6 +210,7 @@ static int top_mount_id(const char *mnt)
 	return id;
 }
 
+/* Dies: the daemon's failure, with its last log line. */
 static noreturn void daemon_failed(struct mount_result *r, pid_t pid,
 				   int status)
 {
@@ -222,6 +227,7 @@ static noreturn void daemon_failed(struct mount_result *r, pid_t pid,
 
 /* Unprivileged: the daemon mounts through fusermount3, by path, with the
  * caller's own rights (which bound what a swapped path could reach). */
+/* Dies: fork failed, or the daemon failed. */
 static void mount_fuse_user(struct mount_result *r, const char *bin,
 			    const char *opts, int log_fd)
 {
@@ -258,8 +264,8 @@ static int fsconfig_str(int fs, const char *key, const char *val)
 }
 
 /* Before any daemon ran: its (empty) log goes too. */
-static noreturn void tree_failed(const struct mount_result *r,
-				 const char *what)
+/* Dies: the FUSE mount could not be made. */
+static noreturn void tree_failed(const struct mount_result *r, const char *what)
 {
 	int e = errno;
 
@@ -316,6 +322,7 @@ static int fuse_tree(const struct mount_opts *o, const struct mount_result *r,
 
 /* Fork a child that stats the tree's root, which waits for the daemon's
  * answer to FUSE_INIT: it exits 0 once the daemon serves requests. */
+/* Dies: fork failed. */
 static pid_t wait_for_init(int tree)
 {
 	struct statx stx;
@@ -336,9 +343,9 @@ static pid_t wait_for_init(int tree)
  * the daemon serves the /dev/fuse fd (libfuse's "/dev/fd/N" mount point)
  * and opens SRC through our checked fd (/proc/self/fd/N, inherited).
  */
-static void mount_fuse_root(const struct mount_opts *o,
-			    struct mount_result *r, const char *bin,
-			    const char *opts, int log_fd)
+/* Dies: fork failed, the daemon failed, or move_mount. */
+static void mount_fuse_root(const struct mount_opts *o, struct mount_result *r,
+			    const char *bin, const char *opts, int log_fd)
 {
 	_cleanup_close_ int tree = -1, fuse = -1;
 	char src[64], mnt[64];
@@ -396,6 +403,7 @@ static void mount_fuse_root(const struct mount_opts *o,
 	mnt_id_at(tree, "", &r->mnt_id, &r->mnt_uniq);
 }
 
+/* Dies: -o allow_other refused by /etc/fuse.conf, and the above. */
 void mount_fuse(const struct mount_opts *o, struct mount_result *r,
 		const struct idmaps *m)
 {

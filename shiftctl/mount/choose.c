@@ -16,6 +16,7 @@
 #include "shiftctl.h"
 
 /* Try the kernel; returns false (with r->why) when auto should fall back. */
+/* Dies: the asked-for idmapped mount refused or failed. */
 static bool mount_idmap(const struct mount_opts *o, struct mount_result *r,
 			const struct idmaps *m)
 {

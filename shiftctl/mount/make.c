@@ -65,6 +65,7 @@ static struct json_object *record(const struct mount_opts *o,
 }
 
 /* Refuse to stack a second shifted mount on one we already have. */
+/* Dies: MNT is already a shifted mount of ours. */
 static void check_not_ours(const struct mount_result *r)
 {
 	struct json_object *st = NULL;

@@ -53,12 +53,12 @@ struct mount_result {
 	char src[PATH_MAX], mnt[PATH_MAX]; /* what src_fd, mnt_fd were */
 	int src_fd, mnt_fd;		   /* O_PATH, checked */
 	bool auto_allow_other; /* unprivileged, and /etc/fuse.conf allows */
-	enum backend backend;	       /* the one that mounted */
-	char why[512];		       /* why this backend */
-	pid_t pid;		       /* FUSE daemon */
-	char log[PATH_MAX];	       /* its log file */
-	int mnt_id;		       /* the new mount's, in mountinfo */
-	unsigned long long mnt_uniq;   /* its unique id (0: none) */
+	enum backend backend;  /* the one that mounted */
+	char why[512];	       /* why this backend */
+	pid_t pid;	       /* FUSE daemon */
+	char log[PATH_MAX];    /* its log file */
+	int mnt_id;	       /* the new mount's, in mountinfo */
+	unsigned long long mnt_uniq;	/* its unique id (0: none) */
 	struct mount_warnings warnings; /* of the last call: print them now */
 	struct mount_warnings notes;	/* print after the mount's report */
 	struct json_object *record;	/* the state record; the verb's */

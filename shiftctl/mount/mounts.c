@@ -5,7 +5,6 @@
  * is the truth about what is mounted; the state files (state.c) only add
  * what mountinfo cannot say and are cross-checked against it.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>

@@ -58,6 +58,7 @@ static const char *refused(const char *real)
 	return sys;
 }
 
+/* Dies: a refused SRC or MNT, or overlap. */
 static void check_paths(const struct mount_opts *o,
 			const struct mount_result *r)
 {
@@ -86,6 +87,7 @@ static void check_paths(const struct mount_opts *o,
 }
 
 /* Where --private mount points live: a 0700 directory of ours. */
+/* Dies: --private's directory cannot be made ours. */
 static void private_base(char *buf, size_t len)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
@@ -114,6 +116,7 @@ static void private_base(char *buf, size_t len)
 		die(EXIT_FAIL, "chmod 0700 %s: %s", buf, strerror(errno));
 }
 
+/* Dies: a path changed while it was being resolved. */
 static noreturn void changed(const char *what, const char *arg)
 {
 	die(EXIT_FAIL,
@@ -123,6 +126,7 @@ static noreturn void changed(const char *what, const char *arg)
 }
 
 /* realpath(arg) into real, and an O_PATH fd of exactly that directory. */
+/* Dies: a path that cannot be resolved or opened. */
 static int resolve_dir(const char *what, const char *arg, char *real)
 {
 	int fd;
@@ -144,6 +148,7 @@ static int resolve_dir(const char *what, const char *arg, char *real)
  * and return its fd, r->mnt its canonical path. The system-path check is
  * made before mkdir, so that a refused MNT is not created either.
  */
+/* Dies: MNT cannot be made, or is refused. */
 static int make_mnt(const struct mount_opts *o, struct mount_result *r,
 		    const char *want)
 {
@@ -182,6 +187,7 @@ static int make_mnt(const struct mount_opts *o, struct mount_result *r,
 	return fd;
 }
 
+/* Dies: as its callees; a bad --private NAME is a usage error. */
 static void resolve_paths(const struct mount_opts *o, struct mount_result *r,
 			  const char *src, const char *mnt)
 {

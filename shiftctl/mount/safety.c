@@ -143,6 +143,7 @@ void safety_warning(const struct mount_opts *o, struct mount_result *r,
  * backends and matches nobody; showing it as any other id N would hand it
  * to N's holder, so the view cannot take --overflow-uid/--overflow-gid.
  */
+/* Dies: an overflow id other than the kernel's (usage). */
 void check_overflow(const struct idmaps *m)
 {
 	struct idmaps k;
