@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Private to shiftctl: the kernel idmapped-mount backend (Linux >= 5.12).
- * No daemon; the kernel translates owners at zero run-time cost. Needs
- * CAP_SYS_ADMIN in the initial user namespace and a source filesystem that
- * supports idmapping (ext4, xfs, btrfs, tmpfs >= 6.3, ...; not FUSE, proc).
+ * Private to the mount engine: the kernel idmapped-mount backend (Linux
+ * >= 5.12). No daemon; the kernel translates owners at zero run-time cost.
+ * Needs CAP_SYS_ADMIN in the initial user namespace and a source filesystem
+ * that supports idmapping (ext4, xfs, btrfs, tmpfs >= 6.3, ...; not FUSE,
+ * proc).
  */
 #ifndef SHIFTCTL_IDMOUNT_H
 #define SHIFTCTL_IDMOUNT_H
