@@ -143,8 +143,8 @@ int resume_open(const char **path, struct rewrite_opts *o, struct run *r,
 
 /* run.c */
 void need_privilege(const struct rewrite_opts *o);
-int open_tree(const char *path, struct rewrite_opts *o, struct statx *stx,
-	      char *real, size_t rlen);
+int rewrite_open_tree(const char *path, struct rewrite_opts *o,
+		      struct statx *stx, char *real, size_t rlen);
 int rewrite_walk(struct run *r, int fd, const struct statx *stx,
 		 const char *path);
 

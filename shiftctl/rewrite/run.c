@@ -69,8 +69,8 @@ void need_privilege(const struct rewrite_opts *o)
 }
 
 /* Open PATH as the tree's root and refuse what must not be changed. */
-int open_tree(const char *path, struct rewrite_opts *o, struct statx *stx,
-	      char *real, size_t rlen)
+int rewrite_open_tree(const char *path, struct rewrite_opts *o,
+		      struct statx *stx, char *real, size_t rlen)
 {
 	const char *why;
 	int fd;
@@ -372,7 +372,7 @@ static int fresh_open(const char *path, struct rewrite_opts *o, struct run *r,
 	int fd;
 
 	need_privilege(o);
-	fd = open_tree(path, o, stx, real, sizeof(real));
+	fd = rewrite_open_tree(path, o, stx, real, sizeof(real));
 	o->p.root_dev = walk_stx_dev(stx);
 	o->p.root_ino = stx->stx_ino;
 	snprintf(o->p.root_path, sizeof(o->p.root_path), "%s", real);

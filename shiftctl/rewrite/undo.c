@@ -215,7 +215,7 @@ int resume_open(const char **path, struct rewrite_opts *o, struct run *r,
 	need_privilege(o);
 	if (!*path)
 		*path = r->jl->p.root_path;
-	fd = open_tree(*path, o, stx, real, sizeof(real));
+	fd = rewrite_open_tree(*path, o, stx, real, sizeof(real));
 	check_tree(r->jl, stx, *path);
 	if (r->jl->done || r->jl->undone) {
 		/* Engine output kept here: the run's outcome, as before. */
@@ -274,7 +274,7 @@ int rewrite_undo(const char *arg, struct rewrite_opts *o)
 	r.jl = load_or_die(file);
 	o->p = r.jl->p;
 	need_privilege(o);
-	fd = open_tree(r.jl->p.root_path, o, &stx, real, sizeof(real));
+	fd = rewrite_open_tree(r.jl->p.root_path, o, &stx, real, sizeof(real));
 	check_tree(r.jl, &stx, r.jl->p.root_path);
 	if (!o->quiet && !o->json)
 		/* engine output: which journal (stderr) */
