@@ -242,6 +242,8 @@ int resume_open(const char **path, struct rewrite_opts *o, struct run *r,
 	return fd;
 }
 
+/* One straight sequence (find, load, check, walk, mark undone): ~60 lines
+ * with the comments on the marking, kept whole. */
 int rewrite_undo(const char *arg, struct rewrite_opts *o)
 {
 	struct run r = {.o = o};
