@@ -91,6 +91,8 @@ static void summary_json(const struct rewrite_result *res)
 	ADD("setid_restored", t->setid_restored);
 	ADD("mounts_skipped", res->mounts_skipped);
 	ADD("errors", res->errors);
+	if (o->mode != RW_UNDO)
+		ADD("links_outside", res->links_outside);
 	if (res->from_journal)
 		ADD("skipped_changed", t->skipped_changed);
 	if (res->from_journal)
@@ -136,6 +138,11 @@ static void summary_text(const struct rewrite_result *res)
 		       "(left as they are)\n",
 		       rewrite_mode_name(o),
 		       (unsigned long long)t->skipped_changed);
+	if (res->links_outside)
+		printf("%s: %llu left as they are: hard links outside the "
+		       "tree\n",
+		       rewrite_mode_name(o),
+		       (unsigned long long)res->links_outside);
 	if (o->mode == RW_UNDO && res->journalled > t->matched)
 		printf("undo: %llu journalled inodes not found in the "
 		       "tree\n",

@@ -161,6 +161,22 @@ static void restore_mode(struct ctx *c, const struct loc *l, int fd,
 		c->c.setid_restored++;
 }
 
+static void write_afters(struct ctx *c)
+{
+	struct run *r = c->run;
+	int rr;
+
+	if (!c->nafters || !r->j)
+		return;
+	rr = journal_write_after(r->j, c->afters, c->nafters);
+	if (rr < 0)
+		/* engine output: a warning, when it happens */
+		warn("journal %s: cannot record the state of %zu setuid/"
+		     "setgid or capability inodes: %s",
+		     journal_path(r->j), c->nafters, strerror(-rr));
+	c->nafters = 0;
+}
+
 /* Keep the state the run left a privileged inode in, for APLD. */
 static void note_after(struct ctx *c, const struct journal_entry *orig,
 		       const struct target *t)
@@ -195,22 +211,9 @@ static void note_after(struct ctx *c, const struct journal_entry *orig,
 		now.stx_ctime.tv_nsec,
 		now.stx_ctime.tv_sec,
 	};
-}
-
-static void write_afters(struct ctx *c)
-{
-	struct run *r = c->run;
-	int rr;
-
-	if (!c->nafters || !r->j)
-		return;
-	rr = journal_write_after(r->j, c->afters, c->nafters);
-	if (rr < 0)
-		/* engine output: a warning, when it happens */
-		warn("journal %s: cannot record the state of %zu setuid/"
-		     "setgid or capability inodes: %s",
-		     journal_path(r->j), c->nafters, strerror(-rr));
-	c->nafters = 0;
+	/* On disk before the next inode changes: the window in which a
+	 * crash leaves a privileged inode without its record is this one. */
+	write_afters(c);
 }
 
 /*
@@ -263,6 +266,7 @@ static void apply_pending(struct ctx *c, struct pending *p)
 	rr = target_open(&p->l, o->dev, o->ino, o->id_flags & JID_GEN, &t);
 	if (rr == 0 && (!target_is(&t, o) || t.stx.stx_uid != o->uid ||
 			t.stx.stx_gid != o->gid || t.stx.stx_mode != o->mode ||
+			t.stx.stx_nlink != p->nlink ||
 			!same_ctime(&t.stx, p->ctime_sec, p->ctime_nsec)))
 		rr = -ESTALE;
 	if (rr == -ESTALE || rr == -ENOENT) {
@@ -353,6 +357,7 @@ int apply_queue(struct ctx *c, const struct loc *l,
 	p->orig = *orig;
 	p->ctime_sec = stx->stx_ctime.tv_sec;
 	p->ctime_nsec = stx->stx_ctime.tv_nsec;
+	p->nlink = stx->stx_nlink;
 	o = p->data;
 	memcpy(o, l->name, nl);
 	p->l.name = o;

@@ -579,6 +579,8 @@ int journal_write_after(struct journal *j, const struct journal_after *a,
 	r = write_all(j->fd, buf, sizeof(h) + payload + 8);
 	pthread_mutex_unlock(&j->lock);
 	free(buf);
+	if (r == 0 && fdatasync(j->fd) < 0)
+		r = -errno;
 	return r;
 }
 

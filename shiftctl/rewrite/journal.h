@@ -113,8 +113,10 @@ int journal_reopen(const struct journal_loaded *jl, struct journal **out);
 int journal_write_batch(struct journal *j, const struct journal_entry *e,
 			size_t n);
 
-/* Append the states a batch left privileged inodes in (not synced: a
- * crash may lose it, and resume and undo then judge by owner and mode). */
+/* Append the states the run left privileged inodes in (apply.c: one
+ * record right after each such inode changed), fdatasync'd. A crash
+ * between the change and the record leaves none: resume and undo then
+ * want a birth time (plan_judge()). */
 int journal_write_after(struct journal *j, const struct journal_after *a,
 			size_t n);
 

@@ -155,6 +155,11 @@ static bool mode_ok(uint32_t cur, uint32_t orig)
 	return (cur & ~06000u) == (orig & ~06000u) && !(cur & 06000u & ~orig);
 }
 
+#define NO_PROOF                                                              \
+	"setuid/setgid or capability inode without a birth time: nothing "   \
+	"proves it is the inode the run changed (its owner can set the "      \
+	"generation)"
+
 enum jstate plan_judge(struct run *r, const struct journal_entry *e,
 		       const struct target *t, const char **why)
 {
@@ -173,12 +178,22 @@ enum jstate plan_judge(struct run *r, const struct journal_entry *e,
 	if (journal_lookup_after(r->jl, e->dev, e->ino, &a)) {
 		/* A privileged inode: exactly as the run left it, ctime
 		 * included (a write, chmod, xattr or link since moves it). */
-		if (s->stx_uid == a.uid && s->stx_gid == a.gid &&
-		    (s->stx_mode & 07777) == (a.mode & 07777) &&
-		    same_ctime(s, a.ctime_sec, a.ctime_nsec))
-			return JS_RUN;
-		*why = "modified since the run";
-		return JS_CHANGED;
+		if (!(s->stx_uid == a.uid && s->stx_gid == a.gid &&
+		      (s->stx_mode & 07777) == (a.mode & 07777) &&
+		      same_ctime(s, a.ctime_sec, a.ctime_nsec))) {
+			*why = "modified since the run";
+			return JS_CHANGED;
+		}
+		/* Without a birth time, identity rests on the generation,
+		 * which the inode's owner sets (chattr -v): only a ctime to
+		 * the nanosecond still tells the run's inode from one
+		 * created in the same second (whole-second timestamps:
+		 * ext2/3, ext4 with 128-byte inodes). */
+		if (!(e->id_flags & JID_BTIME) && !a.ctime_nsec) {
+			*why = NO_PROOF;
+			return JS_CHANGED;
+		}
+		return JS_RUN;
 	}
 	final_owner(r, e, &u, &g, &un);
 	if (s->stx_uid != u || s->stx_gid != g ||
@@ -186,9 +201,10 @@ enum jstate plan_judge(struct run *r, const struct journal_entry *e,
 		*why = "its owner or mode changed since the run";
 		return JS_CHANGED;
 	}
-	if (privileged(e) && !(e->id_flags & (JID_BTIME | JID_GEN))) {
-		*why = "no birth time or generation proves it is the inode "
-		       "the run changed";
+	/* No record of how the run left it (a crash came between): a
+	 * generation proves nothing against the inode's owner. */
+	if (privileged(e) && !(e->id_flags & JID_BTIME)) {
+		*why = NO_PROOF;
 		return JS_CHANGED;
 	}
 	return JS_RUN;

@@ -80,6 +80,8 @@ struct rewrite_result {
 	bool from_journal;   /* resume or undo: a journal was loaded */
 	size_t journalled;   /* its inodes (from_journal) */
 	uint64_t visited, hardlinks, mounts_skipped, errors;
+	/* files with hard links outside the tree, left as they are */
+	uint64_t links_outside;
 	const struct rewrite_counts *t;
 	double elapsed;			  /* seconds */
 	const struct rewrite_pair *pairs; /* most frequent first */

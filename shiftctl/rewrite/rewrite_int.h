@@ -38,6 +38,7 @@ struct pending {
 	struct journal_entry orig; /* also the state examined */
 	int64_t ctime_sec;	   /* ctime examined */
 	uint32_t ctime_nsec;
+	uint32_t nlink; /* links examined (all of them in the tree) */
 	char data[]; /* name, then the blobs */
 };
 
@@ -142,7 +143,14 @@ int resume_open(const char **path, struct rewrite_opts *o, struct run *r,
 		struct statx *stx);
 
 /* run.c */
+/* What the root of a tree is looked at with (walk.c asks the same). */
+#define ROOT_STATX (STATX_BASIC_STATS | STATX_MNT_ID | STATX_BTIME)
 void need_privilege(const struct rewrite_opts *o);
+/* Resolve PATH once to an fd (O_RDONLY|O_DIRECTORY for a directory, else
+ * O_PATH) and fill *stx and real (PATH_MAX), the fd's own path: refused
+ * (dies) when PATH has a symlink on it or changed while it was resolved. */
+int rewrite_resolve(const char *path, struct statx *stx, char *real,
+		    size_t rlen);
 int rewrite_open_tree(const char *path, struct rewrite_opts *o,
 		      struct statx *stx, char *real, size_t rlen);
 int rewrite_walk(struct run *r, int fd, const struct statx *stx,

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
+#include <stdnoreturn.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mounts.h" /* open_verified(): the mount engine's, shared */
 #include "progress.h"
 #include "rewrite_int.h"
 #include "shiftctl.h"
@@ -68,6 +71,122 @@ void need_privilege(const struct rewrite_opts *o)
 	    rewrite_mode_name(o));
 }
 
+/*
+ * PATH made absolute by the text alone: the current directory (getcwd(),
+ * which has no symlinks) before a relative PATH, "." and empty components
+ * dropped, ".." taking one component off. Equal to realpath() exactly when
+ * no symlink is on the way.
+ */
+static int lexical_abs(const char *path, char *out, size_t len)
+{
+	char buf[PATH_MAX * 2];
+	size_t o = 0;
+	char *save = NULL, *c;
+
+	if (path[0] == '/')
+		buf[0] = '\0';
+	else if (!getcwd(buf, PATH_MAX))
+		return -errno;
+	if (strlen(buf) + strlen(path) + 2 > sizeof(buf))
+		return -ENAMETOOLONG;
+	strcat(buf, "/");
+	strcat(buf, path);
+	out[0] = '\0';
+	for (c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(c, "."))
+			continue;
+		if (!strcmp(c, "..")) {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+			out[o] = '\0';
+			continue;
+		}
+		if (o + strlen(c) + 2 > len)
+			return -ENAMETOOLONG;
+		out[o++] = '/';
+		strcpy(out + o, c);
+		o += strlen(c);
+	}
+	if (!o)
+		snprintf(out, len, "/");
+	return 0;
+}
+
+/* Dies: PATH changed between its resolution and its opening. */
+static noreturn void path_changed(const char *path)
+{
+	/* engine output: dies (exit 1) before anything changed */
+	die(EXIT_FAIL,
+	    "%s changed while it was being resolved (a symlink or a rename "
+	    "on its path): refusing to change it",
+	    path);
+}
+
+/*
+ * Resolve PATH once, to an fd: PATH may hold no symlink at all (its last
+ * component or a directory on the way, which whoever can write that
+ * directory could point anywhere); realpath() of it is opened with
+ * openat2(RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS) and the fd's own
+ * path (/proc/self/fd/N) must still be that string (mount's
+ * open_verified()). real gets it; the walk, the refusals and the journal
+ * use only the fd and real. Dies on anything else.
+ */
+int rewrite_resolve(const char *path, struct statx *stx, char *real,
+		    size_t rlen)
+{
+	char lex[PATH_MAX], via[64];
+	struct statx l, s2;
+	int fd, dfd, rr;
+
+	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &l) == 0 &&
+	    S_ISLNK(l.stx_mode))
+		/* engine output: dies (exit 1) before anything changed */
+		die(EXIT_FAIL, "%s: is a symbolic link (give the real path)",
+		    path);
+	if (rlen < PATH_MAX || !realpath(path, real))
+		/* engine output: dies (exit 1) before anything changed */
+		die(EXIT_FAIL, "%s: %s", path,
+		    strerror(rlen < PATH_MAX ? ENAMETOOLONG : errno));
+	rr = lexical_abs(path, lex, sizeof(lex));
+	if (rr < 0)
+		/* engine output: dies (exit 1) before anything changed */
+		die(EXIT_FAIL, "%s: %s", path, strerror(-rr));
+	if (strcmp(lex, real))
+		/* engine output: dies (exit 1) before anything changed */
+		die(EXIT_FAIL,
+		    "%s: a symbolic link on the way (it resolves to %s): "
+		    "give the real path",
+		    path, real);
+	fd = open_verified(real, 0);
+	if (fd == -ELOOP || fd == -ESTALE || fd == -ENOENT || fd == -EXDEV)
+		path_changed(path);
+	if (fd < 0)
+		/* engine output: dies (exit 1) before anything changed */
+		die(EXIT_FAIL, "%s: %s", path, strerror(-fd));
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, ROOT_STATX,
+		  stx) < 0)
+		/* engine output: dies (exit 1) before anything changed */
+		die(EXIT_FAIL, "%s: %s", path, strerror(errno));
+	if (!S_ISDIR(stx->stx_mode))
+		return fd;
+	/* A directory is read: reopen the very inode through its fd. */
+	snprintf(via, sizeof(via), "/proc/self/fd/%d", fd);
+	dfd = open(via, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		/* engine output: dies (exit 1) before anything changed */
+		die(EXIT_FAIL, "%s: %s", path, strerror(errno));
+	if (statx(dfd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, ROOT_STATX,
+		  &s2) < 0 ||
+	    s2.stx_ino != stx->stx_ino ||
+	    walk_stx_dev(&s2) != walk_stx_dev(stx))
+		path_changed(path);
+	close(fd);
+	*stx = s2;
+	return dfd;
+}
+
 /* Open PATH as the tree's root and refuse what must not be changed. */
 int rewrite_open_tree(const char *path, struct rewrite_opts *o,
 		      struct statx *stx, char *real, size_t rlen)
@@ -75,21 +194,10 @@ int rewrite_open_tree(const char *path, struct rewrite_opts *o,
 	const char *why;
 	int fd;
 
-	fd = walk_open_root(path, stx);
-	if (fd == -ELOOP)
-		/* engine output: dies (exit 1) before anything changed */
-		die(EXIT_FAIL, "%s: is a symbolic link (give the real path)",
-		    path);
-	if (fd < 0)
-		/* engine output: dies (exit 1) before anything changed */
-		die(EXIT_FAIL, "%s: %s", path, strerror(-fd));
+	fd = rewrite_resolve(path, stx, real, rlen);
 	if (!S_ISDIR(stx->stx_mode) && o->mode == RW_SHIFT)
 		/* engine output: dies (exit 1) before anything changed */
 		die(EXIT_FAIL, "%s: not a directory", path);
-	if (!realpath(path, real))
-		/* engine output: dies (exit 1) before anything changed */
-		die(EXIT_FAIL, "%s: %s", path, strerror(errno));
-	(void)rlen;
 	/* The same refusal for undo: a journal names the tree it changes. */
 	if (!o->force && (why = syspath_why(real)))
 		/* engine output: dies (exit 1) before anything changed */
@@ -197,6 +305,7 @@ static void report_summary(struct run *r, struct ctx *cs,
 		.hardlinks = atomic_load(&r->w.hardlinks),
 		.mounts_skipped = atomic_load(&r->w.mounts_skipped),
 		.errors = atomic_load(&r->w.errors),
+		.links_outside = atomic_load(&r->w.links_outside),
 		.t = t,
 		.elapsed = elapsed,
 	};
@@ -255,6 +364,9 @@ static void setup_walk(struct run *r, const char *path, int n, void **ctxp)
 	r->w.ctx = ctxp;
 	r->w.ops = (struct walk_ops){plan_visit, apply_flush};
 	r->w.quiet = o->quiet;
+	/* chown, shift, --resume: a file with a link outside PATH is another
+	 * tree's too (undo gives back only what a run took). */
+	r->w.links_inside = o->mode != RW_UNDO;
 	r->w.visit_once =
 		o->p.verb == JOURNAL_SHIFT &&
 		(map_overlaps(&o->p.maps.uid) || map_overlaps(&o->p.maps.gid));
@@ -312,7 +424,7 @@ int rewrite_walk(struct run *r, int fd, const struct statx *stx,
 	}
 	r->skipped_changed = t.skipped_changed;
 	if (atomic_load(&r->fatal) || atomic_load(&r->w.errors) ||
-	    t.skipped_changed)
+	    t.skipped_changed || atomic_load(&r->w.links_outside))
 		return EXIT_FAIL;
 	if (o->strict && t.unmappable)
 		return EXIT_FAIL;
@@ -407,6 +519,7 @@ static int finish_run(struct run *r, int code)
 {
 	struct rewrite_opts *o = r->o;
 	unsigned long long errors = atomic_load(&r->w.errors);
+	unsigned long long links = atomic_load(&r->w.links_outside);
 	int rr;
 
 	/* Engine output kept here (the journal's fate, on stderr). */
@@ -416,7 +529,7 @@ static int finish_run(struct run *r, int code)
 				"%s: nothing changed, journal removed\n",
 				program_name);
 	} else if (r->j && !atomic_load(&r->fatal) &&
-		   !atomic_load(&r->w.stop) && !errors) {
+		   !atomic_load(&r->w.stop) && !errors && !links) {
 		rr = journal_mark_done(r->j);
 		if (rr < 0) {
 			fprintf(stderr,
@@ -425,6 +538,17 @@ static int finish_run(struct run *r, int code)
 				strerror(-rr));
 			code = EXIT_FAIL;
 		}
+	} else if (r->j && !atomic_load(&r->fatal) && !errors) {
+		/* Not DONE either: once the outside links are gone (or the
+		 * files are handled by hand), --resume finishes the run. */
+		fprintf(stderr,
+			"%s: %s: %llu inode%s with hard links outside the "
+			"tree left as %s: the run is not complete; when they "
+			"are sorted out, finish it with: shiftctl %s "
+			"--resume %s\n",
+			program_name, rewrite_mode_name(o), links,
+			links == 1 ? "" : "s", links == 1 ? "it is" : "they are",
+			rewrite_mode_name(o), journal_path(r->j));
 	} else if (r->j && !atomic_load(&r->fatal)) {
 		/* Not DONE: --resume retries what failed. */
 		fprintf(stderr,

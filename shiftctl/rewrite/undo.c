@@ -173,14 +173,11 @@ struct journal_loaded *load_or_die(const char *file)
 static void resume_find(const char *path, const struct rewrite_opts *o,
 			char *found, size_t len)
 {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], real[PATH_MAX];
 	struct statx s2;
-	int f2 = walk_open_root(path, &s2), rr;
+	int rr;
 
-	if (f2 < 0)
-		/* engine output: dies (exit 1) before anything changed */
-		die(EXIT_FAIL, "%s: %s", path, strerror(-f2));
-	close(f2);
+	close(rewrite_resolve(path, &s2, real, sizeof(real)));
 	rr = journal_default_dir(dir, sizeof(dir));
 	if (rr == 0)
 		rr = journal_find(dir, o->p.verb, walk_stx_dev(&s2), s2.stx_ino,
@@ -255,12 +252,7 @@ int rewrite_undo(const char *arg, struct rewrite_opts *o)
 	int fd, code, rr;
 
 	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
-		fd = walk_open_root(arg, &stx);
-		if (fd < 0)
-			/* engine output: dies (exit 1) before anything changed
-			 */
-			die(EXIT_FAIL, "%s: %s", arg, strerror(-fd));
-		close(fd);
+		close(rewrite_resolve(arg, &stx, real, sizeof(real)));
 		rr = journal_default_dir(dir, sizeof(dir));
 		if (rr == 0)
 			rr = journal_find(dir, 0, walk_stx_dev(&stx),

@@ -28,6 +28,8 @@
 
 #define GETDENTS_BUF (1u << 20)
 #define STATX_WANT (STATX_BASIC_STATS | STATX_MNT_ID | STATX_BTIME)
+/* "has links outside PATH" lines printed at most (all are counted). */
+#define WALK_REPORT_LINKS 20
 
 struct linux_dirent64 {
 	uint64_t d_ino;
@@ -49,6 +51,30 @@ struct seen_set {
 	size_t cap, n;
 };
 
+/*
+ * links_inside: one record per non-directory seen with nlink > 1 (the
+ * only inodes tracked, as for visit-once), and one key per distinct name
+ * of it seen (parent directory inode, name, epoch) in names. A record's
+ * epoch moves when its ctime or link count differs between sightings (a
+ * link added, removed or renamed: the names counted before may be stale).
+ */
+enum { LINK_PENDING, LINK_VISITED };
+
+struct link_rec {
+	uint64_t dev, ino;
+	int64_t ctime_sec;
+	uint32_t ctime_nsec, nlink, count, epoch;
+	uint8_t state;
+	char *path; /* first name seen, for messages (pending only) */
+};
+
+struct link_table {
+	pthread_mutex_t lock;
+	struct link_rec *r;
+	size_t cap, n;
+	struct seen_set names;
+};
+
 struct walk_priv {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -56,6 +82,7 @@ struct walk_priv {
 	size_t n, cap;
 	int busy;
 	struct seen_set seen;
+	struct link_table links;
 };
 
 uint64_t walk_stx_mnt_id(const struct statx *stx)
@@ -108,6 +135,7 @@ static struct walk_dir *dir_new(int fd, const char *parent_path,
 	d->fd = fd;
 	d->dev = walk_stx_dev(stx);
 	d->mnt_id = walk_stx_mnt_id(stx);
+	d->ino = stx->stx_ino;
 	atomic_init(&d->ref, 1);
 	return d;
 }
@@ -295,31 +323,6 @@ const char *walk_fs_refusal(int fd)
 	return NULL;
 }
 
-int walk_open_root(const char *path, struct statx *stx)
-{
-	int fd, r;
-
-	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_WANT, stx) < 0)
-		return -errno;
-	if (S_ISDIR(stx->stx_mode))
-		fd = open(path,
-			  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	else if (S_ISLNK(stx->stx_mode))
-		return -ELOOP;
-	else
-		fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	/* What we opened is what we checked (no swap in between). */
-	r = statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_WANT, stx);
-	if (r < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
 /* ---- hard links ---- */
 
 static bool seen_insert(struct seen_set *s, uint64_t dev, uint64_t ino)
@@ -365,6 +368,165 @@ static bool seen_insert(struct seen_set *s, uint64_t dev, uint64_t ino)
 	}
 	pthread_mutex_unlock(&s->lock);
 	return fresh;
+}
+
+/* ---- links: all of them inside the tree? ---- */
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+	h *= 0xff51afd7ed558ccdULL;
+	return h ^ (h >> 33);
+}
+
+/* A key of one name of an inode. Two names that collide count once: a
+ * collision can only make a tree's link count fall short (the inode is
+ * then left alone), never reach an outside link. */
+static void name_key(const struct link_rec *l, uint64_t dir_ino,
+		     const char *name, uint64_t k[2])
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const unsigned char *c;
+
+	for (c = (const unsigned char *)name; *c; c++)
+		h = (h ^ *c) * 0x100000001b3ULL;
+	k[0] = mix(mix(l->dev, l->ino), l->epoch);
+	k[1] = mix(mix(dir_ino, h), strlen(name)) | 1;
+}
+
+static struct link_rec *link_find(struct link_table *t, uint64_t dev,
+				  uint64_t ino)
+{
+	size_t i, j, mask;
+
+	if ((t->n + 1) * 2 > t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 1024;
+		struct link_rec *nr = calloc(ncap, sizeof(*nr));
+
+		if (!nr)
+			return NULL;
+		for (j = 0; j < t->cap; j++) {
+			if (!t->r[j].ino && !t->r[j].dev)
+				continue;
+			i = mix(t->r[j].dev, t->r[j].ino) & (ncap - 1);
+			while (nr[i].ino || nr[i].dev)
+				i = (i + 1) & (ncap - 1);
+			nr[i] = t->r[j];
+		}
+		free(t->r);
+		t->r = nr;
+		t->cap = ncap;
+	}
+	mask = t->cap - 1;
+	i = mix(dev, ino) & mask;
+	while (t->r[i].ino || t->r[i].dev) {
+		if (t->r[i].dev == dev && t->r[i].ino == ino)
+			return &t->r[i];
+		i = (i + 1) & mask;
+	}
+	t->r[i] = (struct link_rec){.dev = dev, .ino = ino ? ino : 1,
+				    .nlink = 0};
+	t->n++;
+	return &t->r[i];
+}
+
+/*
+ * One sighting of a linked non-directory as name in d: 1 when it is to be
+ * visited now (all its links seen), 0 when not (yet, or already visited),
+ * -ENOMEM.
+ */
+static int link_sighting(struct walk *w, struct walk_dir *d, const char *name,
+			 const struct statx *stx)
+{
+	struct link_table *t = &w->priv->links;
+	struct link_rec *l;
+	uint64_t k[2];
+	int r = 0;
+
+	pthread_mutex_lock(&t->lock);
+	l = link_find(t, walk_stx_dev(stx), stx->stx_ino);
+	if (!l) {
+		pthread_mutex_unlock(&t->lock);
+		return -ENOMEM;
+	}
+	if (l->state == LINK_VISITED) {
+		pthread_mutex_unlock(&t->lock);
+		atomic_fetch_add(&w->hardlinks, 1);
+		return 0;
+	}
+	if (!l->path) {
+		if (asprintf(&l->path, "%s%s%s", d->path,
+			     d->path[strlen(d->path) - 1] == '/' ? "" : "/",
+			     name) < 0)
+			l->path = NULL;
+	} else if (l->ctime_sec != stx->stx_ctime.tv_sec ||
+		   l->ctime_nsec != stx->stx_ctime.tv_nsec ||
+		   l->nlink != stx->stx_nlink) {
+		/* Changed between sightings: count its names afresh. */
+		l->epoch++;
+		l->count = 0;
+	}
+	l->ctime_sec = stx->stx_ctime.tv_sec;
+	l->ctime_nsec = stx->stx_ctime.tv_nsec;
+	l->nlink = stx->stx_nlink;
+	name_key(l, d->ino, name, k);
+	if (seen_insert(&t->names, k[0], k[1]))
+		l->count++;
+	if (l->count >= l->nlink) {
+		l->state = LINK_VISITED;
+		atomic_fetch_add(&w->hardlinks, l->count - 1);
+		free(l->path);
+		l->path = NULL;
+		r = 1;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return r;
+}
+
+/* After the walk: the linked inodes not all of whose links were seen. */
+static void links_left(struct walk *w)
+{
+	struct link_table *t = &w->priv->links;
+	char p[PATH_MAX * 2], msg[128];
+	size_t i;
+
+	for (i = 0; i < t->cap; i++) {
+		struct link_rec *l = &t->r[i];
+
+		if ((!l->ino && !l->dev) || l->state != LINK_PENDING)
+			continue;
+		if (l->epoch) {
+			/* Its links changed during the walk: an error, so
+			 * that --resume looks again. */
+			walk_escape(l->path ? l->path : "?", p, sizeof(p));
+			progress_clear();
+			/* engine output: errors name the path (stderr) */
+			fprintf(stderr,
+				"%s: %s: its links changed during the walk: "
+				"left as it is\n",
+				program_name, p);
+			count_error(w);
+		} else {
+			if (atomic_fetch_add(&w->links_outside, 1) <
+			    WALK_REPORT_LINKS) {
+				walk_escape(l->path ? l->path : "?", p,
+					    sizeof(p));
+				snprintf(msg, sizeof(msg),
+					 "has %u links, %u of them outside "
+					 "PATH: left as it is",
+					 l->nlink, l->nlink - l->count);
+				progress_clear();
+				/* engine output: the inode left (stderr) */
+				fprintf(stderr, "%s: %s: %s\n", program_name,
+					p, msg);
+			}
+			atomic_fetch_add(&w->hardlinks, l->count - 1);
+		}
+		free(l->path);
+		l->path = NULL;
+	}
+	free(t->r);
+	free(t->names.keys);
 }
 
 /* ---- work stack ---- */
@@ -428,6 +590,7 @@ static void do_entry(struct walk *w, void *ctx, struct walk_dir *d,
 		     const char *name)
 {
 	struct walk_entry e = {.dir = d, .dfd = d->fd, .name = name};
+	bool linked;
 
 	if (statx(d->fd, name, AT_SYMLINK_NOFOLLOW, STATX_WANT, &e.stx) < 0) {
 		if (errno != ENOENT)
@@ -455,10 +618,22 @@ static void do_entry(struct walk *w, void *ctx, struct walk_dir *d,
 			return;
 		}
 	}
+	linked = !S_ISDIR(e.stx.stx_mode) && e.stx.stx_nlink > 1;
+	if (linked && w->links_inside) {
+		int v = link_sighting(w, d, name, &e.stx);
+
+		if (v < 0) {
+			dir_error(w, d->path, name, "links", ENOMEM);
+			atomic_store(&w->stop, true);
+		}
+		if (v <= 0)
+			return;
+		linked = false; /* counted: the seen set below only when
+				 * every inode is seen once */
+	}
 	/* Hard links; across mounts also bind mounts that show the same
 	 * inodes (directories included) twice. */
-	if ((w->cross_mounts || w->visit_once ||
-	     (!S_ISDIR(e.stx.stx_mode) && e.stx.stx_nlink > 1)) &&
+	if ((w->cross_mounts || w->visit_once || linked) &&
 	    !seen_insert(&w->priv->seen, walk_stx_dev(&e.stx), e.stx.stx_ino)) {
 		atomic_fetch_add(&w->hardlinks, 1);
 		return;
@@ -637,6 +812,7 @@ int walk_run(struct walk *w, int root_fd, const struct statx *root_stx)
 	struct walk_priv priv = {0};
 	struct walk_dir *root;
 	struct walk_entry e;
+	bool skip_root = false;
 	int r = 0;
 
 	if (w->nthreads < 1 || w->nthreads > WALK_MAX_THREADS)
@@ -645,13 +821,26 @@ int walk_run(struct walk *w, int root_fd, const struct statx *root_stx)
 	pthread_mutex_init(&priv.lock, NULL);
 	pthread_cond_init(&priv.cond, NULL);
 	pthread_mutex_init(&priv.seen.lock, NULL);
+	pthread_mutex_init(&priv.links.lock, NULL);
+	pthread_mutex_init(&priv.links.names.lock, NULL);
 	w->priv = &priv;
 	root = dir_new(root_fd, w->root_path, NULL, root_stx);
 	if (!root)
 		return -ENOMEM;
-	if (S_ISDIR(root_stx->stx_mode))
+	if (S_ISDIR(root_stx->stx_mode)) {
 		r = walk_children(w, root);
-	if (r == 0 && !atomic_load(&w->stop)) {
+	} else if (w->links_inside && root_stx->stx_nlink > 1) {
+		/* One file with links: PATH holds only one of them. */
+		atomic_fetch_add(&w->links_outside, 1);
+		/* engine output: the inode left (stderr) */
+		fprintf(stderr, "%s: %s: has %u links, %u of them outside "
+			"PATH: left as it is\n", program_name, w->root_path,
+			(unsigned)root_stx->stx_nlink,
+			(unsigned)root_stx->stx_nlink - 1);
+		skip_root = true;
+	}
+	links_left(w);
+	if (r == 0 && !skip_root && !atomic_load(&w->stop)) {
 		/* The root last: a correct root means a finished tree. */
 		e = (struct walk_entry){.dir = root,
 					.dfd = root_fd,
@@ -675,6 +864,8 @@ int walk_run(struct walk *w, int root_fd, const struct statx *root_stx)
 	pthread_mutex_destroy(&priv.lock);
 	pthread_cond_destroy(&priv.cond);
 	pthread_mutex_destroy(&priv.seen.lock);
+	pthread_mutex_destroy(&priv.links.lock);
+	pthread_mutex_destroy(&priv.links.names.lock);
 	w->priv = NULL;
 	return r;
 }

