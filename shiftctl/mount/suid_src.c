@@ -182,33 +182,9 @@ static bool root_only_dir(int fd)
 	       (errno == ENODATA || errno == EOPNOTSUPP);
 }
 
-/* A mount of the same filesystem whose root is strictly below the root-only
- * directory (filesystem-relative path rel) reaches SRC without passing it. */
-struct bypass_ctx {
-	unsigned int major, minor;
-	const char *rel;
-	bool bypass;
-};
-
-static int bypasses(const struct mnt_entry *e, void *ctx)
-{
-	struct bypass_ctx *c = ctx;
-	size_t n = strlen(c->rel);
-
-	if (e->major != c->major || e->minor != c->minor)
-		return 0;
-	if (!strcmp(c->rel, "/") ? strcmp(e->root, "/") != 0
-				 : !strncmp(e->root, c->rel, n) &&
-					   e->root[n] == '/') {
-		c->bypass = true;
-		return 1;
-	}
-	return 0;
-}
-
 /*
- * The directory fd (on SRC's mount m) as a path within the filesystem:
- * m's root plus the part of fd's path below m's mount point.
+ * The directory fd (on mount m) as a path within its filesystem: m's root
+ * plus the part of fd's path below m's mount point.
  */
 static bool fs_relative(int fd, const struct mnt_entry *m, char *out,
 			size_t len)
@@ -242,33 +218,103 @@ static bool is_root_dir(int fd)
 	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+/* p is dir or below it (strict: below only); both canonical. */
+static bool path_below(const char *p, const char *dir, bool strict)
+{
+	size_t n = strlen(dir);
+
+	if (!strcmp(dir, "/"))
+		return !strict || strcmp(p, "/") != 0;
+	if (strncmp(p, dir, n))
+		return false;
+	return p[n] == '/' || (!strict && p[n] == '\0');
+}
+
+/* The root-only directory that guards SRC: its path, filesystem, and path
+ * within that filesystem. */
+struct guard {
+	char abs[PATH_MAX];
+	unsigned int major, minor;
+	char rel[PATH_MAX];
+};
+
+/* One part of the tree the idmapped mount carries: a filesystem and the
+ * directory of it that the tree shows (SRC's, or a submount's root). */
+struct reach_ctx {
+	const struct guard *g;
+	unsigned int major, minor;
+	const char *rel;
+	const char *src;	/* SRC's path, to find submounts */
+	bool bypass;
+};
+
 /*
- * Can nobody but root reach SRC's files? Some directory strictly above
- * SRC (SRC itself is the view's root: its holders can chmod it through
- * the mount), on SRC's own mount (".." at a mount's root leaves the
- * filesystem, so directories above a bind mount say nothing about other
- * ways in), is root-only, and no mount of the same filesystem in our
- * namespace has its root below that directory (a bind mount of SRC or of
- * a directory between would bypass it). Walked by ".." on fds.
+ * Every mount of the part's filesystem that shows some of the part must
+ * be reached through the guard: mounted below it, or the guard lies in
+ * that same filesystem between the mount's root and the part.
  */
-static bool src_root_only(int src_fd)
+static int reach_part(const struct mnt_entry *e, void *ctx)
+{
+	struct reach_ctx *c = ctx;
+	const struct guard *g = c->g;
+
+	if (e->major != c->major || e->minor != c->minor)
+		return 0;
+	if (!path_below(c->rel, e->root, false) &&
+	    !path_below(e->root, c->rel, false))
+		return 0; /* shows another part of the filesystem */
+	if (path_below(e->target, g->abs, true))
+		return 0;
+	if (e->major == g->major && e->minor == g->minor &&
+	    path_below(g->rel, e->root, false) &&
+	    path_below(c->rel, g->rel, true))
+		return 0;
+	c->bypass = true;
+	return 1;
+}
+
+/* The same for each submount below SRC (the tree is recursive). */
+static int reach_submount(const struct mnt_entry *e, void *ctx)
+{
+	struct reach_ctx *c = ctx, sub = *c;
+
+	if (!path_below(e->target, c->src, true))
+		return 0;
+	sub.major = e->major;
+	sub.minor = e->minor;
+	sub.rel = e->root;
+	sub.bypass = false;
+	if (mnt_foreach(reach_part, &sub) < 0 || sub.bypass) {
+		c->bypass = true;
+		return 1;
+	}
+	return 0;
+}
+
+/* fd's mount entry and fd's path within that filesystem. */
+static bool where(int fd, struct mnt_entry *m, char *rel, size_t len)
+{
+	unsigned long long uniq;
+	int id;
+
+	return mnt_id_at(fd, "", &id, &uniq) == 0 && mnt_by_id(id, m) == 0 &&
+	       fs_relative(fd, m, rel, len);
+}
+
+/* The first root-only directory strictly above SRC, walked by ".." on
+ * fds (across mount points, as a path to SRC goes). */
+static bool find_guard(int src_fd, struct guard *g)
 {
 	static struct mnt_entry m;
-	static char rel[PATH_MAX];
-	struct bypass_ctx c;
-	unsigned long long uniq;
-	int fd, up, id, src_id, i;
+	char link[64];
+	ssize_t n;
+	int fd, up, i;
 	bool found = false;
 
-	if (mnt_id_at(src_fd, "", &src_id, &uniq) < 0 ||
-	    mnt_by_id(src_id, &m) < 0)
-		return false;
 	fd = openat(src_fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	for (i = 0; fd >= 0 && i < 4096; i++) {
-		if (mnt_id_at(fd, "", &id, &uniq) < 0 || id != src_id)
-			break; /* left SRC's mount */
+	for (i = 0; fd >= 0 && i < 4096 && !found; i++) {
 		if (root_only_dir(fd)) {
-			found = fs_relative(fd, &m, rel, sizeof(rel));
+			found = true;
 			break;
 		}
 		if (is_root_dir(fd))
@@ -277,17 +323,51 @@ static bool src_root_only(int src_fd)
 		close(fd);
 		fd = up;
 	}
+	if (found) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, g->abs, sizeof(g->abs) - 1);
+		found = n > 0 && where(fd, &m, g->rel, sizeof(g->rel));
+		if (found) {
+			g->abs[n] = '\0';
+			g->major = m.major;
+			g->minor = m.minor;
+		}
+	}
 	if (fd >= 0)
 		close(fd);
-	if (!found)
+	return found;
+}
+
+/*
+ * Can nobody but root reach SRC's files natively? A root-only directory
+ * (the guard) stands strictly above SRC — not SRC itself, which the view's
+ * holders can chmod through the mount — and every way into what the
+ * idmapped tree shows passes it: each mount of SRC's filesystem, and of
+ * each submount's, is mounted below the guard or has the guard between its
+ * root and the part shown (a bind mount of SRC, or of a directory between,
+ * mounted elsewhere would bypass it). Mount namespaces other than ours are
+ * not seen.
+ */
+static bool src_root_only(int src_fd, const char *src)
+{
+	static struct guard g;
+	static struct mnt_entry m;
+	static char rel[PATH_MAX];
+	struct reach_ctx c;
+
+	if (!find_guard(src_fd, &g) || !where(src_fd, &m, rel, sizeof(rel)))
 		return false;
+	memset(&c, 0, sizeof(c));
+	c.g = &g;
 	c.major = m.major;
 	c.minor = m.minor;
 	c.rel = rel;
-	c.bypass = false;
-	if (mnt_foreach(bypasses, &c) < 0)
+	c.src = src;
+	if (mnt_foreach(reach_part, &c) < 0 || c.bypass)
 		return false;
-	return !c.bypass;
+	if (mnt_foreach(reach_submount, &c) < 0 || c.bypass)
+		return false;
+	return true;
 }
 
 /*
@@ -313,7 +393,7 @@ bool idmap_suid_refused(const struct mount_opts *o,
 			return false;
 		kind = "gid";
 	}
-	if (src_nosuid(r) || src_root_only(r->src_fd))
+	if (src_nosuid(r) || src_root_only(r->src_fd, r->src))
 		return false;
 	snprintf(why, len,
 		 "view %s %u would own disk %s %u in SRC, which is not "

@@ -15,7 +15,7 @@ import pytest
 
 from attack import ATTACKER, MAPPED, VICTIM, as_host_user, uid_of
 from conftest import is_mounted, need, need_root_and_fuse
-from mount_util import mount_entry, mounts, world_tmp  # noqa: F401
+from mount_util import mount_entry, mounts, run_shiftctl, world_tmp  # noqa: F401
 
 LAYOUT = "--rootless=" + MAPPED
 
@@ -199,3 +199,39 @@ def test_root_only_parent_bypassed_by_a_bind_mount(world_tmp, mounts):
     assert " with idmap (" in r.stdout
     got = _plant_and_run(mnt, src)
     assert got != "0", "a root shell for shiftfs-atk"
+
+
+def test_root_only_guard_counts_every_mount_of_the_filesystem(world_tmp,
+                                                              mounts):
+    """A tmpfs mounted only below a 0700 root directory is reachable only
+    by root: accepted. Mounted a second time where everyone can reach it,
+    or with a world-reachable filesystem bind-mounted below SRC (the
+    idmapped tree carries submounts), the guard is bypassed: refused."""
+    need_root_and_fuse()
+    priv = os.path.join(world_tmp, "private")
+    os.mkdir(priv, 0o700)
+    src, mnt = os.path.join(priv, "t"), os.path.join(world_tmp, "m")
+    pub, data = os.path.join(world_tmp, "public"), os.path.join(world_tmp, "d")
+    for d in (src, mnt, pub, data):
+        os.mkdir(d)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "sec-t", src],
+                   check=True)
+    try:
+        r = mounts.mount("--backend=idmap", LAYOUT, src, mnt)
+        assert " with idmap (" in r.stdout
+        assert run_shiftctl(["umount", mnt]).returncode == 0
+        # the same tmpfs, also at a public place
+        subprocess.run(["mount", "--bind", src, pub], check=True)
+        r = mounts.mount("--backend=idmap", LAYOUT, src, mnt, expect_ok=False)
+        assert r.returncode == 1 and "--allow-suid-src" in r.stderr, r.stdout
+        subprocess.run(["umount", pub], check=True)
+        # a public directory of another filesystem carried as a submount
+        os.mkdir(os.path.join(src, "sub"))
+        subprocess.run(["mount", "--bind", data,
+                        os.path.join(src, "sub")], check=True)
+        r = mounts.mount("--backend=idmap", LAYOUT, src, mnt, expect_ok=False)
+        assert r.returncode == 1 and "--allow-suid-src" in r.stderr, r.stdout
+        assert not is_mounted(mnt)
+    finally:
+        subprocess.run(["umount", "-R", "-l", src], capture_output=True)
+        subprocess.run(["umount", "-l", pub], capture_output=True)
