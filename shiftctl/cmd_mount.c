@@ -288,6 +288,7 @@ int cmd_mount(int argc, char **argv)
 		   argc - optind > 1 ? argv[optind + 1] : NULL, &res);
 	default_owner(&ms, res.src_fd, res.src);
 	mapsrc_build(&ms, true, &m);
+	mapsrc_release(&ms); /* the container's files are read by now */
 	mount_check(&o, &m, &res);
 	print_warnings(&res.warnings);
 	mapsrc_describe(&ms, what, sizeof(what));
