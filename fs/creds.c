@@ -299,13 +299,39 @@ bool sfs_priv_fcaps(const struct sfs *fs, const void *value, size_t size)
 	return sfs_priv_uid(fs, rootid);
 }
 
-int sfs_disarm(fuse_req_t req, int fd)
+/* Clear the privileged setuid/setgid bits of fd, a regular file whose
+ * /proc path is path (st: its attributes). 0 or a positive errno. */
+static int disarm_bits(const struct sfs *fs, const char *path,
+		       const struct stat *st)
+{
+	mode_t bits = sfs_priv_bits(fs, st->st_mode, st->st_uid, st->st_gid);
+
+	if (bits && chmod(path, st->st_mode & ~bits & 07777) < 0)
+		return errno;
+	return 0;
+}
+
+/* Remove a file capability of fd that is effective for a privileged id. */
+static int disarm_fcaps(const struct sfs *fs, const char *path)
+{
+	char caps[FCAPS_XATTR_MAX];
+	ssize_t n = getxattr(path, FCAPS_XATTR, caps, sizeof(caps));
+
+	if (n < 0 && errno == ERANGE)
+		n = (ssize_t)sizeof(caps) + 1; /* no valid value is that big */
+	if (n > 0 && (n > (ssize_t)sizeof(caps) ||
+		      sfs_priv_fcaps(fs, caps, (size_t)n)) &&
+	    removexattr(path, FCAPS_XATTR) < 0 && errno != ENODATA)
+		return errno;
+	return 0;
+}
+
+int sfs_disarm(fuse_req_t req, int fd, bool fcaps)
 {
 	struct sfs *fs = sfs_data(req);
-	char path[SFS_PROC_PATH_MAX], caps[FCAPS_XATTR_MAX];
+	char path[SFS_PROC_PATH_MAX];
 	struct stat st;
-	ssize_t n;
-	mode_t bits;
+	int err;
 
 	if (sfs_trusted(req))
 		return 0;
@@ -314,17 +340,10 @@ int sfs_disarm(fuse_req_t req, int fd)
 	if (!S_ISREG(st.st_mode))
 		return 0;
 	sfs_proc_path(path, sizeof(path), fd);
-	bits = sfs_priv_bits(fs, st.st_mode, st.st_uid, st.st_gid);
-	if (bits && chmod(path, st.st_mode & ~bits & 07777) < 0)
-		return errno;
-	n = getxattr(path, FCAPS_XATTR, caps, sizeof(caps));
-	if (n < 0 && errno == ERANGE)
-		n = (ssize_t)sizeof(caps) + 1; /* no valid value is that big */
-	if (n > 0 && (n > (ssize_t)sizeof(caps) ||
-		      sfs_priv_fcaps(fs, caps, (size_t)n)) &&
-	    removexattr(path, FCAPS_XATTR) < 0 && errno != ENODATA)
-		return errno;
-	return 0;
+	err = disarm_bits(fs, path, &st);
+	if (!err && fcaps)
+		err = disarm_fcaps(fs, path);
+	return err;
 }
 
 /* Is view gid one of the caller's groups? */

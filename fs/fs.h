@@ -231,10 +231,11 @@ void sfs_guard_mode(fuse_req_t req, const char *path);
 bool sfs_priv_fcaps(const struct sfs *fs, const void *value, size_t size);
 /*
  * Before an untrusted caller's write open or truncation of the inode of
- * O_PATH fd: clear privileged setuid/setgid bits and remove privileged file
- * capabilities. 0 or a positive errno (then refuse the request).
+ * O_PATH fd: clear privileged setuid/setgid bits and (fcaps) remove
+ * privileged file capabilities; after its chown, the bits alone. 0 or a
+ * positive errno (then refuse the request).
  */
-int sfs_disarm(fuse_req_t req, int fd);
+int sfs_disarm(fuse_req_t req, int fd, bool fcaps);
 /*
  * Before a write or truncation by a caller other than view uid 0: clear
  * setgid-without-group-execute (a locking mark) when the caller is not in

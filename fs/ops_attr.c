@@ -131,29 +131,6 @@ static int check_mode(fuse_req_t req, int fd, mode_t mode, uid_t uid,
 	return 0;
 }
 
-/*
- * After an untrusted caller's chown: a file that is now setuid/setgid for a
- * privileged disk owner loses those bits (the kernel clears them on chown
- * only for callers without CAP_FSETID, and a container's root has it).
- */
-static int disarm_owners(fuse_req_t req, int fd, const char *path)
-{
-	struct sfs *fs = sfs_data(req);
-	struct stat st;
-	mode_t bits;
-
-	if (sfs_trusted(req))
-		return 0;
-	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
-		return errno;
-	if (!S_ISREG(st.st_mode))
-		return 0;
-	bits = sfs_priv_bits(fs, st.st_mode, st.st_uid, st.st_gid);
-	if (bits && chmod(path, st.st_mode & ~bits & 07777) < 0)
-		return errno;
-	return 0;
-}
-
 static int do_setattr(fuse_req_t req, struct sfs_inode *inode, int fd,
 		      struct stat *attr, int valid, struct fuse_file_info *fi)
 {
@@ -176,13 +153,16 @@ static int do_setattr(fuse_req_t req, struct sfs_inode *inode, int fd,
 			return errno;
 	}
 	err = set_owners(fs, fd, uid, gid);
+	/* A file now setuid/setgid for a privileged disk owner loses those
+	 * bits: the kernel clears them on chown only for callers without
+	 * CAP_FSETID, and a container's root has it. */
 	if (!err && (uid != (uid_t)-1 || gid != (gid_t)-1))
-		err = disarm_owners(req, fd, path);
+		err = sfs_disarm(req, fd, false);
 	if (err)
 		return err;
 	/* Only ftruncate() comes with a file handle, and only for files. */
 	if (valid & FUSE_SET_ATTR_SIZE) {
-		err = sfs_disarm(req, fd);
+		err = sfs_disarm(req, fd, true);
 		if (!err && !(valid & FUSE_SET_ATTR_MODE))
 			err = sfs_kill_sgid_mark(req, fd);
 		if (err)

@@ -149,7 +149,7 @@ void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	/* No write to a privileged setuid/capable file keeps it so (creds.c) */
 	err = 0;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
-		err = sfs_disarm(req, ofd);
+		err = sfs_disarm(req, ofd, true);
 	if (err) {
 		sfs_iput(fs, inode);
 		return (void)fuse_reply_err(req, err);
