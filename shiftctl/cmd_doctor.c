@@ -200,6 +200,7 @@ static int parse_args(struct doctor *dr, int argc, char **argv)
 
 	memset(dr, 0, sizeof(*dr));
 	mapsrc_init(&dr->ms, "doctor");
+	dr->root_fd = -1;
 	dr->need = ACCESS_R | ACCESS_W;
 	dr->container_path = "/data";
 	opts_init(&p, "hq", groups);

@@ -4,14 +4,66 @@
  * the engine's struct doctor, and the --json entries list filled during
  * the scan (doctor_list_json).
  */
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cleanup.h"
 #include "doctor.h"
 #include "doctor_report.h"
+
+/*
+ * One line of the text report, newline added. The whole line goes through
+ * tty_escape(): names from the tree, the mount table and the container's
+ * passwd and group files are whatever bytes their creator chose, and none
+ * of them may reach the terminal as a control sequence or a line break.
+ * The formats themselves hold no backslash, so only values are changed.
+ */
+static void tline(FILE *out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void tline(FILE *out, const char *fmt, ...)
+{
+	_cleanup_free_ char *raw = NULL, *esc = NULL;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&raw, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		die(EXIT_FAIL, "out of memory");
+	esc = tty_escape(raw);
+	fprintf(out, "%s\n", esc);
+}
+
+/* A line built in pieces (open_memstream), then printed with tline(). */
+struct piece_line {
+	char *buf;
+	size_t len;
+	FILE *f;
+};
+
+static void pl_open(struct piece_line *pl)
+{
+	pl->buf = NULL;
+	pl->len = 0;
+	pl->f = open_memstream(&pl->buf, &pl->len);
+	if (!pl->f)
+		die(EXIT_FAIL, "out of memory");
+}
+
+static void pl_print(struct piece_line *pl, FILE *out)
+{
+	if (fclose(pl->f) != 0 || !pl->buf)
+		die(EXIT_FAIL, "out of memory");
+	tline(out, "%s", pl->buf);
+	free(pl->buf);
+}
 
 static const char *type_name(mode_t m)
 {
@@ -121,43 +173,45 @@ static void owner_line(const struct doctor *dr, const struct owner_stat *os,
 		cu = dr->maps.overflow_uid;
 	if (!gm)
 		cg = dr->maps.overflow_gid;
+	struct piece_line pl;
+
 	bfmt(who, sizeof(who), "USER %s", dr->user_spec);
-	fprintf(out,
+	pl_open(&pl);
+	fprintf(pl.f,
 		"  %s entries owned by host %u:%u appear in the "
 		"container as %u:%u",
 		fmt_count(os->entries, a), os->uid, os->gid, cu, cg);
 	if (nu || ng)
-		fprintf(out, " (%s:%s)", nu ? nu : "-", ng ? ng : "-");
+		fprintf(pl.f, " (%s:%s)", nu ? nu : "-", ng ? ng : "-");
 	if (!um || !gm)
-		fprintf(out, ", the overflow id: %s not mapped",
+		fprintf(pl.f, ", the overflow id: %s not mapped",
 			!um && !gm ? "uid and gid are"
 			: !um	   ? "the uid is"
 				   : "the gid is");
-	fputs("\n", out);
+	pl_print(&pl, out);
 	if (!os->not_ok) {
-		fprintf(out, "    %s has the access needed on all of them\n",
-			who);
+		tline(out, "    %s has the access needed on all of them", who);
 		return;
 	}
 	if (os->unreachable)
-		fprintf(out, "    %s cannot reach %s of them\n", who,
-			fmt_count(os->unreachable, a));
+		tline(out, "    %s cannot reach %s of them", who,
+		      fmt_count(os->unreachable, a));
 	if (os->no_read)
-		fprintf(out, "    %s cannot read %s of them\n", who,
-			fmt_count(os->no_read, a));
+		tline(out, "    %s cannot read %s of them", who,
+		      fmt_count(os->no_read, a));
 	if (os->no_write)
-		fprintf(out, "    %s cannot write %s of them\n", who,
-			fmt_count(os->no_write, a));
+		tline(out, "    %s cannot write %s of them", who,
+		      fmt_count(os->no_write, a));
 	if (os->no_delete)
-		fprintf(out,
-			"    %s cannot delete or rename %s of them "
-			"(sticky directory)\n",
-			who, fmt_count(os->no_delete, a));
+		tline(out,
+		      "    %s cannot delete or rename %s of them "
+		      "(sticky directory)",
+		      who, fmt_count(os->no_delete, a));
 	if (os->no_exec)
-		fprintf(out, "    %s cannot execute %s of them\n", who,
-			fmt_count(os->no_exec, b));
+		tline(out, "    %s cannot execute %s of them", who,
+		      fmt_count(os->no_exec, b));
 	for (int i = 0; i < os->nsamples; i++)
-		fprintf(out, "      e.g. %s\n", os->samples[i]);
+		tline(out, "      e.g. %s", os->samples[i]);
 }
 
 /* The engine's layout, and a daemon.json remap not used here. */
@@ -283,7 +337,7 @@ static void notes(const struct doctor *dr,
 
 static void note_text(void *ctx, const char *note)
 {
-	fprintf(ctx, "  note: %s\n", note);
+	tline(ctx, "  note: %s", note);
 }
 
 static void note_json(void *ctx, const char *note)
@@ -305,42 +359,48 @@ static void text_user(const struct doctor *dr)
 	size_t i;
 
 	mapsrc_describe(&dr->ms, desc, sizeof(desc));
-	printf("Volume %s, container USER %s (%s needed)\n", dr->realpath,
-	       dr->user_spec, need_str(dr->need));
+	tline(stdout, "Volume %s, container USER %s (%s needed)", dr->realpath,
+	      dr->user_spec, need_str(dr->need));
 	if (dr->map_given == LAYOUT_EXPLICIT || dr->map_given == LAYOUT_PID)
-		printf("Map: %s, as given (engine for the commands below: "
-		       "%s)\n",
-		       desc, dr->engine ? dr->engine : "docker");
+		tline(stdout,
+		      "Map: %s, as given (engine for the commands below: %s)",
+		      desc, dr->engine ? dr->engine : "docker");
 	else
-		printf("Engine: %s%s (from %s); map: %s\n",
-		       dr->rootless ? "rootless " : "rootful ",
-		       dr->engine ? dr->engine : "container engine",
-		       dr->engine_why, desc);
-	printf("  the container's uid %u%s%s%s is host uid %u; gid %u is host "
-	       "gid %u\n",
-	       dr->c_uid, dr->c_name[0] ? " (" : "", dr->c_name,
-	       dr->c_name[0] ? ")" : "", dr->k_uid, dr->c_gid, dr->k_gid);
+		tline(stdout, "Engine: %s%s (from %s); map: %s",
+		      dr->rootless ? "rootless " : "rootful ",
+		      dr->engine ? dr->engine : "container engine",
+		      dr->engine_why, desc);
+	tline(stdout,
+	      "  the container's uid %u%s%s%s is host uid %u; gid %u is host "
+	      "gid %u",
+	      dr->c_uid, dr->c_name[0] ? " (" : "", dr->c_name,
+	      dr->c_name[0] ? ")" : "", dr->k_uid, dr->c_gid, dr->k_gid);
 	if (dr->c_ngroups > 1) {
-		printf("  supplementary groups:");
+		struct piece_line pl;
+
+		pl_open(&pl);
+		fprintf(pl.f, "  supplementary groups:");
 		for (i = 1; i < dr->c_ngroups; i++) {
 			uint32_t k;
 
 			if (idmap_to_view(&dr->maps.gid, dr->c_groups[i], &k) ==
 			    0)
-				printf(" %u (host %u)", dr->c_groups[i], k);
+				fprintf(pl.f, " %u (host %u)", dr->c_groups[i],
+					k);
 			else
-				printf(" %u (unmapped: dropped)",
-				       dr->c_groups[i]);
+				fprintf(pl.f, " %u (unmapped: dropped)",
+					dr->c_groups[i]);
 		}
-		printf("\n");
+		pl_print(&pl, stdout);
 	}
 	if (dr->c_uid != 0 && dr->root_mapped)
-		printf("  the container's root is host uid %u\n",
-		       dr->root_k_uid);
+		tline(stdout, "  the container's root is host uid %u",
+		      dr->root_k_uid);
 	if (dr->c_uid == 0)
-		printf("  USER is the container's root: its capabilities "
-		       "override modes only on entries whose owner and group "
-		       "are both mapped\n");
+		tline(stdout,
+		      "  USER is the container's root: its capabilities "
+		      "override modes only on entries whose owner and group "
+		      "are both mapped");
 }
 
 /* The tree: its owners, what USER lacks on each, the notes. */
@@ -349,12 +409,13 @@ static void text_tree(const struct doctor *dr)
 	char a[32], b[32];
 	size_t i;
 
-	printf("\nTree: %s entries scanned on %s (%s)%s\n",
-	       fmt_count(dr->scanned, a), dr->mnt_point, dr->fstype,
-	       dr->acl_entries ? "" : "; no ACLs");
+	printf("\n");
+	tline(stdout, "Tree: %s entries scanned on %s (%s)%s",
+	      fmt_count(dr->scanned, a), dr->mnt_point, dr->fstype,
+	      dr->acl_entries ? "" : "; no ACLs");
 	if (dr->acl_entries)
-		printf("  %s entries carry POSIX ACLs\n",
-		       fmt_count(dr->acl_entries, b));
+		tline(stdout, "  %s entries carry POSIX ACLs",
+		      fmt_count(dr->acl_entries, b));
 	for (i = 0; i < dr->nowners; i++)
 		owner_line(dr, &dr->owners[i], stdout);
 	if (dr->other_owners.entries)
@@ -369,17 +430,31 @@ static void text_fixes(const struct doctor *dr, const struct fix *fx, int nfix)
 
 	printf("\nFixes, best first:\n");
 	for (int k = 0; k < nfix; k++) {
-		printf("  %d. %s", k + 1, fx[k].summary);
+		struct piece_line pl;
+
+		pl_open(&pl);
+		fprintf(pl.f, "  %d. %s", k + 1, fx[k].summary);
 		if (fx[k].remaining == 0)
-			printf(" (fixes all %s)",
-			       fmt_count(dr->failed[SC_ASIS], a));
+			fprintf(pl.f, " (fixes all %s)",
+				fmt_count(dr->failed[SC_ASIS], a));
 		else if (fx[k].remaining > 0)
-			printf(" (leaves %s of %s)",
-			       fmt_count((uint64_t)fx[k].remaining, a),
-			       fmt_count(dr->failed[SC_ASIS], b));
-		printf("\n");
-		for (int c = 0; c < fx[k].ncmd; c++)
-			printf("       %s\n", fx[k].commands[c]);
+			fprintf(pl.f, " (leaves %s of %s)",
+				fmt_count((uint64_t)fx[k].remaining, a),
+				fmt_count(dr->failed[SC_ASIS], b));
+		pl_print(&pl, stdout);
+		for (int c = 0; c < fx[k].ncmd; c++) {
+			/* A command is printed as it must be pasted, or not
+			 * at all: escaping it would change what it names,
+			 * and its raw bytes could drive the terminal. */
+			if (tty_safe(fx[k].commands[c]))
+				printf("       %s\n", fx[k].commands[c]);
+			else
+				printf("       # not shown: it names a path "
+				       "holding control characters or bytes "
+				       "that are not UTF-8; --json gives it "
+				       "exactly (fixes[].commands, "
+				       "commands_hex)\n");
+		}
 	}
 }
 
@@ -393,18 +468,19 @@ void doctor_print_text(const struct doctor *dr)
 	text_tree(dr);
 
 	if (doctor_all_ok(dr)) {
-		printf("Verdict: USER %s has %s access to all %s entries. "
-		       "Nothing needs changing.\n",
-		       dr->user_spec, need_str(dr->need),
-		       fmt_count(dr->scanned, a));
+		tline(stdout,
+		      "Verdict: USER %s has %s access to all %s entries. "
+		      "Nothing needs changing.",
+		      dr->user_spec, need_str(dr->need),
+		      fmt_count(dr->scanned, a));
 		return;
 	}
 	if (dr->failed[SC_ASIS])
-		printf("Verdict: USER %s lacks %s access to %s of %s "
-		       "entries.\n",
-		       dr->user_spec, need_str(dr->need),
-		       fmt_count(dr->failed[SC_ASIS], a),
-		       fmt_count(dr->scanned, b));
+		tline(stdout, "Verdict: USER %s lacks %s access to %s of %s "
+			      "entries.",
+		      dr->user_spec, need_str(dr->need),
+		      fmt_count(dr->failed[SC_ASIS], a),
+		      fmt_count(dr->scanned, b));
 	else
 		printf("Verdict: no problem in the %s entries scanned, but "
 		       "the tree was not scanned completely (see the notes).\n",

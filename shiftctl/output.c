@@ -2,8 +2,10 @@
 /*
  * Output helpers shared by the verbs: JSON through json-c, with every
  * string valid UTF-8 (json_string_bytes()), and commands quoted for the
- * shell (sh_quote()): file names come from trees other users write.
+ * shell (sh_quote()), text for a terminal escaped (tty_escape()): file
+ * names come from trees other users write.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +152,97 @@ static size_t utf8_seq(const unsigned char *s)
 			       : 0;
 	}
 	return 0;
+}
+
+/*
+ * A code point a terminal may act on rather than show: C0 controls (ESC,
+ * CR, BEL, newline, tab), DEL, C1 controls (U+0080..U+009F; U+009B is CSI
+ * on some terminals), and the invisible direction marks and overrides
+ * (U+200E, U+200F, U+202A..U+202E, U+2066..U+2069) that reorder a line
+ * on screen.
+ */
+static bool tty_unsafe_cp(uint32_t cp)
+{
+	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) ||
+	       cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* The code point of the valid n-byte UTF-8 sequence at s. */
+static uint32_t utf8_cp(const unsigned char *s, size_t n)
+{
+	switch (n) {
+	case 1:
+		return s[0];
+	case 2:
+		return (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
+	case 3:
+		return (uint32_t)(s[0] & 0x0f) << 12 |
+		       (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+	}
+	return (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
+	       (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+}
+
+/* Bytes of the character at s that may go to a terminal as they are; 0:
+ * escape the byte at s. */
+static size_t tty_ok_len(const unsigned char *s)
+{
+	size_t n = utf8_seq(s);
+
+	if (!n || tty_unsafe_cp(utf8_cp(s, n)))
+		return 0;
+	return n;
+}
+
+bool tty_safe(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		size_t n = tty_ok_len(p);
+
+		if (!n)
+			return false;
+		p += n;
+	}
+	return true;
+}
+
+char *tty_escape(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char *out, *o;
+
+	/* At most 4 bytes out for each byte in ("\xHH"). */
+	out = malloc(strlen(s) * 4 + 1);
+	if (!out)
+		die(EXIT_FAIL, "out of memory");
+	for (o = out; *p;) {
+		size_t n = tty_ok_len(p);
+
+		if (*p == '\\') {
+			*o++ = '\\';
+			*o++ = '\\';
+			p++;
+		} else if (*p == '\n') {
+			*o++ = '\\';
+			*o++ = 'n';
+			p++;
+		} else if (n) {
+			memcpy(o, p, n);
+			o += n;
+			p += n;
+		} else {
+			/* One byte at a time: a C1 control or a direction
+			 * mark shows as each of its UTF-8 bytes. */
+			o += sprintf(o, "\\x%02x", *p);
+			p++;
+		}
+	}
+	*o = '\0';
+	return out;
 }
 
 bool utf8_valid(const char *s)

@@ -153,5 +153,19 @@ void json_add_bytes(struct json_object *obj, const char *key, const char *s);
  * literal, newlines included. Free it.
  */
 char *sh_quote(const char *word);
+/*
+ * s as it may be shown on a terminal, malloc'd (dies when out of memory):
+ * printable UTF-8 as is; a backslash as \\, a newline as \n, and every
+ * other byte a terminal could act on as \xHH: C0 controls (ESC, CR, BEL,
+ * tab), DEL, C1 controls (U+0080..U+009F, each of their UTF-8 bytes),
+ * the direction marks and overrides U+200E, U+200F, U+202A..U+202E,
+ * U+2066..U+2069, and each byte that is not part of valid UTF-8
+ * (shiftctl(1), OUTPUT). The escaping walk_escape() does for paths, plus
+ * C1 and direction controls. Free it.
+ */
+char *tty_escape(const char *s);
+/* tty_escape(s) would change nothing but backslashes: s may go to a
+ * terminal as it is. */
+bool tty_safe(const char *s);
 
 #endif

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "cleanup.h"
 #include "doctor_int.h"
 
 /* For the commands doctor suggests: a file option as an absolute path. */
@@ -27,12 +29,25 @@ static void absolute(const char **path, char buf[PATH_MAX])
 
 void doctor_run(struct doctor *dr)
 {
+	_cleanup_free_ char *shown = tty_escape(dr->path);
 	struct stat st;
+	int fd;
 
+	dr->root_fd = -1;
 	if (!realpath(dr->path, dr->realpath))
-		die(EXIT_FAIL, "%s: %s", dr->path, strerror(errno));
-	if (lstat(dr->realpath, &st) < 0)
-		die(EXIT_FAIL, "%s: %s", dr->path, strerror(errno));
+		die(EXIT_FAIL, "%s: %s", shown, strerror(errno));
+	/* Resolved once; from here on PATH is this fd, never the name. */
+	fd = open_root(dr);
+	if (fd == -ESTALE || fd == -ELOOP)
+		die(EXIT_FAIL,
+		    "%s: changed while being opened (a directory on its path "
+		    "was renamed or replaced by a symlink)",
+		    shown);
+	if (fd < 0)
+		die(EXIT_FAIL, "%s: %s", shown, strerror(-fd));
+	dr->root_fd = fd;
+	if (fstat(dr->root_fd, &st) < 0)
+		die(EXIT_FAIL, "%s: %s", shown, strerror(errno));
 	dr->h_uid = st.st_uid;
 	dr->h_gid = st.st_gid;
 
@@ -69,6 +84,9 @@ void doctor_release(struct doctor *dr)
 	for (int k = 0; k < dr->other_owners.nsamples; k++)
 		free(dr->other_owners.samples[k]);
 	free(dr->first_error);
+	if (dr->root_fd >= 0)
+		close(dr->root_fd);
+	dr->root_fd = -1;
 }
 
 bool doctor_all_ok(const struct doctor *dr)

@@ -103,6 +103,7 @@ struct doctor {
 
 	/* the tree */
 	char realpath[PATH_MAX];
+	int root_fd; /* O_PATH on realpath, checked (scan.c: open_root()) */
 	uint32_t h_uid, h_gid; /* owner of PATH: the data's host owner */
 	dev_t root_dev;
 	bool rofs, noexec, nosuid, selinux;

@@ -52,6 +52,13 @@ void resolve_user(struct doctor *dr);
 void build_map(struct doctor *dr);
 
 /* scan.c: the mount PATH is on, SELinux, and the walk */
+/*
+ * dr->realpath opened O_PATH with no symlink anywhere on the way
+ * (openat2 RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS), and its fd's own
+ * path (/proc/self/fd/N) still that string; the fd, or -errno (-ESTALE:
+ * renamed in between). The walk starts from it and from nothing else.
+ */
+int open_root(struct doctor *dr);
 void find_mount(struct doctor *dr);
 bool selinux_enforcing(void);
 void scan(struct doctor *dr);

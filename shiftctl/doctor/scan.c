@@ -4,6 +4,14 @@
  * shifted view), SELinux, and a walk of the tree that stays on PATH's
  * filesystem, reading each entry's owner, mode and access ACL and handing
  * it to the verdicts with its parent's.
+ *
+ * Everything is read from fds, never by name: PATH is opened once, checked
+ * (open_root()), and each entry is opened O_PATH | O_NOFOLLOW relative to
+ * its directory's fd; its stat, its ACL (through /proc/self/fd/N) and, for
+ * a directory, the fd the walk goes on from all come from that one open.
+ * Whoever owns a directory in the tree can rename and swap its entries
+ * while root reads them, but cannot make root read one inode's owner and
+ * another's ACL, or follow a symlink out of the tree.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,6 +24,8 @@
 #include <acl/libacl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -44,7 +54,7 @@ void find_mount(struct doctor *dr)
 	size_t best = 0;
 	struct statvfs sv;
 
-	if (statvfs(dr->realpath, &sv) == 0) {
+	if (fstatvfs(dr->root_fd, &sv) == 0) {
 		dr->rofs = sv.f_flag & ST_RDONLY;
 		dr->noexec = sv.f_flag & ST_NOEXEC;
 		dr->nosuid = sv.f_flag & ST_NOSUID;
@@ -107,18 +117,55 @@ static uint32_t view_id(const struct doctor *dr, uint32_t id, uint32_t ov)
 	return dr->shifted_view && id == ov ? ACCESS_ID_INVALID : id;
 }
 
-/* Read the access ACL of path (NULL acl when it has only the base three). */
-static void read_acl(struct doctor *dr, const char *path, struct node *n)
+static void note_error(struct doctor *dr, const char *fmt, const char *a,
+		       int err);
+
+int open_root(struct doctor *dr)
 {
-	acl_t acl = acl_get_file(path, ACL_TYPE_ACCESS);
+	struct open_how how = {
+		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	char link[64], now[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, dr->realpath, &how,
+			  sizeof(how));
+	if (fd < 0)
+		return -errno;
+	bfmt(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, now, sizeof(now) - 1);
+	if (n < 0 || (now[n] = '\0', strcmp(now, dr->realpath))) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+/*
+ * Read the access ACL of the inode fd is open on (O_PATH, not a symlink),
+ * through /proc/self/fd/N: that inode's, whatever its name points to now.
+ * NULL acl when it has only the base three.
+ */
+static void read_acl(struct doctor *dr, int fd, const char *full,
+		     struct node *n)
+{
+	char proc[64];
+	acl_t acl;
 	acl_entry_t e;
 	size_t k = 0;
 	int id = ACL_FIRST_ENTRY;
 
 	n->ino.acl = NULL;
 	n->ino.acl_n = 0;
-	if (!acl)
+	bfmt(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	acl = acl_get_file(proc, ACL_TYPE_ACCESS);
+	if (!acl) {
+		if (errno != ENOTSUP && errno != ENODATA)
+			note_error(dr, "%s: %s", full, errno);
 		return;
+	}
 	while (acl_get_entry(acl, id, &e) == 1 && k < ACL_MAX) {
 		acl_tag_t tag;
 		acl_permset_t ps;
@@ -165,11 +212,11 @@ static void note_error(struct doctor *dr, const char *fmt, const char *a,
 		dr->first_error = xstrdup(buf);
 }
 
-/* One entry's facts (the stat already done): its owners as judged, its
- * ACL; then its verdicts. */
-static void visit(struct doctor *dr, const char *full, const char *rel,
-		  const struct stat *st, const struct level *parent,
-		  struct level *self)
+/* One entry's facts (fd: O_PATH on it, st: its fstat): its owners as
+ * judged, its ACL; then its verdicts. */
+static void visit(struct doctor *dr, int fd, const char *full,
+		  const char *rel, const struct stat *st,
+		  const struct level *parent, struct level *self)
 {
 	struct node base;
 
@@ -179,7 +226,7 @@ static void visit(struct doctor *dr, const char *full, const char *rel,
 	base.ino.acl = NULL;
 	base.ino.acl_n = 0;
 	if (!S_ISLNK(st->st_mode))
-		read_acl(dr, full, &base);
+		read_acl(dr, fd, full, &base);
 	else
 		dr->symlinks++;
 	if (S_ISREG(st->st_mode) && (st->st_mode & (S_ISUID | S_ISGID)))
@@ -214,6 +261,7 @@ static void walk_dir(struct doctor *dr, int dfd, char *full, size_t flen,
 		struct stat st;
 		struct level *child;
 		size_t nlen = strlen(de->d_name);
+		int efd;
 
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
@@ -227,22 +275,28 @@ static void walk_dir(struct doctor *dr, int dfd, char *full, size_t flen,
 		if (rlen)
 			rel[rlen] = '/';
 		memcpy(rel + rlen + (rlen ? 1 : 0), de->d_name, nlen + 1);
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) <
-		    0) {
+		/* The entry itself (a symlink as one), opened once. */
+		efd = openat(dirfd(d), de->d_name,
+			     O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (efd < 0 || fstat(efd, &st) < 0) {
 			note_error(dr, "%s: %s", full, errno);
+			if (efd >= 0)
+				close(efd);
 			goto restore;
 		}
 		child = malloc(sizeof(*child));
 		if (!child)
 			die(EXIT_FAIL, "out of memory");
-		visit(dr, full, rel, &st, self, child);
+		visit(dr, efd, full, rel, &st, self, child);
 		if (S_ISDIR(st.st_mode)) {
 			if (st.st_dev != dr->root_dev) {
 				dr->skipped_mounts++;
 			} else {
-				int fd = openat(dirfd(d), de->d_name,
+				/* The directory just judged, not whatever
+				 * its name holds by now. */
+				int fd = openat(efd, ".",
 						O_RDONLY | O_DIRECTORY |
-							O_NOFOLLOW | O_CLOEXEC);
+							O_CLOEXEC);
 
 				if (fd < 0) {
 					dr->unreadable_dirs++;
@@ -256,6 +310,7 @@ static void walk_dir(struct doctor *dr, int dfd, char *full, size_t flen,
 			}
 		}
 		free(child);
+		close(efd);
 	restore:
 		full[flen] = '\0';
 		rel[rlen] = '\0';
@@ -266,23 +321,25 @@ static void walk_dir(struct doctor *dr, int dfd, char *full, size_t flen,
 void scan(struct doctor *dr)
 {
 	static char full[PATH_MAX], rel[PATH_MAX];
+	_cleanup_free_ char *shown = tty_escape(dr->path);
 	struct level *top = malloc(sizeof(*top));
 	struct stat st;
 	int fd;
 
 	if (!top)
 		die(EXIT_FAIL, "out of memory");
-	if (lstat(dr->realpath, &st) < 0)
-		die(EXIT_FAIL, "%s: %s", dr->path, strerror(errno));
+	if (fstat(dr->root_fd, &st) < 0)
+		die(EXIT_FAIL, "%s: %s", shown, strerror(errno));
 	dr->root_dev = st.st_dev;
 	bfmt(full, sizeof(full), "%s", dr->realpath);
 	rel[0] = '\0';
 	progress_start(0, dr->quiet);
-	visit(dr, full, ".", &st, NULL, top);
+	visit(dr, dr->root_fd, full, ".", &st, NULL, top);
 	if (S_ISDIR(st.st_mode) && !limit_hit(dr)) {
-		fd = open(dr->realpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		fd = openat(dr->root_fd, ".",
+			    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
-			die(EXIT_FAIL, "%s: %s", dr->path, strerror(errno));
+			die(EXIT_FAIL, "%s: %s", shown, strerror(errno));
 		walk_dir(dr, fd, full, strlen(full), rel, 0, top);
 	}
 	progress_finish();

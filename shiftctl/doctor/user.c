@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "doctor_int.h"
 #include "passwd.h"
 
@@ -25,8 +26,12 @@ void resolve_user(struct doctor *dr)
 
 	r = passwd_db_resolve_pair(pw, gr, dr->user_spec, &dr->c_uid,
 				   &dr->c_gid, &d);
-	if (r < 0)
-		die(EXIT_FAIL, "--user=%s: %s", dr->user_spec, d.msg);
+	if (r < 0) {
+		_cleanup_free_ char *us = tty_escape(dr->user_spec),
+				    *m = tty_escape(d.msg);
+
+		die(EXIT_FAIL, "--user=%s: %s", us, m);
+	}
 	bfmt(spec, sizeof(spec), "%s", dr->user_spec);
 	colon = strchr(spec, ':');
 	if (colon)
@@ -41,8 +46,11 @@ void resolve_user(struct doctor *dr)
 
 		r = passwd_db_user_groups(gr, dr->c_name, g, PASSWD_MAX_GROUPS,
 					  &d);
-		if (r < 0)
-			die(EXIT_FAIL, "%s", d.msg);
+		if (r < 0) {
+			_cleanup_free_ char *m = tty_escape(d.msg);
+
+			die(EXIT_FAIL, "%s", m);
+		}
 		for (i = 0; i < (size_t)r; i++) {
 			size_t j;
 
