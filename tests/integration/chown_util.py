@@ -241,15 +241,18 @@ def ext4_image():
     import tempfile
     made = []
 
-    def make(size_mib=64):
+    def make(size_mib=64, inode_size=256, features=None):
+        """inode_size=128 with features="^metadata_csum": an ext4 without
+        birth times and with whole-second timestamps (as ext2/ext3)."""
         need(shutil.which("mkfs.ext4") is not None, "mkfs.ext4 missing (e2fsprogs)")
         top = tempfile.mkdtemp(prefix="shiftfs-ext4.", dir="/tmp")
         os.chmod(top, 0o755)
         img, mnt = os.path.join(top, "img"), os.path.join(top, "mnt")
         with open(img, "wb") as f:
             f.truncate(size_mib << 20)
-        subprocess.run(["mkfs.ext4", "-q", "-F", "-I", "256", img], check=True,
-                       capture_output=True)
+        opts = ["-O", features] if features else []
+        subprocess.run(["mkfs.ext4", "-q", "-F", "-I", str(inode_size)] + opts + [img],
+                       check=True, capture_output=True)
         os.mkdir(mnt)
         r = subprocess.run(["mount", "-o", "loop", img, mnt], capture_output=True, text=True)
         need(r.returncode == 0, "cannot loop-mount an ext4 image: " + r.stderr.strip())
