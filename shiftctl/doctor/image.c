@@ -99,10 +99,23 @@ static void image_read_passwd(struct doctor *dr, const char *eng)
 		dr->ms.group_path = NULL;
 }
 
+/* The image mounted or copied by this run, undone at exit too: a fatal
+ * error later in the run (die()) must not leave it behind. */
+static struct doctor *image_dr;
+
+static void image_atexit(void)
+{
+	if (image_dr)
+		cleanup_image(image_dr);
+}
+
 /* --image: USER from the image config, passwd/group from its files. */
 void load_image(struct doctor *dr)
 {
 	const char *eng = dr->engine_opt;
+
+	image_dr = dr;
+	atexit(image_atexit);
 
 	if (!eng)
 		eng = in_path("podman")	  ? "podman"
@@ -145,11 +158,13 @@ void cleanup_image(struct doctor *dr)
 		bfmt(buf, sizeof(buf), "%s/etc", dr->image_root);
 		rmdir(buf);
 		rmdir(dr->image_root);
+		dr->image_tmp = false;
 	} else if (dr->image_mounted) {
 		const char *eng = dr->engine_opt ? dr->engine_opt : "podman";
 		char *argv[] = {(char *)eng, (char *)"image", (char *)"unmount",
 				(char *)dr->image, NULL};
 
 		run_capture(argv, NULL, 0);
+		dr->image_mounted = false;
 	}
 }

@@ -251,12 +251,16 @@ rm) exit 0 ;;
 *) exit 1 ;;
 esac
 """ % secret)
+    before = {d for d in os.listdir("/tmp") if d.startswith("shiftctl-doctor-")}
     r = subprocess.run([SHIFTCTL, "doctor", vol, "--image=evil",
                         "--engine=docker", "--map=0:100000:65536", "--json"],
                        capture_output=True, text=True, env=env,
                        timeout=TIMEOUT, stdin=subprocess.DEVNULL)
     assert r.returncode == 1
     assert_not_read(r, SECRET_LINE)
+    # USER is not found (a fatal error): the copy is removed all the same.
+    after = {d for d in os.listdir("/tmp") if d.startswith("shiftctl-doctor-")}
+    assert not after - before, after - before
 
 
 def test_chown_rootfs_symlink_does_not_pick_a_host_uid(lab):
