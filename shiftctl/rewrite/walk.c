@@ -49,6 +49,7 @@ struct seen_set {
 	pthread_mutex_t lock;
 	uint64_t (*keys)[2];
 	size_t cap, n;
+	bool no_fresh_on_enomem;
 };
 
 /*
@@ -337,7 +338,9 @@ static bool seen_insert(struct seen_set *s, uint64_t dev, uint64_t ino)
 
 		if (!nk) {
 			pthread_mutex_unlock(&s->lock);
-			return true; /* worst case: an inode visited twice */
+			/* Worst case: an inode visited twice; a name of a
+			 * linked inode not counted (it is left alone). */
+			return !s->no_fresh_on_enomem;
 		}
 		for (j = 0; j < s->cap; j++) {
 			if (!s->keys[j][1])
@@ -454,7 +457,7 @@ static int link_sighting(struct walk *w, struct walk_dir *d, const char *name,
 		atomic_fetch_add(&w->hardlinks, 1);
 		return 0;
 	}
-	if (!l->path) {
+	if (!l->nlink) { /* first sighting */
 		if (asprintf(&l->path, "%s%s%s", d->path,
 			     d->path[strlen(d->path) - 1] == '/' ? "" : "/",
 			     name) < 0)
@@ -823,6 +826,7 @@ int walk_run(struct walk *w, int root_fd, const struct statx *root_stx)
 	pthread_mutex_init(&priv.seen.lock, NULL);
 	pthread_mutex_init(&priv.links.lock, NULL);
 	pthread_mutex_init(&priv.links.names.lock, NULL);
+	priv.links.names.no_fresh_on_enomem = true;
 	w->priv = &priv;
 	root = dir_new(root_fd, w->root_path, NULL, root_stx);
 	if (!root)

@@ -21,7 +21,8 @@ import sys
 
 import pytest
 
-from attack import ATTACKER, VICTIM, as_host_user, gid_of, race, uid_of
+from attack import ATTACKER, VICTIM, as_host_user, gid_of, uid_of
+from conftest import need
 from chown_util import ext4_image, need_root, run
 
 FIXTURES = (ext4_image,)
@@ -100,48 +101,83 @@ def test_single_file_path_with_links_left_alone(ext4_image, tmp_path):
     assert os.lstat(shared).st_uid == uid_of(VICTIM)
 
 
+# The attacker: as soon as root's walk has read directory a to its end
+# (inotify IN_ACCESS per getdents: the second one), move its link from a
+# to b, which is read later, so that the walk meets the one outside-linked
+# file under two names.
 MOVER = r"""
-import os, sys, time
-a, b, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
-end = time.time() + secs
-while time.time() < end:
-    for src, dst in ((a, b), (b, a)):
-        try:
-            os.rename(src, dst)
-        except OSError:
-            pass
+import ctypes, os, select, struct, sys
+a, b = sys.argv[1], sys.argv[2]
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.inotify_init()
+wa = libc.inotify_add_watch(fd, a.encode(), 1)  # IN_ACCESS
+wb = libc.inotify_add_watch(fd, b.encode(), 1)
+print("ready", flush=True)
+seen_a = 0
+while select.select([fd], [], [], 20)[0]:
+    buf = os.read(fd, 4096)
+    off = 0
+    while off < len(buf):
+        wd, mask, cookie, ln = struct.unpack_from("iIII", buf, off)
+        off += 16 + ln
+        if wd == wb:
+            print("late", flush=True)
+            sys.exit(0)
+        seen_a += 1
+    # The second read of a is its end (getdents returns 0): the walk has
+    # looked at a/l by now.
+    if seen_a >= 2:
+        os.rename(os.path.join(a, "l"), os.path.join(b, "l"))
+        print("moved", flush=True)
+        sys.exit(0)
+print("late", flush=True)
 """
 
 
 def test_link_moved_during_the_walk_not_counted_twice(ext4_image, tmp_path):
-    """The attacker's one link to the victim's file hops between two of its
-    directories (6 s) while root chowns the volume again and again, so that
-    a walk could meet it twice: the victim's file is never changed."""
+    """The attacker's one link to the victim's file moves from a/ to b/
+    right when root's walk has read a/ (and before it reads b/), so that
+    the walk sees it twice, as if both links were in the tree; the rename
+    moves its ctime, so the names seen before no longer count. Up to 10
+    rounds (bounded), each a fresh chown; the victim's file never changes."""
     need_root()
     shared, vol, adir = planted(ext4_image())
-    for d in ("a", "b"):
-        for k in range(50):  # directories to walk around the link
-            os.makedirs(os.path.join(adir, d, "s%d" % k))
-    subprocess.run(["chown", "-R", "%d:%d" % (uid_of(ATTACKER), gid_of(ATTACKER)), adir],
-                   check=True)
-    assert as_host_user(ATTACKER, ["ln", shared, os.path.join(adir, "a", "l")]).returncode == 0
-    mover = subprocess.Popen(["runuser", "-u", ATTACKER, "--", sys.executable, "-c", MOVER,
-                              os.path.join(adir, "a", "l"), os.path.join(adir, "b", "l"), "6"],
-                             cwd="/")
-    n = [0]
-
-    def root_chown():
-        n[0] += 1
-        m = 200000 + 1000 * (n[0] % 2)
-        run("chown", "--user=0", "--map=0:%d:65536" % m, "--threads=2", "-q",
-            "--journal=" + jpath(tmp_path, "j%d" % n[0]), vol)
+    a, b = os.path.join(adir, "a"), os.path.join(adir, "b")
+    for d in (a, b):
+        for k in range(200):  # work for the walk between a/ and b/
+            os.makedirs(os.path.join(d, "s%d" % k))
+    moved = 0
+    for n in range(10):
+        for d in (a, b):
+            if os.path.lexists(os.path.join(d, "l")):
+                os.unlink(os.path.join(d, "l"))
+        # (Each round the attacker has its directory back.)
+        subprocess.run(["chown", "-R", "%d:%d" % (uid_of(ATTACKER), gid_of(ATTACKER)), adir],
+                       check=True)
+        assert as_host_user(ATTACKER, ["ln", shared, os.path.join(a, "l")]).returncode == 0
+        mover = subprocess.Popen(["runuser", "-u", ATTACKER, "--", sys.executable, "-c",
+                                  MOVER, a, b], stdout=subprocess.PIPE, text=True, cwd="/")
+        try:
+            assert mover.stdout.readline().strip() == "ready"
+            r = run("chown", "--user=0", "--map=0:%d:65536" % (200000 + 1000 * (n % 2)),
+                    "--threads=1", "-q", "--journal=" + jpath(tmp_path, "j%d" % n), vol)
+            out = mover.communicate(timeout=30)[0]
+        finally:
+            if mover.poll() is None:
+                mover.kill()
+                mover.wait()
         st = os.lstat(shared)
-        assert st.st_uid == uid_of(VICTIM), "the victim's file was chowned: %r" % st
-
-    with race(root_chown, 6) as rc:
-        mover.wait(timeout=30)
-    assert rc.rounds > 5 and rc.errors == 0, (rc.rounds, rc.errors)
-    assert os.lstat(shared).st_uid == uid_of(VICTIM)
+        assert st.st_uid == uid_of(VICTIM), \
+            "round %d: the victim's file was chowned: %r\n%s" % (n, st, r.stderr)
+        if "late" in out:
+            a, b = b, a  # the walk reads b first here: plant in b next time
+        if "moved" in out:
+            moved += 1
+            assert "its links changed during the walk" in r.stderr or \
+                "outside PATH" in r.stderr, r.stderr
+            if moved >= 3:
+                break
+    need(moved > 0, "the attacker never moved its link between the two reads")
 
 
 def test_internal_hard_links_change_exactly_once(ext4_image, tmp_path):
