@@ -547,7 +547,8 @@ static int finish_run(struct run *r, int code)
 			"are sorted out, finish it with: shiftctl %s "
 			"--resume %s\n",
 			program_name, rewrite_mode_name(o), links,
-			links == 1 ? "" : "s", links == 1 ? "it is" : "they are",
+			links == 1 ? "" : "s",
+			links == 1 ? "it is" : "they are",
 			rewrite_mode_name(o), journal_path(r->j));
 	} else if (r->j && !atomic_load(&r->fatal)) {
 		/* Not DONE: --resume retries what failed. */
