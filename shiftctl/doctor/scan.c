@@ -24,12 +24,11 @@
 #include <acl/libacl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/syscall.h>
-#include <linux/openat2.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "doctor_int.h"
+#include "fdpath.h"
 #include "progress.h"
 
 /* opt is one of the comma-separated mount options in opts. */
@@ -122,25 +121,7 @@ static void note_error(struct doctor *dr, const char *fmt, const char *a,
 
 int open_root(struct doctor *dr)
 {
-	struct open_how how = {
-		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	char link[64], now[PATH_MAX];
-	ssize_t n;
-	int fd;
-
-	fd = (int)syscall(SYS_openat2, AT_FDCWD, dr->realpath, &how,
-			  sizeof(how));
-	if (fd < 0)
-		return -errno;
-	bfmt(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, now, sizeof(now) - 1);
-	if (n < 0 || (now[n] = '\0', strcmp(now, dr->realpath))) {
-		close(fd);
-		return -ESTALE;
-	}
-	return fd;
+	return fdpath_open(dr->realpath, O_NOFOLLOW);
 }
 
 /*

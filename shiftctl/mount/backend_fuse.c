@@ -244,7 +244,7 @@ static void mount_fuse_user(struct mount_result *r, const char *bin,
 	for (waited = 0; waited < MOUNT_TIMEOUT_MS; waited += 20) {
 		if (fuse_mounted(r->mnt, old_id)) {
 			r->pid = pid;
-			fd = open_verified(r->mnt, O_DIRECTORY);
+			fd = fdpath_open(r->mnt, O_DIRECTORY);
 			r->mnt_id = top_mount_id(r->mnt);
 			if (fd >= 0)
 				mnt_id_at(fd, "", &r->mnt_id, &r->mnt_uniq);

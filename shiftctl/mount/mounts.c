@@ -13,10 +13,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#include <linux/openat2.h>
 
 #include "cleanup.h"
 #include "mounts.h"
@@ -169,45 +167,6 @@ int mnt_canonical(const char *path, char *out, size_t len)
 	return 0;
 }
 
-int fd_path(int fd, char *buf, size_t len)
-{
-	char link[64];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, buf, len);
-	if (n < 0)
-		return -errno;
-	if ((size_t)n >= len)
-		return -ENAMETOOLONG;
-	buf[n] = '\0';
-	return 0;
-}
-
-int open_verified(const char *real, int flags)
-{
-	struct open_how how = {
-		.flags = (uint64_t)(O_PATH | O_CLOEXEC | flags),
-		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	char now[PATH_MAX];
-	int fd, r;
-
-	if (real[0] != '/')
-		return -EINVAL;
-	fd = (int)syscall(SYS_openat2, AT_FDCWD, real, &how, sizeof(how));
-	if (fd < 0)
-		return -errno;
-	r = fd_path(fd, now, sizeof(now));
-	if (r == 0 && strcmp(now, real))
-		r = -ESTALE;
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
 #ifndef STATX_MNT_ID_UNIQUE
 #define STATX_MNT_ID_UNIQUE 0x00004000U
 #endif
@@ -296,7 +255,7 @@ int umount_checked(const char *target, int id, int flags)
 		slash[1] = '\0';
 	else
 		*slash = '\0';
-	pfd = open_verified(parent, O_DIRECTORY);
+	pfd = fdpath_open(parent, O_DIRECTORY);
 	if (pfd < 0)
 		return pfd == -ELOOP ? -ESTALE : pfd;
 	r = mnt_id_at(pfd, name, &now, &uniq);

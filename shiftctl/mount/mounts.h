@@ -16,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "fdpath.h"
 #include "mount.h"
 
 /* The fstype a shiftfs daemon's mount shows in mountinfo. */
@@ -76,17 +77,6 @@ int state_foreach(state_visit_fn fn, void *ctx);
  * later, which another user could have redirected in between.
  */
 
-/* The path an fd refers to now (readlink of /proc/self/fd/N). */
-int fd_path(int fd, char *buf, size_t len);
-
-/*
- * Open the canonical absolute path real (from realpath()) as an O_PATH fd
- * (O_CLOEXEC | flags, e.g. O_DIRECTORY) without following any symlink or
- * magic link on the way, and check that the fd's path is still real.
- * Returns the fd, -ELOOP or -ESTALE when the path changed since it was
- * resolved (a symlink or a rename swapped in), or -errno.
- */
-int open_verified(const char *real, int flags);
 
 /*
  * The mount id (as in mountinfo) and, where the kernel has it (6.8+), the
@@ -101,7 +91,7 @@ int mnt_by_id(int id, struct mnt_entry *out);
 
 /*
  * Unmount the mount with id id whose mount point is target (canonical):
- * target's parent is opened with open_verified(), the mount id of the
+ * target's parent is opened with fdpath_open(), the mount id of the
  * name under it is checked, and umount2 acts on that very name through
  * the parent fd (/proc/self/fd/N/NAME, UMOUNT_NOFOLLOW), so that a rename
  * or symlink swapped in on target's path cannot redirect it (a mount point

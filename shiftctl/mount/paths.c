@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * shiftctl mount's SRC and MNT, resolved once to O_PATH fds: realpath(3),
- * then open_verified() (openat2 RESOLVE_NO_SYMLINKS) of the result, whose
+ * then fdpath_open() (openat2 RESOLVE_NO_SYMLINKS) of the result, whose
  * path must still be the resolved one. The refusal checks (system paths
  * from syspath, home directories, overlap) use those paths; --mkdir and
  * --private create MNT with mkdirat in its checked parent, after them.
@@ -133,7 +133,7 @@ static int resolve_dir(const char *what, const char *arg, char *real)
 
 	if (!realpath(arg, real))
 		die(EXIT_FAIL, "%s %s: %s", what, arg, strerror(errno));
-	fd = open_verified(real, O_DIRECTORY);
+	fd = fdpath_open(real, O_DIRECTORY);
 	if (fd == -ENOTDIR)
 		die(EXIT_FAIL, "%s %s is not a directory", what, arg);
 	if (fd == -ELOOP || fd == -ESTALE || fd == -ENOENT)
@@ -182,7 +182,7 @@ static int make_mnt(const struct mount_opts *o, struct mount_result *r,
 		die(EXIT_FAIL, "MNT %s is not a directory", r->mnt);
 	if (fd < 0)
 		die(EXIT_FAIL, "MNT %s: %s", r->mnt, strerror(errno));
-	if (fd_path(fd, now, sizeof(now)) < 0 || strcmp(now, r->mnt))
+	if (fdpath_get(fd, now, sizeof(now)) < 0 || strcmp(now, r->mnt))
 		changed("MNT", want);
 	return fd;
 }

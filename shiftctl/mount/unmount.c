@@ -193,7 +193,7 @@ static int find_mount(const char *mnt, struct mnt_entry *e,
 		slash[1] = '\0';
 	else
 		*slash = '\0';
-	pfd = open_verified(parent, O_DIRECTORY);
+	pfd = fdpath_open(parent, O_DIRECTORY);
 	if (pfd < 0)
 		return pfd;
 	r = mnt_id_at(pfd, name, &id, uniq);

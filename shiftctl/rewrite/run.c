@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mounts.h" /* open_verified(): the mount engine's, shared */
+#include "fdpath.h"
 #include "progress.h"
 #include "rewrite_int.h"
 #include "shiftctl.h"
@@ -130,7 +130,7 @@ static noreturn void path_changed(const char *path)
  * directory could point anywhere); realpath() of it is opened with
  * openat2(RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS) and the fd's own
  * path (/proc/self/fd/N) must still be that string (mount's
- * open_verified()). real gets it; the walk, the refusals and the journal
+ * fdpath_open()). real gets it; the walk, the refusals and the journal
  * use only the fd and real. Dies on anything else.
  */
 int rewrite_resolve(const char *path, struct statx *stx, char *real,
@@ -159,7 +159,7 @@ int rewrite_resolve(const char *path, struct statx *stx, char *real,
 		    "%s: a symbolic link on the way (it resolves to %s): "
 		    "give the real path",
 		    path, real);
-	fd = open_verified(real, 0);
+	fd = fdpath_open(real, 0);
 	if (fd == -ELOOP || fd == -ESTALE || fd == -ENOENT || fd == -EXDEV)
 		path_changed(path);
 	if (fd < 0)
