@@ -67,6 +67,12 @@ static bool parse_line(char *line, struct mnt_entry *e)
 	copy_field(f[5], e->opts, sizeof(e->opts));
 	copy_field(f[sep + 1], e->fstype, sizeof(e->fstype));
 	unescape(f[sep + 2], e->source, sizeof(e->source));
+	e->super[0] = '\0';
+	e->super_cut = false;
+	if (n > sep + 3) {
+		unescape(f[sep + 3], e->super, sizeof(e->super));
+		e->super_cut = strlen(f[sep + 3]) >= sizeof(e->super) - 1;
+	}
 	return true;
 }
 

@@ -30,6 +30,10 @@ struct mnt_entry {
 	char opts[512]; /* per-mount options ("rw,nosuid,idmapped") */
 	char fstype[64];
 	char source[PATH_MAX]; /* unescaped */
+	/* superblock options, unescaped ("lowerdir=...,upperdir=..." for an
+	 * overlay); super_cut when the line held more than fits */
+	char super[8192];
+	bool super_cut;
 };
 
 /* Called per mountinfo line in file order; return non-zero to stop. */

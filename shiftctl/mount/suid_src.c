@@ -20,6 +20,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "mount_int.h"
 #include "mounts.h"
 #include "subid.h"
@@ -93,6 +94,139 @@ static bool privileged_owner(const struct idmap *map, bool gids,
 	return false;
 }
 
+/* p is dir or below it (strict: below only); both canonical. */
+static bool path_below(const char *p, const char *dir, bool strict)
+{
+	size_t n = strlen(dir);
+
+	if (!strcmp(dir, "/"))
+		return !strict || strcmp(p, "/") != 0;
+	if (strncmp(p, dir, n))
+		return false;
+	return p[n] == '/' || (!strict && p[n] == '\0');
+}
+
+static bool where(int fd, struct mnt_entry *m, char *rel, size_t len);
+
+/* What the idmapped tree shows: SRC's filesystem from SRC's directory of
+ * it down, and each submount's from its root (set by tree_parts()). */
+#define MAX_PARTS 64
+static struct part {
+	unsigned int major, minor;
+	char rel[PATH_MAX];
+} parts[MAX_PARTS];
+static size_t nparts;
+static bool parts_cut; /* more submounts than fit: every overlay meets */
+
+static void add_part(unsigned int major, unsigned int minor, const char *rel)
+{
+	if (nparts == MAX_PARTS) {
+		parts_cut = true;
+		return;
+	}
+	parts[nparts].major = major;
+	parts[nparts].minor = minor;
+	snprintf(parts[nparts++].rel, PATH_MAX, "%s", rel);
+}
+
+static int collect_part(const struct mnt_entry *e, void *ctx)
+{
+	const char *src = ctx;
+
+	if (path_below(e->target, src, true))
+		add_part(e->major, e->minor, e->root);
+	return 0;
+}
+
+static void tree_parts(int src_fd, const char *src)
+{
+	static struct mnt_entry m;
+	static char rel[PATH_MAX];
+
+	nparts = 0;
+	parts_cut = !where(src_fd, &m, rel, sizeof(rel));
+	if (!parts_cut)
+		add_part(m.major, m.minor, rel);
+	if (mnt_foreach(collect_part, (void *)src) < 0)
+		parts_cut = true;
+}
+
+/*
+ * Does one overlay layer (a path as the overlay shows it) show some of the
+ * tree: the same filesystem, a directory in, above or below a part? Judged
+ * by device and path within the filesystem, so a bind mount of SRC used as
+ * the layer counts too. A layer we cannot open counts as meeting.
+ */
+static bool layer_meets(const char *layer)
+{
+	static struct mnt_entry m;
+	static char rel[PATH_MAX];
+	_cleanup_close_ int fd = -1;
+	size_t i;
+
+	if (parts_cut || layer[0] != '/')
+		return true;
+	fd = open(layer, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !where(fd, &m, rel, sizeof(rel)))
+		return true;
+	for (i = 0; i < nparts; i++)
+		if (m.major == parts[i].major && m.minor == parts[i].minor &&
+		    (path_below(rel, parts[i].rel, false) ||
+		     path_below(parts[i].rel, rel, false)))
+			return true;
+	return false;
+}
+
+/*
+ * An overlay whose layers (lowerdir, upperdir, datadir: overlay escapes ',',
+ * ':' and '\' in them with '\') meet SRC shows SRC's files under another
+ * device number, where its own mount options decide setuid: another way in
+ * that neither the device nor the guard check sees. Unparsable options
+ * count as meeting.
+ */
+static bool overlay_meets(const struct mnt_entry *e)
+{
+	char layer[PATH_MAX];
+	const char *p = e->super;
+	bool in_layers = false;
+	size_t o = 0;
+
+	if (strcmp(e->fstype, "overlay"))
+		return false;
+	if (e->super_cut)
+		return true;
+	for (;; p++) {
+		if (o + 2 >= sizeof(layer))
+			return true; /* a layer path longer than PATH_MAX */
+		if (*p == '\\' && p[1]) {
+			layer[o++] = *++p;
+			continue;
+		}
+		if (*p == ',' || *p == ':' || *p == '\0') {
+			layer[o] = '\0';
+			if (in_layers && o && layer_meets(layer))
+				return true;
+			o = 0;
+			if (*p == '\0')
+				return false;
+			if (*p == ',')
+				in_layers = false;
+			continue;
+		}
+		if (*p == '=' && !in_layers) {
+			layer[o] = '\0';
+			in_layers = !strcmp(layer, "lowerdir") ||
+				    !strcmp(layer, "upperdir") ||
+				    !strcmp(layer, "datadir") ||
+				    !strcmp(layer, "lowerdir+") ||
+				    !strcmp(layer, "datadir+");
+			o = 0;
+			continue;
+		}
+		layer[o++] = *p;
+	}
+}
+
 struct nosuid_ctx {
 	const char *src;
 	unsigned int dev[64][2];
@@ -131,7 +265,8 @@ static int suid_mount(const struct mnt_entry *e, void *ctx)
 {
 	struct nosuid_ctx *c = ctx;
 
-	if (has_dev(c, e) && !mnt_opt_has(e->opts, "nosuid")) {
+	if ((has_dev(c, e) || overlay_meets(e)) &&
+	    !mnt_opt_has(e->opts, "nosuid")) {
 		c->suid = true;
 		return 1;
 	}
@@ -218,18 +353,6 @@ static bool is_root_dir(int fd)
 	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-/* p is dir or below it (strict: below only); both canonical. */
-static bool path_below(const char *p, const char *dir, bool strict)
-{
-	size_t n = strlen(dir);
-
-	if (!strcmp(dir, "/"))
-		return !strict || strcmp(p, "/") != 0;
-	if (strncmp(p, dir, n))
-		return false;
-	return p[n] == '/' || (!strict && p[n] == '\0');
-}
-
 /* The root-only directory that guards SRC: its path, filesystem, and path
  * within that filesystem. */
 struct guard {
@@ -258,6 +381,10 @@ static int reach_part(const struct mnt_entry *e, void *ctx)
 	struct reach_ctx *c = ctx;
 	const struct guard *g = c->g;
 
+	if (overlay_meets(e) && !path_below(e->target, g->abs, true)) {
+		c->bypass = true; /* SRC's files under another device */
+		return 1;
+	}
 	if (e->major != c->major || e->minor != c->minor)
 		return 0;
 	if (!path_below(c->rel, e->root, false) &&
@@ -393,6 +520,7 @@ bool idmap_suid_refused(const struct mount_opts *o,
 			return false;
 		kind = "gid";
 	}
+	tree_parts(r->src_fd, r->src); /* for the overlay test of both rules */
 	if (src_nosuid(r) || src_root_only(r->src_fd, r->src))
 		return false;
 	snprintf(why, len,

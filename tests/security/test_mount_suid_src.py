@@ -235,3 +235,57 @@ def test_root_only_guard_counts_every_mount_of_the_filesystem(world_tmp,
     finally:
         subprocess.run(["umount", "-R", "-l", src], capture_output=True)
         subprocess.run(["umount", "-l", pub], capture_output=True)
+
+
+def _overlay(lower, where, opts=""):
+    upper, work = lower + ".up", lower + ".work"
+    os.mkdir(upper)
+    os.mkdir(work)
+    subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                    "lowerdir=%s,upperdir=%s,workdir=%s%s"
+                    % (lower, upper, work, opts), where], check=True)
+
+
+def test_overlay_of_src_defeats_guard_and_nosuid(world_tmp, nosuid_src,
+                                                 mounts):
+    """An overlay with SRC as a layer shows SRC's files under another
+    device number, with its own mount options deciding setuid (red-team
+    finding): at a public place it defeats both the root-only guard and a
+    nosuid SRC. An overlay of something else does not get in the way."""
+    need_root_and_fuse()
+    # the guard: SRC below a 0700 root directory, an overlay of it public
+    priv = os.path.join(world_tmp, "g")
+    os.mkdir(priv, 0o700)
+    src, mnt = os.path.join(priv, "src"), os.path.join(world_tmp, "m")
+    merged = os.path.join(world_tmp, "merged")
+    for d in (src, mnt, merged):
+        os.mkdir(d)
+    _overlay(src, merged)
+    try:
+        r = mounts.mount("--backend=idmap", LAYOUT, src, mnt, expect_ok=False)
+        assert r.returncode == 1 and "--allow-suid-src" in r.stderr, r.stdout
+        assert not is_mounted(mnt)
+    finally:
+        subprocess.run(["umount", "-l", merged], capture_output=True)
+    # nosuid SRC, a suid overlay of it at a public place
+    nsrc, nmnt = nosuid_src
+    nmerged = os.path.join(world_tmp, "nmerged")
+    os.mkdir(nmerged)
+    lower = os.path.join(world_tmp, "nlower")
+    os.mkdir(lower)
+    subprocess.run(["mount", "--bind", nsrc, lower], check=True)
+    try:
+        _overlay(lower, nmerged)
+        r = mounts.mount("--backend=idmap", LAYOUT, nsrc, nmnt,
+                         expect_ok=False)
+        assert r.returncode == 1 and "--allow-suid-src" in r.stderr, r.stdout
+        subprocess.run(["umount", "-l", nmerged], capture_output=True)
+        # legitimate: an overlay of an unrelated directory
+        other = os.path.join(world_tmp, "other")
+        os.mkdir(other)
+        _overlay(other, nmerged)
+        r = mounts.mount("--backend=idmap", LAYOUT, nsrc, nmnt)
+        assert " with idmap (" in r.stdout
+    finally:
+        subprocess.run(["umount", "-l", nmerged], capture_output=True)
+        subprocess.run(["umount", "-l", lower], capture_output=True)
