@@ -367,7 +367,6 @@ struct reach_ctx {
 	const struct guard *g;
 	unsigned int major, minor;
 	const char *rel;
-	const char *src;	/* SRC's path, to find submounts */
 	bool bypass;
 };
 
@@ -398,24 +397,6 @@ static int reach_part(const struct mnt_entry *e, void *ctx)
 		return 0;
 	c->bypass = true;
 	return 1;
-}
-
-/* The same for each submount below SRC (the tree is recursive). */
-static int reach_submount(const struct mnt_entry *e, void *ctx)
-{
-	struct reach_ctx *c = ctx, sub = *c;
-
-	if (!path_below(e->target, c->src, true))
-		return 0;
-	sub.major = e->major;
-	sub.minor = e->minor;
-	sub.rel = e->root;
-	sub.bypass = false;
-	if (mnt_foreach(reach_part, &sub) < 0 || sub.bypass) {
-		c->bypass = true;
-		return 1;
-	}
-	return 0;
 }
 
 /* fd's mount entry and fd's path within that filesystem. */
@@ -475,26 +456,25 @@ static bool find_guard(int src_fd, struct guard *g)
  * mounted elsewhere would bypass it). Mount namespaces other than ours are
  * not seen.
  */
-static bool src_root_only(int src_fd, const char *src)
+static bool src_root_only(int src_fd)
 {
 	static struct guard g;
-	static struct mnt_entry m;
-	static char rel[PATH_MAX];
 	struct reach_ctx c;
+	size_t i;
 
-	if (!find_guard(src_fd, &g) || !where(src_fd, &m, rel, sizeof(rel)))
+	if (parts_cut || !find_guard(src_fd, &g))
 		return false;
-	memset(&c, 0, sizeof(c));
-	c.g = &g;
-	c.major = m.major;
-	c.minor = m.minor;
-	c.rel = rel;
-	c.src = src;
-	if (mnt_foreach(reach_part, &c) < 0 || c.bypass)
-		return false;
-	if (mnt_foreach(reach_submount, &c) < 0 || c.bypass)
-		return false;
-	return true;
+	/* each part of the tree (tree_parts(): SRC's, then submounts') */
+	for (i = 0; i < nparts; i++) {
+		memset(&c, 0, sizeof(c));
+		c.g = &g;
+		c.major = parts[i].major;
+		c.minor = parts[i].minor;
+		c.rel = parts[i].rel;
+		if (mnt_foreach(reach_part, &c) < 0 || c.bypass)
+			return false;
+	}
+	return nparts > 0;
 }
 
 /*
@@ -520,8 +500,8 @@ bool idmap_suid_refused(const struct mount_opts *o,
 			return false;
 		kind = "gid";
 	}
-	tree_parts(r->src_fd, r->src); /* for the overlay test of both rules */
-	if (src_nosuid(r) || src_root_only(r->src_fd, r->src))
+	tree_parts(r->src_fd, r->src); /* the overlay test, the root-only rule */
+	if (src_nosuid(r) || src_root_only(r->src_fd))
 		return false;
 	snprintf(why, len,
 		 "view %s %u would own disk %s %u in SRC, which is not "
