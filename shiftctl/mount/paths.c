@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -144,47 +143,134 @@ static int resolve_dir(const char *what, const char *arg, char *real)
 }
 
 /*
- * Create the directory want (one level, mode 0755) in its resolved parent
- * and return its fd, r->mnt its canonical path. The system-path check is
- * made before mkdir, so that a refused MNT is not created either.
+ * Open the next component name of MNT under pfd, creating it first (mode
+ * 0755, as the caller: mkdirat in the directory fd, never by path); so far
+ * is the path up to and including name, for messages. A name that existed
+ * already (made by someone else since the walk looked) is only gone
+ * through when it is a directory of the caller's or root's, not a symlink.
+ * Returns the O_PATH fd of name.
+ */
+/* Dies: name cannot be made or is not such a directory. */
+static int mkdir_one(int pfd, const char *name, const char *so_far,
+		     bool last)
+{
+	struct stat st;
+	bool made = true;
+	int fd;
+
+	if (mkdirat(pfd, name, 0755) < 0) {
+		if (errno != EEXIST)
+			die(EXIT_FAIL, "mkdir %s: %s", so_far, strerror(errno));
+		made = false;
+	}
+	fd = openat(pfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == ENOTDIR || errno == ELOOP))
+		die(EXIT_FAIL, "%s %s is not a directory",
+		    last ? "MNT" : "MNT's parent", so_far);
+	if (fd < 0)
+		die(EXIT_FAIL, "%s: %s", so_far, strerror(errno));
+	if (!made && !last &&
+	    (fstat(fd, &st) < 0 ||
+	     (st.st_uid != geteuid() && st.st_uid != 0)))
+		changed("MNT", so_far);
+	return fd;
+}
+
+/*
+ * Create the directory want and its missing parents (mkdir -p, mode 0755,
+ * owned by the caller) and return its fd, r->mnt its canonical path. The
+ * deepest ancestor that exists is resolved and checked like any path
+ * (resolve_dir()); each missing component is then made with mkdirat in
+ * its parent's fd and opened O_NOFOLLOW from it, so that no symlink is
+ * followed and no name is looked up again from the root. The system-path
+ * check is made on the final path before anything is created, so that a
+ * refused MNT is not created either.
  */
 /* Dies: MNT cannot be made, or is refused. */
 static int make_mnt(const struct mount_opts *o, struct mount_result *r,
 		    const char *want)
 {
-	_cleanup_free_ char *d1 = strdup(want), *d2 = strdup(want);
+	_cleanup_free_ char *anc = NULL;
 	_cleanup_close_ int pfd = -1;
-	char parent[PATH_MAX], now[PATH_MAX];
-	const char *base, *why;
-	int fd;
+	char parent[PATH_MAX], now[PATH_MAX], cwd[PATH_MAX];
+	const char *why, *tail[PATH_MAX / 2];
+	size_t ntail = 0, i, len;
+	char *slash;
 
-	if (!d1 || !d2)
+	if (want[0] == '/')
+		anc = strdup(want);
+	else if (!getcwd(cwd, sizeof(cwd)))
+		die(EXIT_FAIL, "MNT %s: the current directory: %s", want,
+		    strerror(errno));
+	else if (asprintf(&anc, "%s/%s", cwd, want) < 0)
+		anc = NULL;
+	if (!anc)
 		die(EXIT_FAIL, "out of memory");
-	base = basename(d2);
-	if (!*base || !strcmp(base, ".") || !strcmp(base, "..") ||
-	    !strcmp(base, "/"))
+	/* Peel off components until what is left exists. */
+	for (;;) {
+		len = strlen(anc);
+		while (len > 1 && anc[len - 1] == '/')
+			anc[--len] = '\0';
+		if (realpath(anc, parent))
+			break;
+		if (errno != ENOENT)
+			die(EXIT_FAIL, "MNT's parent %s: %s", anc,
+			    strerror(errno));
+		slash = strrchr(anc, '/');
+		if (!slash || ntail == sizeof(tail) / sizeof(tail[0]))
+			die(EXIT_FAIL, "MNT %s: path too long", want);
+		*slash = '\0';
+		if (strcmp(slash + 1, ".") && slash[1])
+			tail[ntail++] = slash + 1;
+		if (!strcmp(slash + 1, ".."))
+			die(EXIT_FAIL,
+			    "MNT %s: '..' after a directory that does not "
+			    "exist",
+			    want);
+		if (slash == anc) {
+			anc[0] = '/';
+			anc[1] = '\0';
+		}
+	}
+	if (!ntail)
 		die(EXIT_FAIL, "MNT %s: not a directory name", want);
-	pfd = resolve_dir("MNT's parent", dirname(d1), parent);
-	if ((size_t)snprintf(r->mnt, sizeof(r->mnt), "%s/%s",
-			     strcmp(parent, "/") ? parent : "",
-			     base) >= sizeof(r->mnt))
+	pfd = resolve_dir("MNT's parent", anc, parent);
+	len = strlen(parent);
+	if (len >= sizeof(r->mnt))
 		die(EXIT_FAIL, "MNT %s: path too long", want);
+	memcpy(r->mnt, parent, len + 1);
+	if (!strcmp(r->mnt, "/"))
+		len = 0;
+	for (i = ntail; i-- > 0;) {
+		int n = snprintf(r->mnt + len, sizeof(r->mnt) - len, "/%s",
+				 tail[i]);
+
+		if (n < 0 || (size_t)n >= sizeof(r->mnt) - len)
+			die(EXIT_FAIL, "MNT %s: path too long", want);
+		len += (size_t)n;
+	}
 	why = o->force || o->private_dir ? NULL : refused(r->mnt);
 	if (why)
 		die(EXIT_FAIL,
 		    "refusing to mount onto %s: it is %s (--force "
 		    "overrides)",
 		    r->mnt, why);
-	if (mkdirat(pfd, base, 0755) < 0 && errno != EEXIST)
-		die(EXIT_FAIL, "mkdir %s: %s", r->mnt, strerror(errno));
-	fd = openat(pfd, base, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && (errno == ENOTDIR || errno == ELOOP))
-		die(EXIT_FAIL, "MNT %s is not a directory", r->mnt);
-	if (fd < 0)
-		die(EXIT_FAIL, "MNT %s: %s", r->mnt, strerror(errno));
-	if (fdpath_get(fd, now, sizeof(now)) < 0 || strcmp(now, r->mnt))
+	/* r->mnt is "parent/tail[ntail-1]/.../tail[0]": cut it per step. */
+	len = strcmp(parent, "/") ? strlen(parent) : 0;
+	for (i = ntail; i-- > 0;) {
+		char so_far[PATH_MAX];
+		int fd;
+
+		len += 1 + strlen(tail[i]);
+		memcpy(so_far, r->mnt, len);
+		so_far[len] = '\0';
+		fd = mkdir_one(pfd, tail[i], so_far, i == 0);
+		close(pfd);
+		pfd = fd;
+	}
+	if (fdpath_get(pfd, now, sizeof(now)) < 0 || strcmp(now, r->mnt))
 		changed("MNT", want);
-	return fd;
+	return steal_fd(&pfd);
 }
 
 /* Dies: as its callees; a bad --private NAME is a usage error. */
