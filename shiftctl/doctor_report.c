@@ -435,11 +435,20 @@ static void text_fixes(const struct doctor *dr, const struct fix *fx, int nfix)
 		pl_open(&pl);
 		fprintf(pl.f, "  %d. %s", k + 1, fx[k].summary);
 		if (fx[k].remaining == 0)
-			fprintf(pl.f, " (fixes all %s)",
-				fmt_count(dr->failed[SC_ASIS], a));
+			fprintf(pl.f, " (fixes all %s denied %s)",
+				fmt_count(dr->failed[SC_ASIS], a),
+				dr->failed[SC_ASIS] == 1 ? "entry" : "entries");
+		else if (fx[k].remaining > 0 &&
+			 (uint64_t)fx[k].remaining < dr->failed[SC_ASIS])
+			fprintf(pl.f, " (fixes %s of the %s denied entries)",
+				fmt_count(dr->failed[SC_ASIS] -
+						  (uint64_t)fx[k].remaining,
+					  a),
+				fmt_count(dr->failed[SC_ASIS], b));
 		else if (fx[k].remaining > 0)
-			fprintf(pl.f, " (leaves %s of %s)",
-				fmt_count((uint64_t)fx[k].remaining, a),
+			fprintf(pl.f,
+				" (fixes none of the %s denied entries by "
+				"itself)",
 				fmt_count(dr->failed[SC_ASIS], b));
 		pl_print(&pl, stdout);
 		for (int c = 0; c < fx[k].ncmd; c++) {
@@ -603,7 +612,8 @@ static struct json_object *json_mount(const struct doctor *dr)
 	return t;
 }
 
-static struct json_object *json_fixes(const struct fix *fx, int nfix)
+static struct json_object *json_fixes(const struct doctor *dr,
+				      const struct fix *fx, int nfix)
 {
 	struct json_object *a = json_object_new_array();
 
@@ -619,6 +629,13 @@ static struct json_object *json_fixes(const struct fix *fx, int nfix)
 			f, "remaining",
 			fx[k].remaining >= 0
 				? json_object_new_int64(fx[k].remaining)
+				: NULL);
+		json_object_object_add(
+			f, "fixes",
+			fx[k].remaining >= 0
+				? json_object_new_int64(
+					  (int64_t)dr->failed[SC_ASIS] -
+					  fx[k].remaining)
 				: NULL);
 		c = json_object_new_array();
 		for (int j = 0; j < fx[k].ncmd; j++)
@@ -681,6 +698,6 @@ void doctor_print_json(const struct doctor *dr, struct json_object *entries)
 	notes(dr, note_json, a);
 	json_object_object_add(o, "notes", a);
 
-	json_object_object_add(o, "fixes", json_fixes(dr->fixes, dr->nfix));
+	json_object_object_add(o, "fixes", json_fixes(dr, dr->fixes, dr->nfix));
 	json_print(o);
 }

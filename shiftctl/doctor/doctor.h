@@ -25,8 +25,24 @@
 #include "access.h"
 #include "shiftctl.h"
 
-/* Scenarios every entry is judged under. */
-enum { SC_ASIS, SC_MOUNT, SC_CHOWN, SC_SHIFT, NSCEN };
+/*
+ * Scenarios every entry is judged under: as it is, then under each cure
+ * (an owner-mode mount, an in-place chown, a shift, podman's keep-id for
+ * the user running podman, a read-write remount).
+ */
+enum {
+	SC_ASIS,
+	SC_MOUNT,
+	SC_CHOWN,
+	SC_SHIFT,
+	SC_KEEPID,
+	SC_REMOUNT,
+	/* Not a cure: the caller itself on the tree as it is. Run by a
+	 * user, the FUSE daemon of the owner-mode mount reaches the disk
+	 * with the caller's rights, so SC_MOUNT needs this too. */
+	SC_CALLER,
+	NSCEN
+};
 
 #define MAX_OWNERS 512
 #define MAX_SAMPLES 3
@@ -55,7 +71,8 @@ struct fix {
 	 * quoted with sh_quote(); malloc'd. */
 	char *commands[8];
 	int ncmd;
-	int64_t remaining; /* -1: not judged */
+	bool followups; /* commands to run after it (chmod, setfacl) */
+	int64_t remaining; /* entries still denied after it; -1: not judged */
 };
 
 struct doctor {
@@ -98,6 +115,13 @@ struct doctor {
 	uint32_t k_uid, k_gid, k_groups[PASSWD_MAX_GROUPS];
 	size_t k_ngroups;
 	struct access_cred cred;
+	/* USER under podman --userns=keep-id:uid=U,gid=G, run by the user
+	 * whose rootless layout the map is (keep_id: that is the caller) */
+	struct access_cred keep_cred;
+	uint32_t keep_groups[PASSWD_MAX_GROUPS];
+	bool keep_id;
+	struct access_cred caller_cred; /* the caller's own, on the host */
+	uint32_t caller_groups[PASSWD_MAX_GROUPS];
 	uint32_t root_k_uid; /* host uid of container root, if mapped */
 	bool root_mapped;
 

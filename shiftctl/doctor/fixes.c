@@ -6,6 +6,7 @@
  * sh_quote(), ranked by how many problems each leaves, then what to run
  * after the best ones when the owner's own mode bits or an ACL mask deny.
  */
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,6 +53,18 @@ static void put_word(FILE *f, const char *opt, const char *value)
 	fprintf(f, "%s%s", ftell(f) ? " " : "", q);
 }
 
+/* The caller's login name (its uid if it has none). */
+static const char *caller_name(void)
+{
+	static char buf[256];
+	struct passwd *pw = getpwuid(getuid());
+
+	bfmt(buf, sizeof(buf), "%s", pw ? pw->pw_name : "");
+	if (!buf[0])
+		bfmt(buf, sizeof(buf), "%u", (unsigned)getuid());
+	return buf;
+}
+
 /* The map source options, as the user gave them (or as detected), as
  * quoted shell words; malloc'd. */
 static char *mapsrc_args(const struct doctor *dr)
@@ -66,7 +79,9 @@ static char *mapsrc_args(const struct doctor *dr)
 		die(EXIT_FAIL, "out of memory");
 	switch (q->kind) {
 	case LAYOUT_ROOTLESS:
-		put_word(f, q->user ? "--rootless=" : "--rootless", q->user);
+		/* Always named: a fix that needs root is run by root, for
+		 * whom a bare --rootless would mean root's own layout. */
+		put_word(f, "--rootless=", q->user ? q->user : caller_name());
 		break;
 	case LAYOUT_USERNS_REMAP:
 		put_word(f, "--userns-remap=", q->user);
@@ -170,13 +185,13 @@ static void run_snippets(const struct doctor *dr, struct fix *f,
 		dr->c_uid, dr->c_gid, yvol);
 }
 
-/* A read-only mount: nothing else helps until it is remounted. */
+/* A read-only mount: nothing written there until it is remounted. */
 static void fix_remount(const struct doctor *dr, struct fix *f,
 			const char *qmnt)
 {
 	memset(f, 0, sizeof(*f));
 	f->kind = "remount";
-	f->remaining = -1;
+	f->remaining = (int64_t)dr->failed[SC_REMOUNT];
 	bfmt(f->summary, sizeof(f->summary),
 	     "%s is on a read-only mount (%s): nothing can be "
 	     "written there until it is remounted read-write",
@@ -201,6 +216,16 @@ static void fix_mount(const struct doctor *dr, struct fix *f, const char *map,
 	run_snippets(dr, f, target);
 }
 
+/* What a chown or shift says when the caller cannot run it: changing
+ * owners to other ids takes CAP_CHOWN (shiftctl chown refuses up front). */
+static const char *needs_root(const struct doctor *dr, bool chown)
+{
+	if (geteuid() == 0 ||
+	    (chown && dr->k_uid == geteuid() && dr->k_gid == getegid()))
+		return "";
+	return "; it needs root (CAP_CHOWN): run it as root";
+}
+
 /* An in-place chown of the whole tree to USER's host ids. */
 static void fix_chown(const struct doctor *dr, struct fix *f, const char *map,
 		      const char *user, const char *qreal)
@@ -210,8 +235,8 @@ static void fix_chown(const struct doctor *dr, struct fix *f, const char *map,
 	f->remaining = (int64_t)dr->failed[SC_CHOWN];
 	bfmt(f->summary, sizeof(f->summary),
 	     "Rewrite the owners on disk once (undoable): every "
-	     "entry owned by the container's %s, host %u:%u",
-	     user, dr->k_uid, dr->k_gid);
+	     "entry owned by the container's %s, host %u:%u%s",
+	     user, dr->k_uid, dr->k_gid, needs_root(dr, true));
 	add_cmd(f, "shiftctl chown %s --user=%s %s", map, user, qreal);
 	run_snippets(dr, f, dr->realpath);
 }
@@ -226,8 +251,8 @@ static void fix_shift(const struct doctor *dr, struct fix *f, const char *map,
 	bfmt(f->summary, sizeof(f->summary),
 	     "The tree has %zu different owners: if they are the "
 	     "container's own ids (copied from an image or another "
-	     "machine), shift each one through the map on disk",
-	     dr->nowners);
+	     "machine), shift each one through the map on disk%s",
+	     dr->nowners, needs_root(dr, false));
 	add_cmd(f, "shiftctl shift %s %s", map, qreal);
 	run_snippets(dr, f, dr->realpath);
 }
@@ -239,10 +264,11 @@ static void fix_keep_id(const struct doctor *dr, struct fix *f)
 
 	memset(f, 0, sizeof(*f));
 	f->kind = "podman-keep-id";
-	f->remaining = -1;
+	f->remaining = (int64_t)dr->failed[SC_KEEPID];
 	bfmt(f->summary, sizeof(f->summary),
-	     "podman only: map your own uid to the container's "
-	     "USER for this container");
+	     "podman only: map your own uid %u to the container's "
+	     "USER %u:%u for this container, change nothing on disk",
+	     (unsigned)getuid(), dr->c_uid, dr->c_gid);
 	if (asprintf(&vol, "%s:%s%s", dr->realpath, dr->container_path,
 		     dr->selinux ? ":z" : "") < 0)
 		die(EXIT_FAIL, "out of memory");
@@ -253,21 +279,36 @@ static void fix_keep_id(const struct doctor *dr, struct fix *f)
 		dr->c_uid, dr->c_gid, qvol);
 }
 
-/* Rank the judged fixes by what they leave, mount before chown on a
- * tie (lossless first); unjudged ones keep their place. */
+/* Rank the fixes by what they leave; a stable sort, so that on a tie
+ * the mount comes before the chown (lossless first). */
 static void rank_fixes(struct fix *fx, int n)
 {
-	int i, j;
+	for (int i = 1; i < n; i++) {
+		struct fix t = fx[i];
+		int j = i;
 
-	for (i = 0; i < n; i++)
-		for (j = i + 1; j < n; j++)
-			if (fx[i].remaining >= 0 && fx[j].remaining >= 0 &&
-			    fx[j].remaining < fx[i].remaining) {
-				struct fix t = fx[i];
+		for (; j > 0 && fx[j - 1].remaining > t.remaining; j--)
+			fx[j] = fx[j - 1];
+		fx[j] = t;
+	}
+}
 
-				fx[i] = fx[j];
-				fx[j] = t;
-			}
+/* Drop the fixes judged to fix nothing, the commands they would have
+ * added after them included: they are never offered. */
+static int drop_useless(const struct doctor *dr, struct fix *fx, int n)
+{
+	int i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (fx[i].remaining >= 0 &&
+		    (uint64_t)fx[i].remaining >= dr->failed[SC_ASIS] &&
+		    !fx[i].followups) {
+			free_fixes(&fx[i], 1);
+			continue;
+		}
+		fx[k++] = fx[i];
+	}
+	return k;
 }
 
 /* What the best one leaves, when modes or a mask are to blame: a
@@ -286,6 +327,8 @@ static void add_followups(const struct doctor *dr, struct fix *fx, int n,
 
 		if (sc < 0 || fx[i].remaining <= 0)
 			continue;
+		if (dr->fail_owner_bits[sc] || dr->fail_mask[sc])
+			fx[i].followups = true;
 		if (dr->fail_owner_bits[sc])
 			add_cmd(&fx[i],
 				"chmod -R u+%sX %s   # then: the owner's own "
@@ -325,11 +368,12 @@ int build_fixes(struct doctor *dr, struct fix *fx)
 	}
 	if (total && dr->nowners > 1 && dr->failed[SC_SHIFT] < total)
 		fix_shift(dr, &fx[n++], map, qreal);
+	/* keep-id: run by the user whose rootless layout this is, and
+	 * only when it changes who USER is (not uid and gid 0). */
 	if (total && dr->engine && !strcmp(dr->engine, "podman") &&
-	    dr->rootless && dr->ms.req.kind == LAYOUT_ROOTLESS &&
-	    dr->h_uid == (uint32_t)getuid())
+	    dr->rootless && dr->keep_id && (dr->c_uid || dr->c_gid))
 		fix_keep_id(dr, &fx[n++]);
 	rank_fixes(fx, n);
 	add_followups(dr, fx, n, qreal);
-	return n;
+	return drop_useless(dr, fx, n);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "doctor_int.h"
@@ -64,6 +65,65 @@ void resolve_user(struct doctor *dr)
 	}
 }
 
+/*
+ * The host id container id c gets under keep-id:uid=u (gid=g alike):
+ * podman maps u to its user (the rootless map's 0), the ids below u to
+ * the rootless map's 1..u, those above u to themselves.
+ */
+static int keep_id_to_host(const struct idmap *rootless, uint32_t u,
+			   uint32_t c, uint32_t *host)
+{
+	if (c == u)
+		c = 0;
+	else if (c < u)
+		c++;
+	return idmap_to_view(rootless, c, host);
+}
+
+/* USER's host credentials under keep-id, when the caller is the user
+ * whose rootless layout the map is (the one who would run podman). */
+static void keep_id_cred(struct doctor *dr)
+{
+	struct access_cred *k = &dr->keep_cred;
+	size_t i;
+
+	*k = dr->cred;
+	dr->keep_id = false;
+	if (dr->ms.req.kind != LAYOUT_ROOTLESS || !dr->root_mapped ||
+	    dr->root_k_uid != (uint32_t)getuid())
+		return;
+	if (keep_id_to_host(&dr->maps.uid, dr->c_uid, dr->c_uid, &k->uid) <
+		    0 ||
+	    keep_id_to_host(&dr->maps.gid, dr->c_gid, dr->c_gid, &k->gid) < 0)
+		return;
+	k->ngroups = 0;
+	for (i = 0; i < dr->c_ngroups; i++)
+		if (keep_id_to_host(&dr->maps.gid, dr->c_gid, dr->c_groups[i],
+				    &dr->keep_groups[k->ngroups]) == 0)
+			k->ngroups++;
+	k->groups = dr->keep_groups;
+	dr->keep_id = true;
+}
+
+/* The caller's own credentials on the host (for SC_CALLER). */
+static void caller_cred(struct doctor *dr)
+{
+	struct access_cred *c = &dr->caller_cred;
+	gid_t g[PASSWD_MAX_GROUPS];
+	int n = getgroups(PASSWD_MAX_GROUPS - 1, g);
+
+	c->uid = (uint32_t)geteuid();
+	c->gid = (uint32_t)getegid();
+	dr->caller_groups[0] = c->gid;
+	c->ngroups = 1;
+	for (int i = 0; i < n; i++)
+		if ((uint32_t)g[i] != c->gid)
+			dr->caller_groups[c->ngroups++] = (uint32_t)g[i];
+	c->groups = dr->caller_groups;
+	c->ns_root = false;
+	c->ns = NULL;
+}
+
 void build_map(struct doctor *dr)
 {
 	struct shift_diag d = {""};
@@ -114,4 +174,6 @@ void build_map(struct doctor *dr)
 	dr->cred.ngroups = dr->k_ngroups;
 	dr->cred.ns_root = dr->c_uid == 0;
 	dr->cred.ns = &dr->maps;
+	keep_id_cred(dr);
+	caller_cred(dr);
 }

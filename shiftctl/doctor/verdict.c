@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "doctor_int.h"
 
@@ -26,7 +27,8 @@ static void transform(const struct doctor *dr, int sc, const struct node *in,
 		memcpy(out->acl, in->acl, in->ino.acl_n * sizeof(in->acl[0]));
 		out->ino.acl = out->acl;
 	}
-	if (sc == SC_ASIS)
+	if (sc == SC_ASIS || sc == SC_KEEPID || sc == SC_REMOUNT ||
+	    sc == SC_CALLER)
 		return;
 	if (sc == SC_SHIFT) {
 		/* shiftctl shift: every owner taken as a container id. */
@@ -74,12 +76,17 @@ static void transform(const struct doctor *dr, int sc, const struct node *in,
 	}
 }
 
-static void judge(const struct doctor *dr, const struct node *n,
+static void judge(const struct doctor *dr, int sc, const struct node *n,
 		  const struct node *parent, bool reachable, struct verdict *v)
 {
 	const struct access_inode *ino = &n->ino;
 	bool dir = S_ISDIR(ino->mode), lnk = S_ISLNK(ino->mode);
 	unsigned need = dr->need;
+	/* keep-id changes who USER is on the host; a remount, the flag */
+	const struct access_cred *cred = sc == SC_KEEPID   ? &dr->keep_cred
+					 : sc == SC_CALLER ? &dr->caller_cred
+							   : &dr->cred;
+	bool rofs = dr->rofs && sc != SC_REMOUNT;
 
 	memset(v, 0, sizeof(*v));
 	v->is_dir = dir;
@@ -89,23 +96,20 @@ static void judge(const struct doctor *dr, const struct node *n,
 		/* The kernel never checks a symlink's own mode. */
 		v->read = v->write = v->exec = true;
 	} else {
-		v->read = access_permission(ino, &dr->cred, ACCESS_R, &v->rr) ==
-			  0;
+		v->read = access_permission(ino, cred, ACCESS_R, &v->rr) == 0;
 		v->write =
-			access_permission(ino, &dr->cred,
+			access_permission(ino, cred,
 					  dir ? ACCESS_W | ACCESS_X : ACCESS_W,
 					  &v->wr) == 0;
-		v->exec = access_permission(ino, &dr->cred, ACCESS_X, &v->xr) ==
-			  0;
-		if (dr->rofs)
+		v->exec = access_permission(ino, cred, ACCESS_X, &v->xr) == 0;
+		if (rofs)
 			v->write = false;
 		if (dr->noexec && !dir)
 			v->exec = false;
 	}
 	if (parent) {
-		v->del =
-			access_may_delete(&parent->ino, ino, &dr->cred, &v->dr);
-		if (!v->del && dr->rofs)
+		v->del = access_may_delete(&parent->ino, ino, cred, &v->dr);
+		if (!v->del && rofs)
 			v->del = -EROFS;
 	}
 
@@ -260,10 +264,19 @@ void judge_entry(struct doctor *dr, const char *rel, const struct stat *st,
 
 	for (sc = 0; sc < NSCEN; sc++) {
 		transform(dr, sc, base, &self->n[sc]);
-		judge(dr, &self->n[sc], parent ? &parent->n[sc] : NULL,
+		judge(dr, sc, &self->n[sc], parent ? &parent->n[sc] : NULL,
 		      parent ? parent->reach[sc] : true, &v[sc]);
 		self->reach[sc] =
 			(parent ? parent->reach[sc] : true) && v[sc].exec;
+		/* A user's FUSE daemon is the caller on the disk. */
+		if (sc == SC_CALLER && geteuid() != 0 && !v[SC_CALLER].ok &&
+		    v[SC_MOUNT].ok) {
+			v[SC_MOUNT].ok = false;
+			dr->failed[SC_MOUNT]++;
+		}
+		if (sc == SC_CALLER && geteuid() != 0)
+			self->reach[SC_MOUNT] =
+				self->reach[SC_MOUNT] && self->reach[SC_CALLER];
 		if (!v[sc].ok) {
 			dr->failed[sc]++;
 			if (v[sc].owner_bits)
