@@ -298,6 +298,15 @@ static void notes_mount(const struct doctor *dr,
 		     dr->mnt_point, dr->kernel_ov_uid, dr->kernel_ov_gid);
 		cb(ctx, buf);
 	}
+	if (dr->via_source) {
+		bfmt(buf, sizeof(buf),
+		     "judged as USER sees the mount, not with your own "
+		     "rights there: the entries were read from its source "
+		     "%s and each owner taken through the mount's map "
+		     "(from shiftctl's record of it)",
+		     dr->view_src);
+		cb(ctx, buf);
+	}
 }
 
 /* What the scan did not cover. */
@@ -609,6 +618,12 @@ static struct json_object *json_mount(const struct doctor *dr)
 			       json_object_new_boolean(dr->noexec));
 	json_object_object_add(t, "nosuid",
 			       json_object_new_boolean(dr->nosuid));
+	json_object_object_add(t, "shifted_view",
+			       json_object_new_boolean(dr->shifted_view));
+	if (dr->via_source)
+		json_add_bytes(t, "read_from_source", dr->view_src);
+	else
+		json_object_object_add(t, "read_from_source", NULL);
 	return t;
 }
 

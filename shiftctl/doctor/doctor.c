@@ -34,6 +34,7 @@ void doctor_run(struct doctor *dr)
 	int fd;
 
 	dr->root_fd = -1;
+	dr->src_fd = -1;
 	if (!realpath(dr->path, dr->realpath))
 		die(EXIT_FAIL, "%s: %s", shown, strerror(errno));
 	/* Resolved once; from here on PATH is this fd, never the name. */
@@ -66,6 +67,7 @@ void doctor_run(struct doctor *dr)
 		dr->kernel_ov_uid = k.overflow_uid;
 		dr->kernel_ov_gid = k.overflow_gid;
 	}
+	find_view_source(dr);
 	dr->selinux = selinux_enforcing();
 
 	scan(dr);
@@ -87,6 +89,9 @@ void doctor_release(struct doctor *dr)
 	if (dr->root_fd >= 0)
 		close(dr->root_fd);
 	dr->root_fd = -1;
+	if (dr->src_fd >= 0)
+		close(dr->src_fd);
+	dr->src_fd = -1;
 }
 
 bool doctor_all_ok(const struct doctor *dr)

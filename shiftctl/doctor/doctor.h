@@ -134,6 +134,15 @@ struct doctor {
 	/* PATH is a shifted view (fuse.shiftfs or an idmapped mount): an
 	 * owner shown there as the kernel's overflow id is unmapped. */
 	bool shifted_view;
+	/* ... and one shiftctl recorded: the walk reads its source (src_fd,
+	 * view_src) and shows each owner through the mount's map (view_maps),
+	 * so that USER is judged on what the mount shows, whatever the
+	 * caller's own rights there (owner mode locks out the data's host
+	 * owner by design). */
+	bool via_source;
+	int src_fd;
+	char view_src[PATH_MAX];
+	struct idmaps view_maps;
 	uint32_t kernel_ov_uid, kernel_ov_gid;
 	char mnt_point[PATH_MAX], fstype[64];
 	uint64_t scanned, skipped_mounts, symlinks, setid_files, acl_entries;

@@ -60,6 +60,9 @@ void build_map(struct doctor *dr);
  */
 int open_root(struct doctor *dr);
 void find_mount(struct doctor *dr);
+/* PATH on a shifted mount that shiftctl recorded: its source and map
+ * (dr->via_source). */
+void find_view_source(struct doctor *dr);
 bool selinux_enforcing(void);
 void scan(struct doctor *dr);
 

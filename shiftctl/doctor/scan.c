@@ -29,6 +29,7 @@
 #include "cleanup.h"
 #include "doctor_int.h"
 #include "fdpath.h"
+#include "mount.h"
 #include "progress.h"
 
 /* opt is one of the comma-separated mount options in opts. */
@@ -107,13 +108,125 @@ bool selinux_enforcing(void)
 }
 
 /*
- * An id as judged: on a shifted view an id shown as the kernel's overflow id
+ * An id as judged. Read through the source of a recorded shifted mount:
+ * the id the mount shows, ACCESS_ID_INVALID when its map leaves it out.
+ * On a shifted view read directly, an id shown as the kernel's overflow id
  * is an unmapped one, which matches nobody (DESIGN.md: "shown, never
  * matched"). Elsewhere 65534 is a real owner.
  */
-static uint32_t view_id(const struct doctor *dr, uint32_t id, uint32_t ov)
+static uint32_t view_id(const struct doctor *dr, uint32_t id, bool uid)
 {
-	return dr->shifted_view && id == ov ? ACCESS_ID_INVALID : id;
+	uint32_t v;
+
+	if (dr->via_source)
+		return idmap_to_view(uid ? &dr->view_maps.uid
+					 : &dr->view_maps.gid,
+				     id, &v) == 0
+			       ? v
+			       : ACCESS_ID_INVALID;
+	return dr->shifted_view &&
+		       id == (uid ? dr->kernel_ov_uid : dr->kernel_ov_gid)
+		       ? ACCESS_ID_INVALID
+		       : id;
+}
+
+/* One map of a state record ([{disk, view, count}]) into m. */
+static bool record_map(struct json_object *rec, const char *key,
+		       struct idmap *m)
+{
+	struct json_object *a, *e, *v;
+	struct shift_diag d = {""};
+	int64_t f[3];
+	size_t i, k;
+	static const char *const names[] = {"disk", "view", "count"};
+
+	idmap_init(m);
+	if (!json_object_object_get_ex(rec, key, &a) ||
+	    !json_object_is_type(a, json_type_array))
+		return false;
+	for (i = 0; i < json_object_array_length(a); i++) {
+		e = json_object_array_get_idx(a, i);
+		for (k = 0; k < 3; k++) {
+			if (!json_object_object_get_ex(e, names[k], &v) ||
+			    !json_object_is_type(v, json_type_int))
+				return false;
+			f[k] = json_object_get_int64(v);
+			if (f[k] < 0 || f[k] > UINT32_MAX)
+				return false;
+		}
+		if (idmap_add(m, (uint32_t)f[0], (uint32_t)f[1],
+			      (uint32_t)f[2], &d) < 0)
+			return false;
+	}
+	return m->n > 0;
+}
+
+/*
+ * The source of the recorded mount PATH is on, PATH's place in it opened
+ * like PATH itself (fdpath_open), and the mount's maps, when the record is
+ * of this very mount (its mount id) and the source's entry is the inode
+ * the mount shows at PATH (same inode number and type).
+ */
+static bool open_view_source(struct doctor *dr, struct json_object *rec,
+			     int mnt_id)
+{
+	const char *src = state_str(rec, "source");
+	const char *rel = dr->realpath + strlen(dr->mnt_point);
+	char want[PATH_MAX * 2], real[PATH_MAX];
+	struct stat vs, ss;
+	int fd;
+
+	if (state_int(rec, "mount_id") != mnt_id || src[0] != '/')
+		return false;
+	if (!strcmp(dr->mnt_point, "/"))
+		rel = dr->realpath;
+	if (!record_map(rec, "uid_map", &dr->view_maps.uid) ||
+	    !record_map(rec, "gid_map", &dr->view_maps.gid))
+		return false;
+	bfmt(want, sizeof(want), "%s%s", strcmp(src, "/") ? src : "",
+	     *rel ? rel : "");
+	if (!want[0] || !realpath(want, real))
+		return false;
+	fd = fdpath_open(real, O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &ss) < 0 || fstat(dr->root_fd, &vs) < 0 ||
+	    ss.st_ino != vs.st_ino ||
+	    (ss.st_mode & S_IFMT) != (vs.st_mode & S_IFMT)) {
+		close(fd);
+		return false;
+	}
+	dr->src_fd = fd;
+	bfmt(dr->view_src, sizeof(dr->view_src), "%s", real);
+	return true;
+}
+
+void find_view_source(struct doctor *dr)
+{
+	struct json_object *list = NULL;
+	struct statx sx;
+	int err;
+	size_t i;
+
+	if (!dr->shifted_view || !dr->mnt_point[0])
+		return;
+	if (statx(dr->root_fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW,
+		  STATX_MNT_ID, &sx) < 0 ||
+	    !(sx.stx_mask & STATX_MNT_ID))
+		return;
+	if (mount_status_list(dr->mnt_point, &list, &err) < 0 || !list)
+		return;
+	for (i = 0; i < json_object_array_length(list); i++) {
+		struct json_object *rec = json_object_array_get_idx(list, i);
+
+		if (open_view_source(dr, rec, (int)sx.stx_mnt_id)) {
+			dr->view_maps.overflow_uid = dr->kernel_ov_uid;
+			dr->view_maps.overflow_gid = dr->kernel_ov_gid;
+			dr->via_source = true;
+			break;
+		}
+	}
+	json_object_put(list);
 }
 
 static void note_error(struct doctor *dr, const char *fmt, const char *a,
@@ -165,10 +278,8 @@ static void read_acl(struct doctor *dr, int fd, const char *full,
 		if (tag == ACL_USER || tag == ACL_GROUP) {
 			q = acl_get_qualifier(e);
 			if (q) {
-				n->acl[k].id = view_id(
-					dr, *(uint32_t *)q,
-					tag == ACL_USER ? dr->kernel_ov_uid
-							: dr->kernel_ov_gid);
+				n->acl[k].id = view_id(dr, *(uint32_t *)q,
+						       tag == ACL_USER);
 				acl_free(q);
 			}
 		}
@@ -200,9 +311,20 @@ static void visit(struct doctor *dr, int fd, const char *full,
 		  const struct level *parent, struct level *self)
 {
 	struct node base;
+	struct stat shown = *st;
 
-	base.ino.uid = view_id(dr, st->st_uid, dr->kernel_ov_uid);
-	base.ino.gid = view_id(dr, st->st_gid, dr->kernel_ov_gid);
+	base.ino.uid = view_id(dr, st->st_uid, true);
+	base.ino.gid = view_id(dr, st->st_gid, false);
+	if (dr->via_source) {
+		/* The owner the mount shows, as a stat() there would. */
+		shown.st_uid = base.ino.uid == ACCESS_ID_INVALID
+				       ? dr->kernel_ov_uid
+				       : base.ino.uid;
+		shown.st_gid = base.ino.gid == ACCESS_ID_INVALID
+				       ? dr->kernel_ov_gid
+				       : base.ino.gid;
+		st = &shown;
+	}
 	base.ino.mode = st->st_mode;
 	base.ino.acl = NULL;
 	base.ino.acl_n = 0;
@@ -304,20 +426,23 @@ void scan(struct doctor *dr)
 	static char full[PATH_MAX], rel[PATH_MAX];
 	_cleanup_free_ char *shown = tty_escape(dr->path);
 	struct level *top = malloc(sizeof(*top));
+	/* A recorded shifted mount is read from its source. */
+	int walk_fd = dr->via_source ? dr->src_fd : dr->root_fd;
 	struct stat st;
 	int fd;
 
 	if (!top)
 		die(EXIT_FAIL, "out of memory");
-	if (fstat(dr->root_fd, &st) < 0)
+	if (fstat(walk_fd, &st) < 0)
 		die(EXIT_FAIL, "%s: %s", shown, strerror(errno));
 	dr->root_dev = st.st_dev;
-	bfmt(full, sizeof(full), "%s", dr->realpath);
+	bfmt(full, sizeof(full), "%s",
+	     dr->via_source ? dr->view_src : dr->realpath);
 	rel[0] = '\0';
 	progress_start(0, dr->quiet);
-	visit(dr, dr->root_fd, full, ".", &st, NULL, top);
+	visit(dr, walk_fd, full, ".", &st, NULL, top);
 	if (S_ISDIR(st.st_mode) && !limit_hit(dr)) {
-		fd = openat(dr->root_fd, ".",
+		fd = openat(walk_fd, ".",
 			    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			die(EXIT_FAIL, "%s: %s", shown, strerror(errno));
