@@ -42,7 +42,7 @@ static const struct opt_def mount_defs[] = {
 	 " -o OPT[,OPT...]            shiftfs options (cache=, writeback,\n"
 	 "                              suid, dev, allow_other, ...)\n"},
 	{"mkdir", no_argument, OPT_MKDIR,
-	 "     --mkdir                create MNT if it does not exist\n"},
+	 "     --mkdir                create MNT (and its parents) if missing\n"},
 	{"private", no_argument, OPT_PRIVATE,
 	 "     --private              mount at a NAME under a 0700 directory\n"
 	 "                              (/run/shiftfs/private as root)\n"},
