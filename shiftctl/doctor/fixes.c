@@ -165,19 +165,40 @@ static char *yaml_str(const char *s)
 	return out;
 }
 
+/*
+ * A rootless engine runs as the user whose layout the map is: when that
+ * is not the caller (root diagnosing for alice), the engine line says who
+ * runs it, as a shell comment; NULL when the caller does. malloc'd.
+ */
+static char *engine_user(const struct doctor *dr)
+{
+	_cleanup_free_ char *q = NULL;
+	char *out = NULL;
+
+	if (dr->ms.req.kind != LAYOUT_ROOTLESS || !dr->root_mapped ||
+	    dr->root_k_uid == (uint32_t)getuid())
+		return NULL;
+	q = sh_quote(dr->ms.req.user ? dr->ms.req.user : caller_name());
+	if (asprintf(&out, "   # as %s: the rootless engine's user", q) < 0)
+		die(EXIT_FAIL, "out of memory");
+	return out;
+}
+
 static void run_snippets(const struct doctor *dr, struct fix *f,
 			 const char *src)
 {
 	const char *z = dr->selinux ? ":z" : "";
 	const char *eng = dr->engine ? dr->engine : "docker";
-	_cleanup_free_ char *vol = NULL, *qvol = NULL, *yvol = NULL;
+	_cleanup_free_ char *vol = NULL, *qvol = NULL, *yvol = NULL,
+			    *as = NULL;
 
 	if (asprintf(&vol, "%s:%s%s", src, dr->container_path, z) < 0)
 		die(EXIT_FAIL, "out of memory");
 	qvol = sh_quote(vol);
 	yvol = yaml_str(vol);
-	add_cmd(f, "%s run --user %u:%u -v %s IMAGE", eng, dr->c_uid, dr->c_gid,
-		qvol);
+	as = engine_user(dr);
+	add_cmd(f, "%s run --user %u:%u -v %s IMAGE%s", eng, dr->c_uid,
+		dr->c_gid, qvol, as ? as : "");
 	/* A shell comment: pasting it runs nothing. */
 	add_cmd(f,
 		"# compose: services: { app: { user: \"%u:%u\", volumes: "
@@ -311,6 +332,11 @@ static int drop_useless(const struct doctor *dr, struct fix *fx, int n)
 	return k;
 }
 
+static const char *entries(uint64_t n)
+{
+	return n == 1 ? "entry" : "entries";
+}
+
 /* What the best one leaves, when modes or a mask are to blame: a
  * command to run afterwards, its reason as a shell comment. */
 static void add_followups(const struct doctor *dr, struct fix *fx, int n,
@@ -332,14 +358,16 @@ static void add_followups(const struct doctor *dr, struct fix *fx, int n,
 		if (dr->fail_owner_bits[sc])
 			add_cmd(&fx[i],
 				"chmod -R u+%sX %s   # then: the owner's own "
-				"mode bits deny %s entries",
+				"mode bits deny %s %s",
 				dr->need & ACCESS_W ? "rw" : "r", qreal,
-				fmt_count(dr->fail_owner_bits[sc], cnt));
+				fmt_count(dr->fail_owner_bits[sc], cnt),
+				entries(dr->fail_owner_bits[sc]));
 		if (dr->fail_mask[sc])
 			add_cmd(&fx[i],
 				"setfacl -R -m m::rwX %s   # then: an ACL "
-				"mask denies %s entries",
-				qreal, fmt_count(dr->fail_mask[sc], cnt));
+				"mask denies %s %s",
+				qreal, fmt_count(dr->fail_mask[sc], cnt),
+				entries(dr->fail_mask[sc]));
 	}
 }
 

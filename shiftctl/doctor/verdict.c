@@ -127,10 +127,14 @@ static void judge(const struct doctor *dr, int sc, const struct node *n,
 		v->ok = v->ok && v->exec;
 	if (!v->ok) {
 		const struct access_result *rs[] = {&v->rr, &v->wr, &v->xr};
+		/* Only the checks the verdict needed: a file's missing x
+		 * bit is no cause when USER needs only rw. */
+		bool used[] = {need & ACCESS_R, need & ACCESS_W,
+			       (need & ACCESS_X) || (dir && (need & ACCESS_R))};
 		size_t i;
 
 		for (i = 0; i < 3; i++) {
-			if (!rs[i]->err)
+			if (!rs[i]->err || !used[i])
 				continue;
 			if (rs[i]->cls == ACCESS_CLASS_OWNER)
 				v->owner_bits = true;

@@ -79,7 +79,7 @@ def line_of(f, prog):
 def engine_line(line, glob, image):
     """The printed engine line with the test engine's global options after
     the program and IMAGE replaced by image + the probe."""
-    w = shlex.split(line)
+    w = shlex.split(line, comments=True)
     assert w.count("IMAGE") == 1 and w[-1] == "IMAGE", line
     assert w[1] == "run", line
     return " ".join(shlex.quote(x) for x in
@@ -224,3 +224,36 @@ def test_doctor_fixes_docker_userns_remap():
             assert code == 0, text3
         finally:
             remove_journals(vol)
+
+
+def test_doctor_fixes_root_for_a_rootless_podman_user():
+    """Root diagnoses a root-owned volume for a rootless podman user: the
+    mount fix as printed (root), the podman line says whose it is and runs
+    as that user, doctor on the mount exits 0; no keep-id fix (it cannot
+    give root's files to USER)."""
+    with scenario("doctor-fixes-root-rootless") as sc:
+        need_verb("doctor")
+        user = ROOTLESS_USER
+        rootfs = make_rootfs(sc.path("rootfs"), with_acl_tools=False)
+        pm = Podman(sc, user=user)
+        image = ["--rootfs", rootfs]
+        os.makedirs(sc.path("private"), mode=0o700)
+        vol = make_vol(sc, "private/vol", 0, 0)
+        mnt = sc.path("m", "view")
+        dargs = ("--rootless=" + user, "--user=1000", "--engine=podman")
+        code, doc, text = doctor(sc, vol, *dargs, "--target=" + mnt)
+        assert code == 1
+        kinds = [f["kind"] for f in doc["fixes"]]
+        assert kinds == ["mount", "chown"], kinds
+        f = fix(doc, "mount")
+        pline = line_of(f, "podman")
+        assert pline.endswith("   # as %s: the rootless engine's user" %
+                              user), pline
+        sc.on_cleanup(lambda: fresh(sc, "shiftctl umount " + mnt,
+                                    check=False))
+        fresh(sc, line_of(f, "shiftctl"))
+        p = fresh(sc, engine_line(pline, pm.glob, image), user=user,
+                  env=pm.env, check=False)
+        assert_probe_ok(p)
+        code, _, text2 = doctor(sc, mnt, *dargs)
+        assert code == 0, text2

@@ -364,3 +364,53 @@ def test_root_idmapped_mount_doctor_judges_user(scratch):
     assert [(o["disk_uid"], o["entries"]) for o in doc2["owners"]] == \
         [(500999, 4)]
     assert doc2["mount"]["read_from_source"] == t
+
+
+def test_remount_fix_alone_on_a_read_only_mount(scratch):
+    """A read-only bind mount of a tree USER owns: only the remount is
+    offered (a mount or chown fixes none of the writes), it fixes all,
+    and run as printed doctor then exits 0."""
+    need_root_and_fuse()
+    top, made = scratch
+    t = tree(top, "data", (1000, 1000))
+    ro = os.path.join(top, "ro")
+    os.mkdir(ro)
+    subprocess.run(["mount", "--bind", "-o", "ro", t, ro], check=True)
+    made.append((ro, "root", None))
+    code, doc, text = doctor(ro, "--rootful", "--engine=docker",
+                             "--user=1000")
+    assert code == 1
+    assert [f["kind"] for f in doc["fixes"]] == ["remount"], doc["fixes"]
+    check_counts(doc, text)
+    r = fresh_shell(doc["fixes"][0]["commands"][0])
+    assert r.returncode == 0, r.stderr
+    code, _, text2 = doctor(ro, "--rootful", "--engine=docker",
+                            "--user=1000")
+    assert code == 0, text2
+
+
+def test_mount_fix_then_its_chmod(scratch):
+    """A file the owner's own bits deny: the mount fixes the others, its
+    chmod line the rest; both run as printed, doctor on the mount exits
+    0. A file with no x bit is no cause for a chmod when USER needs rw."""
+    need_root_and_fuse()
+    top, made = scratch
+    t = tree(top, "data", (0, 0))
+    os.chmod(os.path.join(t, "f"), 0)
+    mnt = os.path.join(top, "view")
+    code, doc, text = doctor(t, "--rootful", "--engine=docker",
+                             "--user=1000", "--target=" + mnt)
+    assert code == 1
+    check_counts(doc, text)
+    f = fix(doc, "mount")
+    assert f["fixes"] == 3 and f["remaining"] == 1
+    chmod = [c for c in f["commands"] if c.startswith("chmod ")]
+    assert chmod == ["chmod -R u+rwX %s   # then: the owner's own mode "
+                     "bits deny 1 entry" % t], f["commands"]
+    made.append((mnt, "root", None))
+    for line in (shiftctl_line(f), chmod[0]):
+        r = fresh_shell(line)
+        assert r.returncode == 0, (line, r.stderr)
+    code, _, text2 = doctor(mnt, "--rootful", "--engine=docker",
+                            "--user=1000")
+    assert code == 0, text2
