@@ -190,9 +190,13 @@ static bool open_view_source(struct doctor *dr, struct json_object *rec,
 	fd = fdpath_open(real, O_NOFOLLOW);
 	if (fd < 0)
 		return false;
+	/* An idmapped mount shows the source's own superblock: the same
+	 * device too. (shiftfs passes inode numbers through.) */
 	if (fstat(fd, &ss) < 0 || fstat(dr->root_fd, &vs) < 0 ||
 	    ss.st_ino != vs.st_ino ||
-	    (ss.st_mode & S_IFMT) != (vs.st_mode & S_IFMT)) {
+	    (ss.st_mode & S_IFMT) != (vs.st_mode & S_IFMT) ||
+	    (!strcmp(state_str(rec, "backend"), "idmap") &&
+	     ss.st_dev != vs.st_dev)) {
 		close(fd);
 		return false;
 	}

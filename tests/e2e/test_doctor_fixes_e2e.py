@@ -257,3 +257,36 @@ def test_doctor_fixes_root_for_a_rootless_podman_user():
         assert_probe_ok(p)
         code, _, text2 = doctor(sc, mnt, *dargs)
         assert code == 0, text2
+
+
+def test_doctor_fixes_rootless_docker():
+    """Rootless docker found from DOCKER_HOST, a volume of the user's own:
+    the mount fix and its docker line run exactly as printed (the user's
+    DOCKER_HOST names the daemon), then doctor on the mount exits 0."""
+    with scenario("doctor-fixes-rootless-docker") as sc:
+        need_verb("doctor")
+        user = ROOTLESS_USER
+        uid, gid = uid_of(user), gid_of(user)
+        rootfs = make_rootfs(sc.path("rootfs"), with_acl_tools=False)
+        dk = Dockerd(sc, "rootless", rootless_user=user)
+        tar = rootfs_tar(rootfs, sc.path("rootfs.tar"))
+        tag = dk.import_rootfs(tar)
+        vol = make_vol(sc, "vol", uid, gid)
+        env = {"XDG_RUNTIME_DIR": dk.env["XDG_RUNTIME_DIR"],
+               "DOCKER_HOST": dk.env["DOCKER_HOST"]}
+        code, doc, text = doctor(sc, vol, "--user=1000", user=user, env=env)
+        assert code == 1 and "Engine: rootless docker (from DOCKER_HOST=" \
+            in text, text
+        kinds = [f["kind"] for f in doc["fixes"]]
+        assert kinds == ["mount", "chown"], kinds
+        f = fix(doc, "mount")
+        mnt = os.path.join(env["XDG_RUNTIME_DIR"], "shiftfs", "vol")
+        assert line_of(f, "shiftctl").endswith(" " + mnt)
+        sc.on_cleanup(lambda: fresh(sc, "shiftctl umount " + mnt,
+                                    user=user, env=env, check=False))
+        fresh(sc, line_of(f, "shiftctl"), user=user, env=env)
+        p = fresh(sc, engine_line(line_of(f, "docker"), [], [tag]),
+                  user=user, env=env, check=False)
+        assert_probe_ok(p)
+        code, _, text2 = doctor(sc, mnt, "--user=1000", user=user, env=env)
+        assert code == 0, text2
