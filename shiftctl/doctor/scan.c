@@ -425,6 +425,21 @@ static void walk_dir(struct doctor *dr, int dfd, char *full, size_t flen,
 	closedir(d);
 }
 
+/* Dies: PATH on a shifted mount the caller cannot read, and no record of
+ * the caller's to judge it from. */
+static noreturn void no_record(const struct doctor *dr, const char *shown)
+{
+	_cleanup_free_ char *m = tty_escape(dr->mnt_point);
+
+	die(EXIT_FAIL,
+	    "%s: Permission denied: it is on the shifted mount %s, which "
+	    "shows its owners as the container sees them, and no record of "
+	    "yours names that mount (doctor judges a mount you made from "
+	    "its record): run doctor as the user who mounted it, or on its "
+	    "source",
+	    shown, m);
+}
+
 void scan(struct doctor *dr)
 {
 	static char full[PATH_MAX], rel[PATH_MAX];
@@ -448,6 +463,8 @@ void scan(struct doctor *dr)
 	if (S_ISDIR(st.st_mode) && !limit_hit(dr)) {
 		fd = openat(walk_fd, ".",
 			    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 && errno == EACCES && dr->shifted_view)
+			no_record(dr, shown);
 		if (fd < 0)
 			die(EXIT_FAIL, "%s: %s", shown, strerror(errno));
 		walk_dir(dr, fd, full, strlen(full), rel, 0, top);

@@ -414,3 +414,29 @@ def test_mount_fix_then_its_chmod(scratch):
     code, _, text2 = doctor(mnt, "--rootful", "--engine=docker",
                             "--user=1000")
     assert code == 0, text2
+
+
+def test_doctor_on_a_shifted_mount_without_a_record(scratch):
+    """Another user's owner-mode mount: no record of the caller's names it
+    and the caller cannot read it; doctor says so, and what to do."""
+    need_root_and_fuse()
+    top, made = scratch
+    pw = pwd.getpwnam(USER)
+    t = tree(top, "vol", (pw.pw_uid, pw.pw_gid))
+    xdg = user_xdg(top)
+    mnt = os.path.join(top, "view")
+    os.mkdir(mnt)
+    os.chown(mnt, pw.pw_uid, pw.pw_gid)
+    made.append((mnt, USER, xdg))
+    r = fresh_shell("shiftctl mount --rootless --user=1000 %s %s" % (t, mnt),
+                    user=USER, xdg=xdg)
+    assert r.returncode == 0, r.stderr
+    other = "shiftfs-test"
+    r = fresh_shell("shiftctl doctor %s --rootless=%s --user=1000 -q" % (
+        mnt, USER), user=other)
+    assert r.returncode == 1
+    assert ("shiftctl: %s: Permission denied: it is on the shifted mount "
+            "%s, which shows its owners as the container sees them, and "
+            "no record of yours names that mount" % (mnt, mnt)) in r.stderr
+    assert "run doctor as the user who mounted it, or on its source" in \
+        r.stderr
