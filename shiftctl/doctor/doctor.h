@@ -71,7 +71,7 @@ struct fix {
 	 * quoted with sh_quote(); malloc'd. */
 	char *commands[8];
 	int ncmd;
-	bool followups; /* commands to run after it (chmod, setfacl) */
+	bool followups;	   /* commands to run after it (chmod, setfacl) */
 	int64_t remaining; /* entries still denied after it; -1: not judged */
 };
 

@@ -189,8 +189,7 @@ static void run_snippets(const struct doctor *dr, struct fix *f,
 {
 	const char *z = dr->selinux ? ":z" : "";
 	const char *eng = dr->engine ? dr->engine : "docker";
-	_cleanup_free_ char *vol = NULL, *qvol = NULL, *yvol = NULL,
-			    *as = NULL;
+	_cleanup_free_ char *vol = NULL, *qvol = NULL, *yvol = NULL, *as = NULL;
 
 	if (asprintf(&vol, "%s:%s%s", src, dr->container_path, z) < 0)
 		die(EXIT_FAIL, "out of memory");

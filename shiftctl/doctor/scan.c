@@ -124,8 +124,8 @@ static uint32_t view_id(const struct doctor *dr, uint32_t id, bool uid)
 				     id, &v) == 0
 			       ? v
 			       : ACCESS_ID_INVALID;
-	return dr->shifted_view &&
-		       id == (uid ? dr->kernel_ov_uid : dr->kernel_ov_gid)
+	return dr->shifted_view && id == (uid ? dr->kernel_ov_uid
+					      : dr->kernel_ov_gid)
 		       ? ACCESS_ID_INVALID
 		       : id;
 }
@@ -154,8 +154,8 @@ static bool record_map(struct json_object *rec, const char *key,
 			if (f[k] < 0 || f[k] > UINT32_MAX)
 				return false;
 		}
-		if (idmap_add(m, (uint32_t)f[0], (uint32_t)f[1],
-			      (uint32_t)f[2], &d) < 0)
+		if (idmap_add(m, (uint32_t)f[0], (uint32_t)f[1], (uint32_t)f[2],
+			      &d) < 0)
 			return false;
 	}
 	return m->n > 0;
@@ -461,8 +461,7 @@ void scan(struct doctor *dr)
 	progress_start(0, dr->quiet);
 	visit(dr, walk_fd, full, ".", &st, NULL, top);
 	if (S_ISDIR(st.st_mode) && !limit_hit(dr)) {
-		fd = openat(walk_fd, ".",
-			    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		fd = openat(walk_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0 && errno == EACCES && dr->shifted_view)
 			no_record(dr, shown);
 		if (fd < 0)

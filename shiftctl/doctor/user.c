@@ -70,8 +70,8 @@ void resolve_user(struct doctor *dr)
  * podman maps u to its user (the rootless map's 0), the ids below u to
  * the rootless map's 1..u, those above u to themselves.
  */
-static int keep_id_to_host(const struct idmap *rootless, uint32_t u,
-			   uint32_t c, uint32_t *host)
+static int keep_id_to_host(const struct idmap *rootless, uint32_t u, uint32_t c,
+			   uint32_t *host)
 {
 	if (c == u)
 		c = 0;
@@ -92,8 +92,7 @@ static void keep_id_cred(struct doctor *dr)
 	if (dr->ms.req.kind != LAYOUT_ROOTLESS || !dr->root_mapped ||
 	    dr->root_k_uid != (uint32_t)getuid())
 		return;
-	if (keep_id_to_host(&dr->maps.uid, dr->c_uid, dr->c_uid, &k->uid) <
-		    0 ||
+	if (keep_id_to_host(&dr->maps.uid, dr->c_uid, dr->c_uid, &k->uid) < 0 ||
 	    keep_id_to_host(&dr->maps.gid, dr->c_gid, dr->c_gid, &k->gid) < 0)
 		return;
 	k->ngroups = 0;

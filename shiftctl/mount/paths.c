@@ -151,8 +151,7 @@ static int resolve_dir(const char *what, const char *arg, char *real)
  * Returns the O_PATH fd of name.
  */
 /* Dies: name cannot be made or is not such a directory. */
-static int mkdir_one(int pfd, const char *name, const char *so_far,
-		     bool last)
+static int mkdir_one(int pfd, const char *name, const char *so_far, bool last)
 {
 	struct stat st;
 	bool made = true;
@@ -170,8 +169,7 @@ static int mkdir_one(int pfd, const char *name, const char *so_far,
 	if (fd < 0)
 		die(EXIT_FAIL, "%s: %s", so_far, strerror(errno));
 	if (!made && !last &&
-	    (fstat(fd, &st) < 0 ||
-	     (st.st_uid != geteuid() && st.st_uid != 0)))
+	    (fstat(fd, &st) < 0 || (st.st_uid != geteuid() && st.st_uid != 0)))
 		changed("MNT", so_far);
 	return fd;
 }
