@@ -214,8 +214,9 @@ static void fix_remount(const struct doctor *dr, struct fix *f,
 	f->remaining = (int64_t)dr->failed[SC_REMOUNT];
 	bfmt(f->summary, sizeof(f->summary),
 	     "%s is on a read-only mount (%s): nothing can be "
-	     "written there until it is remounted read-write",
-	     dr->path, dr->mnt_point);
+	     "written there until it is remounted read-write%s",
+	     dr->path, dr->mnt_point,
+	     geteuid() ? "; it needs root: run it as root" : "");
 	add_cmd(f, "mount -o remount,rw %s", qmnt);
 }
 
@@ -236,12 +237,25 @@ static void fix_mount(const struct doctor *dr, struct fix *f, const char *map,
 	run_snippets(dr, f, target);
 }
 
+/* Every entry scanned is the caller's: chown(2) to its own ids works on
+ * those without privilege, and on no others. */
+static bool all_own(const struct doctor *dr)
+{
+	if (dr->other_owners.entries)
+		return false;
+	for (size_t i = 0; i < dr->nowners; i++)
+		if (dr->owners[i].uid != geteuid())
+			return false;
+	return true;
+}
+
 /* What a chown or shift says when the caller cannot run it: changing
  * owners to other ids takes CAP_CHOWN (shiftctl chown refuses up front). */
 static const char *needs_root(const struct doctor *dr, bool chown)
 {
 	if (geteuid() == 0 ||
-	    (chown && dr->k_uid == geteuid() && dr->k_gid == getegid()))
+	    (chown && dr->k_uid == geteuid() && dr->k_gid == getegid() &&
+	     all_own(dr)))
 		return "";
 	return "; it needs root (CAP_CHOWN): run it as root";
 }

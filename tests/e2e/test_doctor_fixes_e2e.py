@@ -225,6 +225,25 @@ def test_doctor_fixes_docker_userns_remap():
         finally:
             remove_journals(vol)
 
+        # A tree of the container's own ids (copied from an image): the
+        # shift, then its docker line, as printed.
+        img = make_vol(sc, "private/img", 1000, 1000)
+        os.chown(os.path.join(img, "f"), 0, 0)
+        os.chmod(os.path.join(img, "f"), 0o666)
+        code, doc, text = doctor(sc, img, *dargs)
+        assert code == 1
+        f = fix(doc, "shift")
+        assert f["remaining"] == 0 and f["fixes"] == doc["denied"], f
+        try:
+            fresh(sc, line_of(f, "shiftctl"))
+            p = fresh(sc, engine_line(line_of(f, "docker"), glob, [tag]),
+                      check=False)
+            assert_probe_ok(p)
+            code, _, text4 = doctor(sc, img, *dargs)
+            assert code == 0, text4
+        finally:
+            remove_journals(img)
+
 
 def test_doctor_fixes_root_for_a_rootless_podman_user():
     """Root diagnoses a root-owned volume for a rootless podman user: the
