@@ -37,10 +37,16 @@
 		t, offsetof(struct sfs, p), v                                  \
 	}
 
+/* Keys of the map options: opt_proc() then knows which one came last. */
+enum { SFS_KEY_UIDMAP = 1, SFS_KEY_GIDMAP, SFS_KEY_MAP };
+
 static const struct fuse_opt sfs_opts[] = {
 	SFS_OPT("uidmap=%s", uidmap, 0),
+	FUSE_OPT_KEY("uidmap=", SFS_KEY_UIDMAP),
 	SFS_OPT("gidmap=%s", gidmap, 0),
+	FUSE_OPT_KEY("gidmap=", SFS_KEY_GIDMAP),
 	SFS_OPT("map=%s", map, 0),
+	FUSE_OPT_KEY("map=", SFS_KEY_MAP),
 	SFS_OPT("identity", identity, 1),
 	SFS_OPT("rootless=%s", rootless, 0),
 	SFS_OPT("rootless", rootless_self, 1),
@@ -423,13 +429,57 @@ static void parse_other(struct sfs *fs)
 #endif
 }
 
+/* Only digits and colons, starting with a digit: "65536:1000:1". */
+static bool is_range_text(const char *s)
+{
+	if (*s < '0' || *s > '9')
+		return false;
+	return s[strspn(s, "0123456789:")] == '\0';
+}
+
+/*
+ * fuse_opt splits -o on commas, so "map=0:1:65536,65536:1000:1" arrives as
+ * "map=0:1:65536" and "65536:1000:1": a range right after a map option
+ * (and never an option name, which starts with a letter) continues it.
+ */
+static int append_range(char **spec, const char *arg)
+{
+	size_t n = strlen(*spec);
+	char *s = realloc(*spec, n + strlen(arg) + 2);
+
+	if (!s)
+		opt_error("out of memory");
+	s[n] = ',';
+	strcpy(s + n + 1, arg);
+	*spec = s;
+	return 0;
+}
+
 /* The first non-option argument is SRC; MNT goes on to libfuse. */
 static int opt_proc(void *data, const char *arg, int key,
 		    struct fuse_args *outargs)
 {
+	static char **last_spec;
 	struct sfs *fs = data;
 
 	(void)outargs;
+	switch (key) {
+	case SFS_KEY_UIDMAP:
+		last_spec = &fs->uidmap;
+		return 0;
+	case SFS_KEY_GIDMAP:
+		last_spec = &fs->gidmap;
+		return 0;
+	case SFS_KEY_MAP:
+		last_spec = &fs->map;
+		return 0;
+	case FUSE_OPT_KEY_OPT:
+		if (last_spec && *last_spec && is_range_text(arg))
+			return append_range(last_spec, arg);
+		last_spec = NULL;
+		return 1;
+	}
+	last_spec = NULL;
 	if (key == FUSE_OPT_KEY_NONOPT && !fs->source) {
 		fs->source = strdup(arg);
 		if (!fs->source)
@@ -611,6 +661,8 @@ int main(int argc, char *argv[])
 	if (opts.show_version) {
 		printf("shiftfs %s\n", SHIFT_VERSION);
 		printf("FUSE library version %s\n", fuse_pkgversion());
+		/* It runs fusermount3 -V, whose line must come after ours. */
+		fflush(stdout);
 		fuse_lowlevel_version();
 		ret = 0;
 		goto out_args;

@@ -161,14 +161,17 @@ static void report(const struct mount_opts *o, const struct mount_result *r,
 
 	idmap_format_spec(&m->uid, u, sizeof(u));
 	idmap_format_spec(&m->gid, g, sizeof(g));
+	const char *ro = o->read_only ? ", read-only" : "";
+
 	if (r->backend == BACKEND_IDMAP)
 		printf("%s: mounted %s at %s with idmap (%s); uid map %s, "
-		       "gid map %s\n",
-		       program_name, r->src, r->mnt, r->why, u, g);
+		       "gid map %s%s\n",
+		       program_name, r->src, r->mnt, r->why, u, g, ro);
 	else
 		printf("%s: mounted %s at %s with fuse (shiftfs daemon pid %d; "
-		       "%s); uid map %s, gid map %s\n",
-		       program_name, r->src, r->mnt, (int)r->pid, r->why, u, g);
+		       "%s); uid map %s, gid map %s%s\n",
+		       program_name, r->src, r->mnt, (int)r->pid, r->why, u, g,
+		       ro);
 	if (o->private_dir)
 		printf("%s: bind %s into the container\n", program_name,
 		       r->mnt);

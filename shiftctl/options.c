@@ -3,6 +3,7 @@
  * Declarative option tables: getopt_long()'s struct option array and the
  * option list of --help, both from the same struct opt_def arrays.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +16,10 @@ void opts_init(struct opts *p, const char *shortopts,
 	size_t n = 0;
 
 	memset(p, 0, sizeof(*p));
-	p->shortopts = shortopts;
+	if (strlen(shortopts) > OPTS_SHORT_MAX)
+		abort(); /* raise OPTS_SHORT_MAX */
+	/* A leading ':' or '+' must stay first: "V" goes at the end. */
+	snprintf(p->shortopts, sizeof(p->shortopts), "%sV", shortopts);
 	for (; *groups; groups++)
 		for (d = (*groups)->defs; d->name; d++) {
 			if (n == OPTS_MAX)
@@ -24,11 +28,20 @@ void opts_init(struct opts *p, const char *shortopts,
 			p->longopts[n].has_arg = d->has_arg;
 			p->longopts[n++].val = d->val;
 		}
+	p->longopts[n].name = "version";
+	p->longopts[n].has_arg = no_argument;
+	p->longopts[n].val = 'V';
 }
 
 int opts_next(struct opts *p, int argc, char **argv)
 {
-	return getopt_long(argc, argv, p->shortopts, p->longopts, NULL);
+	int ch = getopt_long(argc, argv, p->shortopts, p->longopts, NULL);
+
+	if (ch == 'V') {
+		printf("shiftctl %s\n", SHIFT_VERSION);
+		exit(EXIT_SUCCESS);
+	}
+	return ch;
 }
 
 void opts_help(FILE *out, const struct opt_group *const *groups)

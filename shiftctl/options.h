@@ -29,26 +29,36 @@ struct opt_group {
 	const struct opt_def *defs;
 };
 
-/* " -h, --help": the last line of every verb's option list. */
+/*
+ * " -h, --help" and " -V, --version": the last lines of every verb's option
+ * list. opts_init() adds -V/--version to every parser and opts_next()
+ * answers it, so each verb only handles -h.
+ */
 #define OPT_DEF_HELP                                                           \
 	{"help", no_argument, 'h',                                             \
-	 " -h, --help                 display this help\n"}
+	 " -h, --help                 display this help\n"                     \
+	 " -V, --version              display version\n"}
 #define OPT_DEF_END {NULL, 0, 0, NULL}
 
 /* One verb's parser: getopt_long's table built from its groups. */
 #define OPTS_MAX 96
+#define OPTS_SHORT_MAX 32
 struct opts {
-	const char *shortopts;
-	struct option longopts[OPTS_MAX + 1];
+	char shortopts[OPTS_SHORT_MAX + 2]; /* the verb's, then "V" */
+	struct option longopts[OPTS_MAX + 2]; /* the verb's, then "version" */
 };
 
 /*
- * Build p from groups (a NULL-terminated list). More than OPTS_MAX long
- * options is a programming error: it aborts.
+ * Build p from groups (a NULL-terminated list), plus -V/--version. More
+ * than OPTS_MAX long options or OPTS_SHORT_MAX characters of shortopts is a
+ * programming error: it aborts.
  */
 void opts_init(struct opts *p, const char *shortopts,
 	       const struct opt_group *const *groups);
-/* getopt_long(argc, argv, ...) with p's tables: the next option or -1. */
+/*
+ * getopt_long(argc, argv, ...) with p's tables: the next option or -1.
+ * -V/--version prints "shiftctl VERSION" and exits 0.
+ */
 int opts_next(struct opts *p, int argc, char **argv);
 /* The help lines of groups, in order, with their titles. */
 void opts_help(FILE *out, const struct opt_group *const *groups);
