@@ -307,4 +307,8 @@ void sfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 void sfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void sfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 
+void sfs_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg,
+	       struct fuse_file_info *fi, unsigned int flags,
+	       const void *in_buf, size_t in_bufsz, size_t out_bufsz);
+
 #endif

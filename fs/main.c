@@ -108,6 +108,7 @@ static const struct fuse_lowlevel_ops sfs_ops = {
 	.setxattr = sfs_setxattr,
 	.listxattr = sfs_listxattr,
 	.removexattr = sfs_removexattr,
+	.ioctl = sfs_ioctl,
 };
 
 static void want(struct fuse_conn_info *conn, unsigned int cap)
@@ -126,6 +127,8 @@ void sfs_init(void *userdata, struct fuse_conn_info *conn)
 	want(conn, FUSE_CAP_SPLICE_READ);
 	want(conn, FUSE_CAP_SPLICE_WRITE);
 	want(conn, FUSE_CAP_SPLICE_MOVE);
+	/* lsattr/chattr on directories too (ops_ioctl.c) */
+	want(conn, FUSE_CAP_IOCTL_DIR);
 	/* The kernel checks ACLs on view attributes; we apply the umask. */
 	want(conn, FUSE_CAP_POSIX_ACL);
 	want(conn, FUSE_CAP_DONT_MASK);

@@ -131,6 +131,12 @@ static int check_mode(fuse_req_t req, int fd, mode_t mode, uid_t uid,
 	return 0;
 }
 
+/* The setattr bits that change something besides ctime. */
+#define SFS_SET_ATTR_CHANGES                                                   \
+	(FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME |       \
+	 FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |                       \
+	 FUSE_SET_ATTR_MTIME_NOW)
+
 static int do_setattr(fuse_req_t req, struct sfs_inode *inode, int fd,
 		      struct stat *attr, int valid, struct fuse_file_info *fi)
 {
@@ -153,6 +159,14 @@ static int do_setattr(fuse_req_t req, struct sfs_inode *inode, int fd,
 			return errno;
 	}
 	err = set_owners(fs, fd, uid, gid);
+	/*
+	 * chown(f, -1, -1) changes nothing but ctime natively; the kernel
+	 * sends it as a SETATTR with no attribute: pass it on as such.
+	 */
+	if (!err && !(valid & SFS_SET_ATTR_CHANGES) && uid == (uid_t)-1 &&
+	    gid == (gid_t)-1 &&
+	    fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		err = errno;
 	/* A file now setuid/setgid for a privileged disk owner loses those
 	 * bits: the kernel clears them on chown only for callers without
 	 * CAP_FSETID, and a container's root has it. */
