@@ -133,9 +133,10 @@ def test_view_root_keeps_its_rights(scratch, shiftfs_mount):
 
 
 def test_project_id_refused(scratch, shiftfs_mount):
-    """Project ids are not the owner's to set (quota escape): refused
-    through the mount even for the view's root, whose chattr -p on the
-    native file works."""
+    """Project ids are not the owner's to set (a way out of a project
+    quota): refused through the mount even for the view's root (on this
+    ext4 without the project feature chattr -p natively says "Operation
+    not supported"; the daemon refuses before asking)."""
     need_root_and_fuse()
     s = scratch
     setup_tree(s)
