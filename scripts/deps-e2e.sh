@@ -5,8 +5,8 @@
 # (started privately by the tests, never as a service), rootless docker's
 # rootlesskit, docker-compose, a static busybox for the test rootfs. Then
 # the users the scenarios run as, with their own /etc/subuid and
-# /etc/subgid ranges, user_allow_other, and / as a shared mount.
-# Idempotent; needs root. Images are never pulled: the tests build a
+# /etc/subgid ranges, user_allow_other, /dev/fuse mode 0666, and / as a
+# shared mount. Says each change it makes. Idempotent; needs root. Images are never pulled: the tests build a
 # busybox rootfs.
 set -euo pipefail
 
@@ -25,35 +25,32 @@ apt_install "${packages[@]}"
 # docker.io's postinst may have started nothing (no systemd here) or a
 # service (with systemd): the tests run their own private dockerd either way.
 
-# add_user NAME HOME SUBID_START: a system user with one 65536-id range.
-add_user() {
-	local name=$1 home=$2 start=$3
-	if ! id "$name" >/dev/null 2>&1; then
-		if [ "$home" = none ]; then
-			useradd --system --no-create-home \
-				--shell /usr/sbin/nologin "$name"
-		else
-			useradd --system --create-home --home-dir "$home" \
-				--shell /bin/sh "$name"
-		fi
-	fi
-	local f
-	for f in /etc/subuid /etc/subgid; do
-		touch "$f"
-		grep -q "^$name:" "$f" || echo "$name:$start:65536" >>"$f"
-	done
-}
+# What this changes on the system is said, one line each, and recorded for
+# scripts/undo-setup.sh (scripts/test.sh takes back what it can at the end).
+# shellcheck source=scripts/setup-changes.sh
+. "$(dirname "$0")/setup-changes.sh"
+who=scripts/deps-e2e.sh
 # Runs rootless podman and rootless docker (subordinate ids 300000..).
-add_user shiftfs-e2e /var/lib/shiftfs-e2e 300000
+setup_user $who shiftfs-e2e /var/lib/shiftfs-e2e "runs the rootless engines"
+setup_subid $who shiftfs-e2e 300000
 # docker --userns-remap=shiftfs-remap (subordinate ids 400000..).
-add_user shiftfs-remap none 400000
+setup_user $who shiftfs-remap none "docker's userns-remap user"
+setup_subid $who shiftfs-remap 400000
 
 # FUSE mounts made by a user must be visible to the container's uids.
-touch /etc/fuse.conf
-grep -q '^user_allow_other' /etc/fuse.conf || echo user_allow_other >>/etc/fuse.conf
-[ -e /dev/fuse ] && chmod 0666 /dev/fuse
+setup_fuse $who
 
 # Rootless engines keep a long-lived mount namespace: with / shared,
 # mounts made after it started (shiftctl mount) still reach containers.
-mount --make-rshared /
+old=$(findmnt -no PROPAGATION / || echo unknown)
+if [ "$old" != shared ]; then
+	mount --make-rshared /
+	case $old in
+	private | slave | unbindable)
+		setup_changed $who "propagation $old" \
+			"/ is a shared mount now (was $old)" ;;
+	*)
+		echo "$who: changed the system: / is a shared mount now (was $old)" ;;
+	esac
+fi
 exit 0

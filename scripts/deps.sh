@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Install everything shiftfs needs to build, test and benchmark on Debian 12
 # (bookworm), and prepare the machine for the tests: unprivileged test
-# users (one with a subordinate id range) and user_allow_other in /etc/fuse.conf. Idempotent; needs root.
+# users (one with a subordinate id range), user_allow_other in
+# /etc/fuse.conf, /dev/fuse mode 0666. Says each change it makes.
+# Idempotent; needs root.
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -21,24 +23,21 @@ packages=(
 . "$(dirname "$0")/apt-install.sh"
 apt_install "${packages[@]}"
 
+# What this changes on the system is said, one line each, and recorded for
+# scripts/undo-setup.sh (scripts/test.sh takes back what it can at the end).
+# shellcheck source=scripts/setup-changes.sh
+. "$(dirname "$0")/setup-changes.sh"
+who=scripts/deps.sh
 # An unprivileged host user for tests that act as "another host user".
-if ! id shiftfs-test >/dev/null 2>&1; then
-	useradd --system --no-create-home --shell /usr/sbin/nologin shiftfs-test
-fi
+setup_user $who shiftfs-test none "the tests act as it"
 # The security suite (tests/security) plays other host users: an attacker
 # and a victim with no relation to each other, and a user with its own
 # subordinate range that mounts are made for.
-for u in shiftfs-atk shiftfs-victim shiftfs-mapped; do
-	id "$u" >/dev/null 2>&1 ||
-		useradd --system --no-create-home --shell /usr/sbin/nologin "$u"
-done
-for f in /etc/subuid /etc/subgid; do
-	touch "$f"
-	grep -q '^shiftfs-mapped:' "$f" || echo shiftfs-mapped:500000:65536 >>"$f"
-done
-# Rootless FUSE mounts that a container (another uid) must see need it.
-if [ -f /etc/fuse.conf ] && ! grep -q '^user_allow_other' /etc/fuse.conf; then
-	echo user_allow_other >>/etc/fuse.conf
-fi
-[ -e /dev/fuse ] && chmod 0666 /dev/fuse
+setup_user $who shiftfs-atk none "the security tests' attacker"
+setup_user $who shiftfs-victim none "the security tests' victim"
+setup_user $who shiftfs-mapped none "a user with subordinate ids"
+setup_subid $who shiftfs-mapped 500000
+# Rootless FUSE mounts that a container (another uid) must see need
+# user_allow_other; ordinary users' FUSE mounts need /dev/fuse 0666.
+setup_fuse $who
 exit 0

@@ -4,9 +4,17 @@
 # dependencies, build twice (plain, and AddressSanitizer + UBSan), run every
 # CTest test in both. Any failure, or any test skipped for a capability this
 # machine has, fails the run.
+#
+# What it changes on the system: deps.sh and deps-e2e.sh say each change
+# as they make it (test users and their /etc/subuid and /etc/subgid lines,
+# user_allow_other in /etc/fuse.conf, the /dev/fuse mode, / made a shared
+# mount); at the end, pass or fail, scripts/undo-setup.sh takes back all
+# but the users (the next run needs them; it says how to remove them).
+# The test builds' own files stay in build/ and build-asan/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+trap 'bash scripts/undo-setup.sh' EXIT
 bash scripts/deps.sh
 bash scripts/deps-e2e.sh
 jobs=$(nproc)
