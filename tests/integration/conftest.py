@@ -43,7 +43,17 @@ def need_test_hooks():
          "needs a build configured with -DSHIFT_TEST_HOOKS=ON")
 
 
+def pytest_sessionstart(session):
+    from journal_sweep import Sweep
+    session.shiftfs_journal_sweep = Sweep()
+
+
 def pytest_sessionfinish(session, exitstatus):
+    # Journals of trees the tests made and removed (journal_sweep.py).
+    sweep = getattr(session, "shiftfs_journal_sweep", None)
+    if sweep:
+        factory = getattr(session.config, "_tmp_path_factory", None)
+        sweep.finish(factory.getbasetemp() if factory else None)
     # In CI a skip is a failure even when it came from a plain pytest.skip.
     if MUST and exitstatus == 0:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
