@@ -51,6 +51,12 @@ def test_every_verb_has_a_page():
 
 def test_layout(prefix):
     p = lambda *a: os.path.join(prefix, *a)  # noqa: E731
+    # install_manifest.txt lists every file, so the README's uninstall
+    # (xargs rm < install_manifest.txt) leaves nothing
+    with open(os.path.join(release_build(), "install_manifest.txt")) as f:
+        manifest = set(f.read().split())
+    files = {os.path.join(d, n) for d, _, ns in os.walk(prefix) for n in ns}
+    assert files == manifest
     for f in ("bin/shiftctl", "bin/shiftfs", "sbin/mount.fuse.shiftfs"):
         assert os.access(p(f), os.X_OK), f
     for f in ("share/bash-completion/completions/shiftctl",
