@@ -69,8 +69,9 @@ def long_options(verb):
 
 
 def test_verbs():
-    assert verbs() == ["map", "mount", "umount", "status", "chown", "shift",
-                       "undo", "doctor"]
+    # (more verbs may come: the completion offers whatever --help lists)
+    assert {"map", "mount", "umount", "status", "chown", "shift", "undo",
+            "doctor"} <= set(verbs())
     assert bash_complete("") == verbs() + ["help"]
     assert bash_complete("mo") == ["mount"]
     assert bash_complete("u") == ["umount", "undo"]
