@@ -173,7 +173,12 @@ int passwd_db_user_lookup(const struct passwd_db *db, const char *spec,
 
 	if (!spec || !*spec)
 		return shift_diag_set(d, EINVAL, "empty user name");
-	numeric = parse_u32(spec, 0, UINT32_MAX - 1, &num) == 0;
+	r = parse_u32(spec, 0, UINT32_MAX - 1, &num);
+	if (r == -ERANGE)
+		return shift_diag_set(d, ERANGE,
+				      "uid %s is out of range (0 to %u)", spec,
+				      UINT32_MAX - 1);
+	numeric = r == 0;
 	memset(out, 0, sizeof(*out));
 	if (db) {
 		r = open_db(db, &f, d);
@@ -191,10 +196,14 @@ int passwd_db_user_lookup(const struct passwd_db *db, const char *spec,
 			return 0;
 		}
 	}
+	if (!numeric && !db)
+		return shift_diag_set(d, ENOENT,
+				      "user %s: no passwd file to look the "
+				      "name up in",
+				      spec);
 	if (!numeric)
 		return shift_diag_set(d, ENOENT, "user %s not found in %s",
-				      spec,
-				      db ? db->name : "(no passwd file given)");
+				      spec, db->name);
 	out->uid = num;
 	return 0;
 }
@@ -210,7 +219,12 @@ int passwd_db_group_lookup(const struct passwd_db *db, const char *spec,
 
 	if (!spec || !*spec)
 		return shift_diag_set(d, EINVAL, "empty group name");
-	if (parse_u32(spec, 0, UINT32_MAX - 1, &num) == 0) {
+	r = parse_u32(spec, 0, UINT32_MAX - 1, &num);
+	if (r == -ERANGE)
+		return shift_diag_set(d, ERANGE,
+				      "gid %s is out of range (0 to %u)", spec,
+				      UINT32_MAX - 1);
+	if (r == 0) {
 		*gid = num;
 		return 0;
 	}
@@ -353,10 +367,16 @@ int passwd_host_user(const char *spec, struct passwd_user *out,
 	char buf[4096];
 	uint32_t num;
 	bool numeric;
+	int r;
 
 	if (!spec || !*spec)
 		return shift_diag_set(d, EINVAL, "empty user name");
-	numeric = parse_u32(spec, 0, UINT32_MAX - 1, &num) == 0;
+	r = parse_u32(spec, 0, UINT32_MAX - 1, &num);
+	if (r == -ERANGE)
+		return shift_diag_set(d, ERANGE,
+				      "uid %s is out of range (0 to %u)", spec,
+				      UINT32_MAX - 1);
+	numeric = r == 0;
 	memset(out, 0, sizeof(*out));
 	if (numeric)
 		getpwuid_r(num, &pw, buf, sizeof(buf), &res);

@@ -93,14 +93,14 @@ static void resolve_user(struct rewrite_opts *o, struct mapsrc *ms,
 	struct shift_diag d = {""};
 	struct idmaps *m = &o->p.maps;
 	uint32_t cu, cg;
+	int r;
 
 	mapsrc_build(ms, true, m);
-	if (passwd_db_resolve_pair(mapsrc_passwd_db(ms), mapsrc_group_db(ms),
-				   spec, &cu, &cg, &d) < 0)
+	r = passwd_db_resolve_pair(mapsrc_passwd_db(ms), mapsrc_group_db(ms),
+				   spec, &cu, &cg, &d);
+	if (r < 0)
 		die(EXIT_FAIL, "--user=%s: %s%s", spec, d.msg,
-		    mapsrc_passwd(ms) ? ""
-				      : " (names need the container's files: "
-					"--rootfs=DIR or --passwd=FILE)");
+		    mapsrc_names_hint(ms, r));
 	if (idmap_to_view(&m->uid, cu, &o->p.uid) < 0)
 		die(EXIT_FAIL,
 		    "--user=%s: container uid %u has no host uid "

@@ -73,10 +73,17 @@ static noreturn void unmount_failed(const char *mnt, enum unmount_status s,
 		    "it was being checked; nothing unmounted",
 		    mnt);
 	case UNMOUNT_FAILED:
-		die(EXIT_FAIL, "cannot unmount %s: %s%s", mnt,
-		    strerror(-r->err),
-		    r->err == -EBUSY ? " (in use; --lazy detaches it now)"
-				     : "");
+		if (r->err == -EBUSY)
+			die(EXIT_FAIL,
+			    "cannot unmount %s: it is busy (a process has a "
+			    "file open or its working directory there); "
+			    "'%s umount --lazy %s' detaches it now",
+			    mnt, program_name, sh_quote(mnt));
+		if (r->helper_msg[0])
+			die(EXIT_FAIL, "cannot unmount %s: %s", mnt,
+			    r->helper_msg);
+		die(EXIT_FAIL, "cannot unmount %s: %s", mnt,
+		    strerror(-r->err));
 	default: /* UNMOUNT_LOOKUP */
 		die(EXIT_FAIL, "%s: %s", mnt, strerror(-r->err));
 	}

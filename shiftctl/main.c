@@ -96,6 +96,42 @@ static void usage(FILE *out)
 	fputs("For more details see shiftctl(1).\n", out);
 }
 
+/*
+ * "shiftctl --rootless=x map": a verb's option before the verb. Say so,
+ * with the command as it should be (the verb first) when one was given.
+ */
+static noreturn void misplaced_option(int argc, char **argv)
+{
+	size_t i;
+	int v, j;
+
+	for (v = 0; v < argc; v++)
+		for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			if (!strcmp(argv[v], commands[i].name))
+				goto found;
+	fprintf(stderr,
+		"%s: %s: options go after the command (%s COMMAND "
+		"[options])\n",
+		program_name, argv[0], program_name);
+	fprintf(stderr, "Try '%s --help' for more information.\n",
+		program_name);
+	exit(EXIT_USAGE);
+found:
+	fprintf(stderr, "%s: %s: options go after the command: %s %s",
+		program_name, argv[0], program_name, argv[v]);
+	for (j = 0; j < argc; j++) {
+		char *q;
+
+		if (j == v)
+			continue;
+		q = sh_quote(argv[j]);
+		fprintf(stderr, " %s", q);
+		free(q);
+	}
+	fputc('\n', stderr);
+	exit(EXIT_USAGE);
+}
+
 int main(int argc, char **argv)
 {
 	char *help_args[] = {NULL, (char *)"--help", NULL};
@@ -132,6 +168,8 @@ int main(int argc, char **argv)
 		argv[0] = verb_name;
 		return commands[i].fn(argc, argv);
 	}
+	if (argv[0][0] == '-')
+		misplaced_option(argc, argv);
 	fprintf(stderr, "%s: unknown command '%s'\n", program_name, argv[0]);
 	fprintf(stderr, "Try '%s --help' for more information.\n",
 		program_name);

@@ -90,7 +90,9 @@ void mapsrc_init(struct mapsrc *ms, const char *verb)
 	ms->req.subgid_path = unprivileged_getenv("SHIFTCTL_SUBGID");
 }
 
-static void set_kind(struct mapsrc *ms, enum layout_kind kind)
+/* opt: the option as the user typed it (its long name), for messages. */
+static void set_kind(struct mapsrc *ms, enum layout_kind kind,
+		     const char *opt)
 {
 	/* --uid-map and --gid-map together (and with --map) name one source. */
 	if (ms->req.kind == kind && kind == LAYOUT_EXPLICIT)
@@ -98,9 +100,9 @@ static void set_kind(struct mapsrc *ms, enum layout_kind kind)
 	if (ms->req.kind != LAYOUT_NONE)
 		usage_error(ms->verb,
 			    "give one map source: --%s conflicts with --%s",
-			    layout_kind_name(kind),
-			    layout_kind_name(ms->req.kind));
+			    opt, ms->source_opt);
 	ms->req.kind = kind;
+	ms->source_opt = opt;
 }
 
 static uint32_t parse_id_opt(const struct mapsrc *ms, const char *opt,
@@ -122,15 +124,15 @@ bool mapsrc_option(struct mapsrc *ms, int opt, const char *arg)
 
 	switch (opt) {
 	case OPT_ROOTLESS:
-		set_kind(ms, LAYOUT_ROOTLESS);
+		set_kind(ms, LAYOUT_ROOTLESS, "rootless");
 		ms->req.user = arg;
 		break;
 	case OPT_USERNS_REMAP:
-		set_kind(ms, LAYOUT_USERNS_REMAP);
+		set_kind(ms, LAYOUT_USERNS_REMAP, "userns-remap");
 		ms->req.user = arg;
 		break;
 	case OPT_PID:
-		set_kind(ms, LAYOUT_PID);
+		set_kind(ms, LAYOUT_PID, "pid");
 		r = parse_u32(arg, 1, INT32_MAX, &pid);
 		if (r < 0)
 			usage_error(ms->verb, "--pid '%s': %s", arg,
@@ -138,15 +140,15 @@ bool mapsrc_option(struct mapsrc *ms, int opt, const char *arg)
 		ms->req.pid = (pid_t)pid;
 		break;
 	case OPT_MAP:
-		set_kind(ms, LAYOUT_EXPLICIT);
+		set_kind(ms, LAYOUT_EXPLICIT, "map");
 		ms->req.map_spec = arg;
 		break;
 	case OPT_UID_MAP:
-		set_kind(ms, LAYOUT_EXPLICIT);
+		set_kind(ms, LAYOUT_EXPLICIT, "uid-map");
 		ms->req.uid_spec = arg;
 		break;
 	case OPT_GID_MAP:
-		set_kind(ms, LAYOUT_EXPLICIT);
+		set_kind(ms, LAYOUT_EXPLICIT, "gid-map");
 		ms->req.gid_spec = arg;
 		break;
 	case OPT_SUBUID_FILE:
@@ -257,6 +259,14 @@ void mapsrc_release(struct mapsrc *ms)
 	ms->rootfd = -1;
 }
 
+const char *mapsrc_names_hint(const struct mapsrc *ms, int err)
+{
+	if (err != -ENOENT || ms->passwd_path)
+		return "";
+	return " (names need the container's files: --rootfs=DIR or "
+	       "--passwd=FILE)";
+}
+
 /* Owner mode: --user=C[:G] names container ids, --owner=H[:G] host ids. */
 static void resolve_owner_mode(struct mapsrc *ms)
 {
@@ -267,7 +277,8 @@ static void resolve_owner_mode(struct mapsrc *ms)
 				   ms->user_spec, &ms->req.user_uid,
 				   &ms->req.user_gid, &d);
 	if (r < 0)
-		die(EXIT_FAIL, "--user=%s: %s", ms->user_spec, d.msg);
+		die(EXIT_FAIL, "--user=%s: %s%s", ms->user_spec, d.msg,
+		    mapsrc_names_hint(ms, r));
 	r = passwd_resolve_pair("/etc/passwd", "/etc/group", ms->owner_spec,
 				&ms->req.owner_uid, &ms->req.owner_gid, &d);
 	if (r < 0)

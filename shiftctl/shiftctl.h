@@ -85,6 +85,7 @@ struct mapsrc {
 	struct layout_req req;
 	const char *verb;
 	int nsources;     /* layouts named; more than one is a usage error */
+	const char *source_opt; /* the option that named it ("map", ...) */
 	/* The container's files: names as shown, and whether each is
 	 * resolved inside rootfs (--rootfs) or opened as named (--passwd,
 	 * --group). Loaded once, on first use. */
@@ -114,6 +115,10 @@ const struct passwd_db *mapsrc_passwd_db(struct mapsrc *ms);
 const struct passwd_db *mapsrc_group_db(struct mapsrc *ms);
 /* Take passwd and group from DIR/etc as --rootfs=DIR does (an image). */
 void mapsrc_set_rootfs(struct mapsrc *ms, const char *dir);
+/* After a failed container name lookup (err): " (names need the
+ * container's files: --rootfs=DIR or --passwd=FILE)" when none was given
+ * and err is -ENOENT, else "". */
+const char *mapsrc_names_hint(const struct mapsrc *ms, int err);
 /* Release the files and the root fd. */
 void mapsrc_release(struct mapsrc *ms);
 /*

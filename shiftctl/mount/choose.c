@@ -59,9 +59,24 @@ static bool mount_idmap(const struct mount_opts *o, struct mount_result *r,
 	    d.msg);
 }
 
+/* The one place that says what an idmapped mount needs. */
+/* Dies: --backend=idmap without the privilege for it. */
+static void idmap_privilege(const struct mount_result *r)
+{
+	if (geteuid() == 0)
+		return;
+	die(EXIT_FAIL,
+	    "--backend=idmap needs root or shiftfs-idmap-helper(8): idmapped "
+	    "mounts need CAP_SYS_ADMIN (--backend=fuse mounts %s with the "
+	    "shiftfs daemon)",
+	    r->src);
+}
+
 enum backend choose_and_mount(const struct mount_opts *o,
 			      struct mount_result *r, const struct idmaps *m)
 {
+	if (o->backend == BACKEND_IDMAP)
+		idmap_privilege(r);
 	if (o->backend == BACKEND_AUTO && o->fuse_only) {
 		snprintf(r->why, sizeof(r->why), "-o %s needs the FUSE backend",
 			 o->fuse_only);

@@ -110,6 +110,7 @@ struct unmount_result {
 	char fstype[64], source[PATH_MAX];
 	pid_t daemon_left; /* FUSE daemon still running after 10 s: it
 			    * was sent SIGTERM (0: none) */
+	char helper_msg[256]; /* FAILED unprivileged: fusermount3's words */
 };
 
 /*

@@ -101,27 +101,67 @@ static int umount_tree(const char *mnt, int id, bool lazy)
 	return r;
 }
 
-static int umount_fuse(const char *mnt, int id, bool lazy)
+/*
+ * fusermount3's stderr, read from fd into msg (its last line, without the
+ * newline): what it says is the cause the user should see.
+ */
+static void read_helper_msg(int fd, char *msg, size_t len)
 {
-	int status;
+	char buf[1024], *p, *line;
+	size_t n = 0;
+	ssize_t k;
+
+	while (n < sizeof(buf) - 1 &&
+	       (k = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += (size_t)k;
+	buf[n] = '\0';
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	p = strrchr(buf, '\n');
+	line = p ? p + 1 : buf;
+	n = strlen(line);
+	if (n >= len)
+		n = len - 1;
+	memcpy(msg, line, n);
+	msg[n] = '\0';
+}
+
+static int umount_fuse(const char *mnt, int id, bool lazy, char *msg,
+		       size_t len)
+{
+	int status, pfd[2];
 	pid_t pid;
 
 	if (geteuid() == 0)
 		return umount_checked(mnt, id, lazy ? MNT_DETACH : 0);
 	/* Unprivileged: the setuid helper that mounted it unmounts it. */
-	pid = fork();
-	if (pid < 0)
+	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -errno;
+	}
 	if (pid == 0) {
+		dup2(pfd[1], STDERR_FILENO);
 		execlp("fusermount3", "fusermount3", lazy ? "-uz" : "-u", mnt,
 		       (char *)NULL);
 		fprintf(stderr, "cannot run fusermount3: %s\n",
 			strerror(errno));
 		_exit(127);
 	}
+	close(pfd[1]);
+	read_helper_msg(pfd[0], msg, len);
+	close(pfd[0]);
 	if (waitpid(pid, &status, 0) < 0)
 		return -errno;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EPERM;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	/* "fusermount3: failed to unmount MNT: Device or resource busy" */
+	if (strstr(msg, strerror(EBUSY)))
+		return -EBUSY;
+	return -EPERM;
 }
 
 /* Is pid still the daemon we started: alive (not a zombie) and with the
@@ -247,7 +287,8 @@ enum unmount_status mount_unmount(const struct unmount_opts *o,
 		pid = (pid_t)state_int(st, "pid"),
 		start = state_int(st, "pid_start");
 	json_object_put(st);
-	err = r->fuse ? umount_fuse(o->mnt, e.id, o->lazy)
+	err = r->fuse ? umount_fuse(o->mnt, e.id, o->lazy, r->helper_msg,
+				    sizeof(r->helper_msg))
 		      : umount_tree(o->mnt, e.id, o->lazy);
 	r->err = err;
 	if (err == -ESTALE)

@@ -84,7 +84,9 @@ static void test_user_missing(void)
 	CHECK_EQ(passwd_user_lookup(pw_path, "+33", &u, &d), -ENOENT);
 	CHECK_EQ(passwd_user_lookup(pw_path, " 33", &u, &d), -ENOENT);
 	CHECK_EQ(passwd_user_lookup(NULL, "alice", &u, &d), -ENOENT);
-	CHECK_STR(d.msg, "user alice not found in (no passwd file given)");
+	CHECK_STR(d.msg, "user alice: no passwd file to look the name up in");
+	CHECK_EQ(passwd_user_lookup(pw_path, "99999999999", &u, &d), -ERANGE);
+	CHECK_STR(d.msg, "uid 99999999999 is out of range (0 to 4294967294)");
 	CHECK_EQ(passwd_user_lookup(pw_path, "", &u, &d), -EINVAL);
 	CHECK_STR(d.msg, "empty user name");
 	CHECK_EQ(passwd_user_lookup("/nonexistent/passwd", "alice", &u, &d),
