@@ -13,6 +13,8 @@
 #include "shiftctl.h"
 
 const char *program_name = "shiftctl";
+int shiftctl_argc;
+char **shiftctl_argv;
 
 struct command {
 	const char *name;
@@ -139,6 +141,12 @@ int main(int argc, char **argv)
 	size_t i;
 
 	shift_log_set_prog(program_name);
+	/* A copy: the verb's argv[0] is rewritten below. */
+	shiftctl_argv = calloc((size_t)argc + 1, sizeof(*argv));
+	if (shiftctl_argv) {
+		memcpy(shiftctl_argv, argv, (size_t)argc * sizeof(*argv));
+		shiftctl_argc = argc;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

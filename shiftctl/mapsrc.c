@@ -11,9 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <pwd.h>
+
 #include "parse_int.h"
 #include "passwd.h"
 #include "shiftctl.h"
+#include "subid.h"
 
 /*
  * secure_getenv() for a privileged run: glibc's only hides the variable
@@ -287,6 +290,120 @@ static void resolve_owner_mode(struct mapsrc *ms)
 	ms->req.owner_mode = true;
 }
 
+/* The user sudo ran us for: SUDO_USER, when it names a non-root user
+ * whose uid is SUDO_UID. NULL otherwise. */
+static const char *sudo_user(void)
+{
+	const char *name = getenv("SUDO_USER"), *id = getenv("SUDO_UID");
+	struct passwd *pw;
+	uint32_t uid;
+
+	if (!name || !*name || !id || parse_u32(id, 1, UINT32_MAX - 1, &uid))
+		return NULL;
+	pw = getpwnam(name);
+	if (!pw || pw->pw_uid != uid)
+		return NULL;
+	return name;
+}
+
+/* The first user named in subid file path, into buf ("USER" if none). */
+static void first_subid_user(const char *path, char *buf, size_t len)
+{
+	char line[512];
+	FILE *f = fopen(path, "re");
+
+	snprintf(buf, len, "USER");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		size_t n = strcspn(line, ":\n");
+
+		if (line[0] == '#' || !n || line[n] != ':' ||
+		    !strncmp(line, "root:", 5))
+			continue;
+		snprintf(buf, len, "%.*s", (int)n, line);
+		break;
+	}
+	fclose(f);
+}
+
+/* The command line as run, with --rootless=user in place of a bare
+ * --rootless (or added after the verb), quoted for a shell, ending the
+ * line on stderr. */
+static void print_with_rootless(const char *user)
+{
+	bool done = false; /* a bare --rootless is replaced, else added */
+	int i;
+
+	for (i = 1; i < shiftctl_argc; i++)
+		done |= !strcmp(shiftctl_argv[i], "--rootless");
+	fprintf(stderr, "%s", program_name);
+	for (i = 1; i < shiftctl_argc; i++) {
+		const char *a = shiftctl_argv[i];
+		char *q;
+
+		if (!strcmp(a, "--rootless")) {
+			q = sh_quote(user);
+			fprintf(stderr, " --rootless=%s", q);
+			free(q);
+			continue;
+		}
+		q = sh_quote(a);
+		fprintf(stderr, " %s", q);
+		free(q);
+		if (i == 1 && !done) {
+			q = sh_quote(user);
+			fprintf(stderr, " --rootless=%s", q);
+			free(q);
+			done = true;
+		}
+	}
+	fputc('\n', stderr);
+}
+
+/*
+ * Root asking for "the rootless layout" (a bare --rootless, or none): the
+ * layout of the user who ran sudo (SUDO_USER), else root's own ranges when
+ * root has some, else a usage error that gives the command to run.
+ */
+static void rootless_as_root(struct mapsrc *ms)
+{
+	const char *path = ms->req.subuid_path ? ms->req.subuid_path
+					       : "/etc/subuid";
+	struct subid_ranges *ranges;
+	struct shift_diag d = {""};
+	const char *user;
+	char example[256];
+	int r;
+
+	if (geteuid() != 0 || ms->req.kind != LAYOUT_ROOTLESS || ms->req.user)
+		return;
+	user = sudo_user();
+	if (user) {
+		ms->req.user = user;
+		fprintf(stderr,
+			"%s: run through sudo: using the rootless layout of "
+			"%s (SUDO_USER); --rootless=USER names another user\n",
+			program_name, user);
+		return;
+	}
+	ranges = malloc(sizeof(*ranges));
+	if (!ranges)
+		die(EXIT_FAIL, "out of memory");
+	r = subid_read(path, "root", true, 0, ranges, &d);
+	free(ranges);
+	if (r != -ENOENT)
+		return; /* root's own layout, or layout_build says why not */
+	first_subid_user(path, example, sizeof(example));
+	fflush(stdout);
+	fprintf(stderr,
+		"%s %s: as root, say whose rootless layout is meant (root has "
+		"no entry in %s) with --rootless=USER, for example: ",
+		program_name, ms->verb, path);
+	print_with_rootless(example);
+	exit(EXIT_USAGE);
+}
+
 void mapsrc_build(struct mapsrc *ms, bool default_rootless, struct idmaps *out)
 {
 	struct shift_diag d = {""};
@@ -299,6 +416,7 @@ void mapsrc_build(struct mapsrc *ms, bool default_rootless, struct idmaps *out)
 				    "--userns-remap, --pid or --map");
 		ms->req.kind = LAYOUT_ROOTLESS;
 	}
+	rootless_as_root(ms);
 	if (ms->user_spec && ms->owner_spec)
 		resolve_owner_mode(ms);
 	r = layout_build(&ms->req, out, &d);

@@ -24,6 +24,9 @@
 #define EXIT_USAGE 2
 
 extern const char *program_name;
+/* main()'s argc and argv as given (for commands printed to paste). */
+extern int shiftctl_argc;
+extern char **shiftctl_argv;
 
 /* "shiftctl: MSG" on stderr, then exit(code). */
 noreturn void die(int code, const char *fmt, ...)
