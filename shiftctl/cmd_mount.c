@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "mount.h"
@@ -275,6 +276,30 @@ static void print_result(const struct mount_opts *o, struct mount_result *r,
 	print_warnings(&r->notes);
 }
 
+/*
+ * Owner mode hands SRC's owner's files to the container user: the caller,
+ * when not root and not a view id of the map, is "other" through MNT (by
+ * design). Say so once, after the mount's line.
+ */
+static void owner_mode_note(const struct mapsrc *ms, const struct idmaps *m,
+			    const struct mount_result *r)
+{
+	uid_t me = geteuid();
+	uint32_t disk, view;
+
+	if (!ms->req.owner_mode || me == 0 ||
+	    idmap_to_disk(&m->uid, me, &disk) == 0)
+		return;
+	if (idmap_to_view(&m->uid, ms->req.owner_uid, &view) < 0)
+		return;
+	fprintf(stderr,
+		"%s: note: owner mode: through %s the files of uid %u are "
+		"container user uid %u's, and you (uid %u) get only what "
+		"others may; use %s itself (shiftctl-mount(1), Owner mode)\n",
+		program_name, r->mnt, (unsigned)ms->req.owner_uid,
+		(unsigned)view, (unsigned)me, r->src);
+}
+
 int cmd_mount(int argc, char **argv)
 {
 	static struct mount_result res;
@@ -299,5 +324,6 @@ int cmd_mount(int argc, char **argv)
 	o.owner_mode = ms.req.owner_mode;
 	mount_make(&o, &m, &res);
 	print_result(&o, &res, &m, json);
+	owner_mode_note(&ms, &m, &res);
 	return EXIT_OK;
 }
