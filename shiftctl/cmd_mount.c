@@ -266,7 +266,12 @@ static void print_result(const struct mount_opts *o, struct mount_result *r,
 		warn("cannot record the mount (shiftctl status will show "
 		     "less): "
 		     "%s",
-		     strerror(-r->record_err));
+		     r->record_err == -EPERM && runtime_dir_msg()[0]
+			     ? runtime_dir_msg()
+			     : strerror(-r->record_err));
+	else if (runtime_dir_msg()[0])
+		fprintf(stderr, "%s: note: %s\n", program_name,
+			runtime_dir_msg());
 	if (json)
 		json_print(r->record);
 	else {

@@ -135,6 +135,13 @@ int mount_status_list(const char *only, struct json_object **list,
  * (ENOTCONN): realpath of the parent plus the last component. */
 int mnt_canonical(const char *path, char *out, size_t len);
 
+/*
+ * After the engine looked for its runtime directory (mounts.h runtime_dir):
+ * "" when XDG_RUNTIME_DIR (or root's /run/shiftfs) was used, else which
+ * fallback was used or why it was refused, a sentence for the user.
+ */
+const char *runtime_dir_msg(void);
+
 /* Fields of a record ("" / -1 when absent). */
 const char *state_str(struct json_object *obj, const char *key);
 long long state_int(struct json_object *obj, const char *key);

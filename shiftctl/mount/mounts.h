@@ -55,9 +55,22 @@ bool mnt_opt_has(const char *opts, const char *opt);
 bool mnt_is_idmapped(const struct mnt_entry *e);
 
 /*
- * State files. The directory is /run/shiftfs/mounts for euid 0, else
- * $XDG_RUNTIME_DIR/shiftfs/mounts (-ENOENT when XDG_RUNTIME_DIR is unset).
- * With create, missing directories are made 0700.
+ * shiftctl's runtime directory, for its state files and --private mount
+ * points: /run/shiftfs for euid 0, else $XDG_RUNTIME_DIR/shiftfs. Without
+ * XDG_RUNTIME_DIR (su, runuser, sudo -u, cron, services): the user's
+ * /run/user/UID/shiftfs when /run/user/UID is a directory of the user's own
+ * with no access for others (as pam_systemd makes it), else /tmp/shiftfs-UID,
+ * made 0700 and used only while it is a directory (not a symlink) of the
+ * user's own with no access for others: anyone may create a name in /tmp
+ * first (-EPERM then, and runtime_dir_msg() says so). With create, a
+ * missing /tmp/shiftfs-UID is made; without it, -ENOENT when absent.
+ */
+int runtime_dir(char *buf, size_t len, bool create);
+/* runtime_dir_msg(): mount.h */
+
+/*
+ * State files. The directory is runtime_dir()/mounts. With create,
+ * missing directories are made 0700.
  */
 int state_dir(char *buf, size_t len, bool create);
 /* The state file of mount point mnt (its path, escaped, + ".json"). */

@@ -89,16 +89,15 @@ static void check_paths(const struct mount_opts *o,
 /* Dies: --private's directory cannot be made ours. */
 static void private_base(char *buf, size_t len)
 {
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	char parent[PATH_MAX];
 	struct stat st;
+	int r;
 
-	if (geteuid() == 0)
-		snprintf(parent, sizeof(parent), "/run/shiftfs");
-	else if (xdg && xdg[0] == '/')
-		snprintf(parent, sizeof(parent), "%s/shiftfs", xdg);
-	else
-		die(EXIT_FAIL, "--private: XDG_RUNTIME_DIR is not set");
+	r = runtime_dir(parent, sizeof(parent), true);
+	if (r < 0 && runtime_dir_msg()[0])
+		die(EXIT_FAIL, "--private: %s", runtime_dir_msg());
+	if (r < 0)
+		die(EXIT_FAIL, "--private: %s", strerror(-r));
 	if (mkdir(parent, 0755) < 0 && errno != EEXIST)
 		die(EXIT_FAIL, "mkdir %s: %s", parent, strerror(errno));
 	if ((size_t)snprintf(buf, len, "%.*s/private", PATH_MAX - 16, parent) >=

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * shiftctl's per-mount state records: one JSON file per mount point under
- * /run/shiftfs/mounts (root) or $XDG_RUNTIME_DIR/shiftfs/mounts, saying
+ * /run/shiftfs/mounts (root) or $XDG_RUNTIME_DIR/shiftfs/mounts (or a
+ * fallback: runtime_dir()), saying
  * what mountinfo cannot (the maps, the backend, the daemon pid). Readers
  * cross-check them against mountinfo (mounts.c): the kernel is the truth.
  */
@@ -38,17 +39,84 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
-int state_dir(char *buf, size_t len, bool create)
+static char runtime_msg[PATH_MAX + 200];
+
+const char *runtime_dir_msg(void)
+{
+	return runtime_msg;
+}
+
+/* A directory (not a symlink) of euid with no access for group or others. */
+static bool own_private_dir(const char *path, struct stat *st)
+{
+	if (lstat(path, st) < 0)
+		return false;
+	return S_ISDIR(st->st_mode) && st->st_uid == geteuid() &&
+	       !(st->st_mode & 077);
+}
+
+/* No XDG_RUNTIME_DIR: /run/user/UID if it is ours, else /tmp/shiftfs-UID. */
+static int runtime_fallback(char *buf, size_t len, bool create)
+{
+	unsigned uid = (unsigned)geteuid();
+	char dir[64];
+	struct stat st;
+	int n;
+
+	snprintf(dir, sizeof(dir), "/run/user/%u", uid);
+	if (own_private_dir(dir, &st)) {
+		snprintf(runtime_msg, sizeof(runtime_msg),
+			 "XDG_RUNTIME_DIR is not set: using %s/shiftfs", dir);
+		n = snprintf(buf, len, "%s/shiftfs", dir);
+		return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	}
+	snprintf(dir, sizeof(dir), "/tmp/shiftfs-%u", uid);
+	if (create && mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(dir, &st) < 0) {
+		if (errno == ENOENT)
+			return -ENOENT;
+		return -errno;
+	}
+	if (!own_private_dir(dir, &st)) {
+		snprintf(runtime_msg, sizeof(runtime_msg),
+			 "XDG_RUNTIME_DIR is not set, and %s is not a "
+			 "directory of uid %u with mode 0700 (anyone can "
+			 "create it first): refusing to use it; set "
+			 "XDG_RUNTIME_DIR to a directory of your own",
+			 dir, uid);
+		return -EPERM;
+	}
+	snprintf(runtime_msg, sizeof(runtime_msg),
+		 "XDG_RUNTIME_DIR is not set: using %s", dir);
+	n = snprintf(buf, len, "%s", dir);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int runtime_dir(char *buf, size_t len, bool create)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	int n;
 
+	runtime_msg[0] = '\0';
 	if (geteuid() == 0)
-		n = snprintf(buf, len, "/run/shiftfs/mounts");
+		n = snprintf(buf, len, "/run/shiftfs");
 	else if (xdg && xdg[0] == '/')
-		n = snprintf(buf, len, "%s/shiftfs/mounts", xdg);
+		n = snprintf(buf, len, "%s/shiftfs", xdg);
 	else
-		return -ENOENT;
+		return runtime_fallback(buf, len, create);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int state_dir(char *buf, size_t len, bool create)
+{
+	char dir[PATH_MAX];
+	int n, r;
+
+	r = runtime_dir(dir, sizeof(dir), create);
+	if (r < 0)
+		return r;
+	n = snprintf(buf, len, "%s/mounts", dir);
 	if (n < 0 || (size_t)n >= len)
 		return -ENAMETOOLONG;
 	return create ? mkdir_p(buf) : 0;
