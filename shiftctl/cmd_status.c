@@ -31,8 +31,8 @@ static void usage(void)
 	      "backend and maps (or only MNT).\n",
 	      stdout);
 	opts_help(stdout, groups);
-	fputs("\nExit status: 0 ok, 1 failure (MNT is not a shifted mount),\n"
-	      "2 usage error.\n"
+	fputs("\nExit status: 0 ok, 1 failure (MNT is not a shifted mount, or\n"
+	      "its daemon is dead), 2 usage error.\n"
 	      "\nFor more details see shiftctl-mount(1).\n",
 	      stdout);
 }
@@ -45,9 +45,29 @@ static void print_text(struct json_object *list)
 		struct json_object *o = json_object_array_get_idx(list, i);
 		const char *backend = state_str(o, "backend");
 
+		const char *st = state_str(o, "state");
 		char *qm = sh_quote(state_str(o, "mountpoint"));
 		char *qs = sh_quote(state_str(o, "source"));
 
+		if (!strcmp(st, "stale")) {
+			printf("%s: %s, backend %s, STALE: %s\n", qm, qs,
+			       backend, state_str(o, "problem"));
+			free(qm);
+			free(qs);
+			continue;
+		}
+		if (!strcmp(st, "dead")) {
+			bool rec = json_object_get_boolean(
+				json_object_object_get(o, "recorded"));
+
+			printf("%s: %s, backend %s, DEAD: %s; '%s umount %s%s' "
+			       "clears it\n",
+			       qm, qs, backend, state_str(o, "problem"),
+			       program_name, rec ? "" : "--force ", qm);
+			free(qm);
+			free(qs);
+			continue;
+		}
 		printf("%s: %s, backend %s", qm, qs, backend);
 		free(qm);
 		free(qs);
@@ -105,15 +125,30 @@ int cmd_status(int argc, char **argv)
 		warn("reading state files: %s", strerror(-state_err));
 	if (r < 0)
 		die(EXIT_FAIL, "reading mountinfo: %s", strerror(-r));
+	if (only && json_object_array_length(list) == 1 &&
+	    !strcmp(state_str(json_object_array_get_idx(list, 0), "state"),
+		    "stale")) {
+		json_object_put(list);
+		die(EXIT_FAIL,
+		    "%s is not a shifted mount (any more: it was unmounted "
+		    "without shiftctl umount, and its stale record was removed)",
+		    only);
+	}
 	if (only && json_object_array_length(list) == 0) {
 		json_object_put(list);
 		die(EXIT_FAIL, "%s is not a shifted mount", only);
 	}
+	/* status MNT of a dead mount: listed, and exit 1 (not usable). */
+	r = only && !strcmp(state_str(json_object_array_get_idx(list, 0),
+				      "state"),
+			    "dead")
+		    ? EXIT_FAIL
+		    : EXIT_OK;
 	if (json) {
 		json_print(list);
-		return EXIT_OK;
+		return r;
 	}
 	print_text(list);
 	json_object_put(list);
-	return EXIT_OK;
+	return r;
 }

@@ -7,6 +7,7 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "mount_int.h"
@@ -64,28 +65,62 @@ static struct json_object *record(const struct mount_opts *o,
 	return j;
 }
 
+/* A FUSE mount at MNT that shiftctl did not record, whose daemon is gone:
+ * say how to clear it instead of failing later in the daemon. */
+/* Dies: MNT is a dead FUSE mount. */
+static void check_dead_fuse(const struct mount_result *r)
+{
+	static struct mnt_entry e;
+	char why[256], *q;
+
+	if (mnt_find(r->mnt, &e) < 0 || strncmp(e.fstype, "fuse", 4) ||
+	    !fuse_mount_dead(r->mnt, NULL, why, sizeof(why)))
+		return;
+	q = sh_quote(r->mnt);
+	if (!strcmp(e.fstype, SHIFTFS_FSTYPE))
+		die(EXIT_FAIL,
+		    "%s is a %s mount that shiftctl did not record, and %s: "
+		    "'%s umount --force %s' clears it",
+		    r->mnt, e.fstype, why, program_name, q);
+	die(EXIT_FAIL,
+	    "%s is a %s mount, and %s: 'fusermount3 -u %s' (as root "
+	    "'umount %s') clears it",
+	    r->mnt, e.fstype, why, q, q);
+}
+
 /* Refuse to stack a second shifted mount on one we already have. */
 /* Dies: MNT is already a shifted mount of ours. */
 static void check_not_ours(const struct mount_result *r)
 {
 	struct json_object *st = NULL;
 	unsigned long long uniq;
+	char why[256], *q;
 	long long id;
 	int now = -1;
 
-	if (state_read(r->mnt, &st) < 0)
+	if (state_read(r->mnt, &st) < 0) {
+		check_dead_fuse(r);
 		return;
+	}
 	id = state_int(st, "mount_id");
-	json_object_put(st);
 	/* MNT's fd is the root of the mount on top of it, if any. */
 	if (mnt_id_at(r->mnt_fd, "", &now, &uniq) < 0)
 		now = -1;
+	if (id >= 0 && now == id &&
+	    !strcmp(state_str(st, "backend"), "fuse") &&
+	    fuse_mount_dead(r->mnt, st, why, sizeof(why)))
+		die(EXIT_FAIL,
+		    "%s is a shifted mount whose daemon is dead (%s): "
+		    "'%s umount %s' clears it",
+		    r->mnt, why, program_name, q = sh_quote(r->mnt));
+	json_object_put(st);
 	if (id >= 0 && now == id)
 		die(EXIT_FAIL,
 		    "%s is already a shifted mount (shiftctl umount "
 		    "%s first)",
 		    r->mnt, r->mnt);
 	state_remove(r->mnt); /* stale */
+	check_dead_fuse(r);
 }
 
 /* Dies: an empty map, a foreign overflow id or a mount of ours at MNT end

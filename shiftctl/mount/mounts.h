@@ -121,6 +121,18 @@ int umount_checked(const char *target, int id, int flags);
  * since boot), which with the pid names a process uniquely. */
 int proc_stat(pid_t pid, char *state, unsigned long long *start);
 
+/*
+ * A FUSE mount whose daemon is gone: the record's daemon (pid, with the
+ * start time recorded) is not running (or the pid is another process now),
+ * or, for a mount with no record (rec NULL), mnt answers ENOTCONN. Then
+ * true, with *why the cause as the user reads it (e.g. "its shiftfs daemon
+ * (pid 123) is gone: Transport endpoint is not connected"). mnt is only
+ * statfs()ed (which always reaches the daemon; stat may be answered from
+ * the cache) when the daemon is known to be gone or no record names it.
+ */
+bool fuse_mount_dead(const char *mnt, struct json_object *rec, char *why,
+		     size_t len);
+
 /* Whether the mount a state object recorded (its mount id, and unique id
  * where recorded) still exists anywhere in our mount namespace. */
 bool state_mount_exists(struct json_object *obj);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -298,4 +299,43 @@ bool state_mount_exists(struct json_object *obj)
 	ok = id >= 0 && mnt_by_id((int)id, e) == 0;
 	free(e);
 	return ok;
+}
+
+/* A FUSE connection whose daemon went away (ECONNABORTED: one aborted,
+ * and requests that were in flight when it died). */
+static bool disconnected(int err)
+{
+	return err == ENOTCONN || err == ECONNABORTED;
+}
+
+bool fuse_mount_dead(const char *mnt, struct json_object *rec, char *why,
+		     size_t len)
+{
+	long long pid = rec ? state_int(rec, "pid") : -1;
+	long long start = rec ? state_int(rec, "pid_start") : -1;
+	unsigned long long t;
+	struct statfs sfs;
+	bool gone;
+	char state;
+
+	if (pid > 0) {
+		gone = proc_stat((pid_t)pid, &state, &t) < 0 || state == 'Z' ||
+		       state == 'X' ||
+		       (start >= 0 && t != (unsigned long long)start);
+		if (!gone)
+			return false;
+		/* statfs always asks the daemon (stat may be cached). */
+		if (statfs(mnt, &sfs) < 0 && disconnected(errno))
+			snprintf(why, len,
+				 "its shiftfs daemon (pid %lld) is gone: %s",
+				 pid, strerror(errno));
+		else
+			snprintf(why, len, "its shiftfs daemon (pid %lld) is gone",
+				 pid);
+		return true;
+	}
+	if (rec || statfs(mnt, &sfs) == 0 || !disconnected(errno))
+		return false;
+	snprintf(why, len, "its FUSE daemon is gone: %s", strerror(errno));
+	return true;
 }

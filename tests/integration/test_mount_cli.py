@@ -273,6 +273,10 @@ def test_stale_state_is_dropped(world_tmp, mounts):
     assert state_of(mnt)["backend"] == "idmap"
     subprocess.run(["umount", mnt], check=True)
     r = run_shiftctl(["status", "--json"])
+    # Listed once as stale, as its record is removed (issue 13, item 4).
+    assert [m["state"] for m in json.loads(r.stdout)
+            if m["mountpoint"] == mnt] == ["stale"]
+    r = run_shiftctl(["status", "--json"])
     assert mnt not in [m["mountpoint"] for m in json.loads(r.stdout)]
     assert run_shiftctl(["status", mnt]).returncode == 1
     # The stale state file itself is gone, so a new mount is not refused.
@@ -290,7 +294,7 @@ def test_unrecorded_shiftfs_mount_is_listed_and_unmountable_forced(world_tmp):
         (e,) = json.loads(r.stdout)
         assert e == {"mountpoint": mnt, "source": src, "backend": "fuse",
                      "fstype": "fuse.shiftfs", "mount_id": e["mount_id"],
-                     "recorded": False}
+                     "recorded": False, "state": "active"}
         r = run_shiftctl(["status", mnt])
         assert "fuse.shiftfs mount not recorded by shiftctl: maps unknown" in r.stdout
         # Anyone can make a fuse.shiftfs mount: not ours without --force.
