@@ -23,6 +23,7 @@
 #define REC_AFTER 0x444c5041u /* "APLD" */
 #define REC_DONE 0x454e4f44u  /* "DONE" */
 #define REC_UNDO 0x4e444e55u  /* "UNDN" */
+#define HDR_SEQ 0x31514553u   /* "SEQ1": the header's sequence number */
 
 struct rec_head {
 	uint32_t magic;
@@ -270,12 +271,14 @@ static void put_map(unsigned char **o, const struct idmap *m)
 	}
 }
 
-/* Serialize the header into buf (big enough: 64 KiB); returns its size. */
-static size_t header_encode(const struct journal_params *p, unsigned char *buf)
+/* Serialize the header into buf (big enough: 64 KiB); returns its size.
+ * seq goes in the SEQ1 extension after the root path. */
+static size_t header_encode(const struct journal_params *p, uint64_t seq,
+			    unsigned char *buf)
 {
 	unsigned char *o = buf;
 	uint32_t v = VERSION, plen = (uint32_t)strlen(p->root_path), crc;
-	uint32_t len;
+	uint32_t len, tag = HDR_SEQ;
 
 	put(&o, MAGIC, 8);
 	put(&o, &v, 4);
@@ -294,6 +297,8 @@ static size_t header_encode(const struct journal_params *p, unsigned char *buf)
 	put_map(&o, &p->maps.gid);
 	put(&o, &plen, 4);
 	put(&o, p->root_path, plen);
+	put(&o, &tag, 4);
+	put(&o, &seq, 8);
 	len = (uint32_t)pad8((size_t)(o - buf) + 4);
 	memset(o, 0, len - (size_t)(o - buf));
 	memcpy(buf + 12, &len, 4);
@@ -337,10 +342,10 @@ static void get_map(struct reader *r, struct idmap *m)
 }
 
 static int header_decode(const unsigned char *buf, size_t size,
-			 struct journal_params *p, size_t *hlen)
+			 struct journal_params *p, uint64_t *seq, size_t *hlen)
 {
 	struct reader r = {buf, buf + size, false};
-	uint32_t v, len, plen, crc;
+	uint32_t v, len, plen, crc, tag;
 	char magic[8];
 
 	memset(p, 0, sizeof(*p));
@@ -375,11 +380,84 @@ static int header_decode(const unsigned char *buf, size_t size,
 	get(&r, p->root_path, plen);
 	if (r.bad || (p->verb != JOURNAL_CHOWN && p->verb != JOURNAL_SHIFT))
 		return -EBADMSG;
+	/* Format 2 before the SEQ1 extension: at most 7 bytes of padding. */
+	*seq = 0;
+	if (r.end - r.p >= 12) {
+		get(&r, &tag, 4);
+		if (tag == HDR_SEQ)
+			get(&r, seq, 8);
+	}
 	*hlen = len;
 	return 0;
 }
 
 /* ---- writing ---- */
+
+/*
+ * The header of the journal name in dfd, opened the way load() opens a
+ * journal (no symlink, ours, written by nobody else): its parameters and
+ * sequence number. Only the header is read.
+ */
+static int peek_header(int dfd, const char *name, struct journal_params *p,
+		       uint64_t *seq)
+{
+	unsigned char *buf;
+	char err[128];
+	size_t hlen;
+	ssize_t n;
+	int fd, r;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = check_file(fd, err, sizeof(err));
+	buf = r == 0 ? malloc(65536) : NULL;
+	if (r == 0 && !buf)
+		r = -ENOMEM;
+	if (r == 0) {
+		n = pread(fd, buf, 65536, 0);
+		r = n < 0 ? -errno
+			  : header_decode(buf, (size_t)n, p, seq, &hlen);
+	}
+	free(buf);
+	close(fd);
+	return r;
+}
+
+/*
+ * A new journal's sequence number: one more than the highest among the
+ * journals (*.journal) in its directory for the same tree, so that "the
+ * newest journal of a tree" does not hang on whole-second times.
+ */
+static uint64_t next_seq(int dfd, uint64_t dev, uint64_t ino)
+{
+	struct journal_params *p = malloc(sizeof(*p));
+	uint64_t best = 0, seq;
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	fd = p ? dup(dfd) : -1;
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		free(p);
+		return 1;
+	}
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+
+		if (n < 9 || strcmp(de->d_name + n - 8, ".journal"))
+			continue;
+		if (peek_header(dfd, de->d_name, p, &seq) == 0 &&
+		    p->root_dev == dev && p->root_ino == ino && seq > best)
+			best = seq;
+	}
+	closedir(d);
+	free(p);
+	return best + 1;
+}
 
 int journal_create(const char *path, const struct journal_params *p,
 		   struct journal **out, char *err, size_t errlen)
@@ -388,6 +466,7 @@ int journal_create(const char *path, const struct journal_params *p,
 	struct journal *j = calloc(1, sizeof(*j));
 	char dir[PATH_MAX], base[NAME_MAX + 1];
 	int r, dfd = -1;
+	uint64_t seq;
 	size_t len;
 
 	snprintf(err, errlen, "%s", "");
@@ -404,6 +483,7 @@ int journal_create(const char *path, const struct journal_params *p,
 		r = dfd;
 		goto err;
 	}
+	seq = next_seq(dfd, p->root_dev, p->root_ino);
 	j->fd = openat(dfd, base,
 		       O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW |
 			       O_CLOEXEC,
@@ -412,7 +492,7 @@ int journal_create(const char *path, const struct journal_params *p,
 		r = -errno;
 		goto err;
 	}
-	len = header_encode(p, buf);
+	len = header_encode(p, seq, buf);
 	r = write_all(j->fd, buf, len);
 	if (r == 0 && fsync(j->fd) < 0)
 		r = -errno;
@@ -898,7 +978,7 @@ static int load(const char *path, struct journal_loaded *jl, bool table,
 		journal_unload(jl);
 		return r;
 	}
-	r = header_decode(jl->map, jl->size, &jl->p, &hlen);
+	r = header_decode(jl->map, jl->size, &jl->p, &jl->seq, &hlen);
 	if (r < 0) {
 		snprintf(err, errlen, "%s",
 			 r == -EINVAL ? "not a shiftctl journal"
@@ -940,14 +1020,29 @@ void journal_unload(struct journal_loaded *jl)
 	jl->cap = jl->acap = 0;
 }
 
+/* Is journal a (seq, mtime, name) newer than b? */
+static bool newer(uint64_t sa, const struct stat *a, const char *na,
+		  uint64_t sb, const struct stat *b, const char *nb)
+{
+	if (sa != sb)
+		return sa > sb;
+	if (a->st_mtim.tv_sec != b->st_mtim.tv_sec)
+		return a->st_mtim.tv_sec > b->st_mtim.tv_sec;
+	if (a->st_mtim.tv_nsec != b->st_mtim.tv_nsec)
+		return a->st_mtim.tv_nsec > b->st_mtim.tv_nsec;
+	return strcmp(na, nb) > 0;
+}
+
 int journal_find(const char *dir, uint32_t verb, uint64_t dev, uint64_t ino,
 		 bool unfinished, char *out, size_t len)
 {
 	struct journal_loaded *jl = malloc(sizeof(*jl));
-	char path[PATH_MAX], err[128];
-	time_t best = 0;
+	char path[PATH_MAX], err[128], best_name[NAME_MAX + 1] = "";
+	char undone_path[PATH_MAX] = "", undone_name[NAME_MAX + 1] = "";
+	struct stat best_st = {0}, undone_st = {0};
+	uint64_t best_seq = 0, undone_seq = 0;
+	bool found = false, found_undone = false;
 	struct dirent *de;
-	bool found = false;
 	DIR *d;
 
 	if (!jl)
@@ -968,17 +1063,41 @@ int journal_find(const char *dir, uint32_t verb, uint64_t dev, uint64_t ino,
 			continue;
 		if (load(path, jl, false, err, sizeof(err)) < 0)
 			continue;
-		if (jl->p.root_dev == dev && jl->p.root_ino == ino &&
-		    (!verb || jl->p.verb == verb) &&
-		    (!unfinished || (!jl->done && !jl->undone)) &&
-		    (!found || st.st_mtime >= best)) {
-			best = st.st_mtime;
+		if (jl->p.root_dev != dev || jl->p.root_ino != ino ||
+		    (verb && jl->p.verb != verb)) {
+			journal_unload(jl);
+			continue;
+		}
+		if (jl->undone || (unfinished && jl->done)) {
+			if (jl->undone &&
+			    (!found_undone ||
+			     newer(jl->seq, &st, de->d_name, undone_seq,
+				   &undone_st, undone_name))) {
+				found_undone = true;
+				undone_seq = jl->seq;
+				undone_st = st;
+				snprintf(undone_name, sizeof(undone_name), "%s",
+					 de->d_name);
+				snprintf(undone_path, sizeof(undone_path), "%s",
+					 path);
+			}
+		} else if (!found || newer(jl->seq, &st, de->d_name, best_seq,
+					   &best_st, best_name)) {
 			found = true;
+			best_seq = jl->seq;
+			best_st = st;
+			snprintf(best_name, sizeof(best_name), "%s", de->d_name);
 			snprintf(out, len, "%s", path);
 		}
 		journal_unload(jl);
 	}
 	closedir(d);
 	free(jl);
-	return found ? 0 : -ENOENT;
+	if (found)
+		return 0;
+	if (found_undone && !unfinished) {
+		snprintf(out, len, "%s", undone_path);
+		return -EALREADY;
+	}
+	return -ENOENT;
 }

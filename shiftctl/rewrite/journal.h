@@ -7,7 +7,11 @@
  *
  *   header   "SHIFTJNL", version, the verb and its resolved parameters
  *            (target ids, --from, the id maps, flags), the tree's identity
- *            (device and inode of the root, its path), CRC32
+ *            (device and inode of the root, its path), then "SEQ1" and a
+ *            64-bit sequence number (one more than the highest of the
+ *            journals of the same tree in the same directory when it was
+ *            created; in what older format 2 readers skip as padding, and
+ *            absent, read as 0, in journals written before it), CRC32
  *   records  BTCH: the ORIGINAL metadata of a batch of inodes (dev, ino,
  *            the inode's identity: birth time and/or generation, uid, gid,
  *            mode, raw system.posix_acl_access, system.posix_acl_default
@@ -79,6 +83,7 @@ struct journal_loaded {
 	size_t size;	  /* file size */
 	size_t valid_end; /* end of the last intact record */
 	size_t nentries;
+	uint64_t seq; /* the header's sequence number (0: none) */
 	bool done, undone;
 	uint64_t *slots; /* hash (dev, ino) -> entry offset + 1 */
 	size_t cap;
@@ -151,9 +156,11 @@ bool journal_lookup_after(const struct journal_loaded *jl, uint64_t dev,
 			  uint64_t ino, struct journal_after *out);
 
 /*
- * The newest journal in dir for the tree (dev, ino) and verb (0: any).
- * unfinished: only journals neither DONE nor undone. 0 and the path in
- * out, -ENOENT when there is none.
+ * The newest journal in dir for the tree (dev, ino) and verb (0: any) that
+ * was not undone: newest by the header's sequence number, then by mtime
+ * (in nanoseconds), then by name. unfinished: only journals neither DONE
+ * nor undone. 0 and the path in out; -ENOENT when there is none; without
+ * unfinished, -EALREADY when every one was undone (the newest in out).
  */
 int journal_find(const char *dir, uint32_t verb, uint64_t dev, uint64_t ino,
 		 bool unfinished, char *out, size_t len);

@@ -239,6 +239,41 @@ int resume_open(const char **path, struct rewrite_opts *o, struct run *r,
 	return fd;
 }
 
+/*
+ * Undo of a journal that is marked undone (given, or the newest of PATH's
+ * when every one is): nothing is walked or changed; say so, exit 0.
+ */
+static int already_undone(const struct rewrite_opts *o, const char *path,
+			  const char *journal)
+{
+	struct json_object *j;
+
+	if (o->json) {
+		j = json_object_new_object();
+		json_object_object_add(j, "verb",
+				       json_object_new_string("undo"));
+		json_object_object_add(j, "path",
+				       path ? json_object_new_string(path)
+					    : NULL);
+		json_object_object_add(j, "journal",
+				       json_object_new_string(journal));
+		json_object_object_add(j, "already_undone",
+				       json_object_new_boolean(1));
+		json_print(j);
+		return EXIT_OK;
+	}
+	/* Engine output kept here: the run's outcome, as resume's. */
+	if (path)
+		printf("undo: %s: nothing to undo: every journal of this tree "
+		       "was already undone (the newest: %s)\n",
+		       path, journal);
+	else
+		printf("undo: journal %s: the run was already undone; nothing "
+		       "to do\n",
+		       journal);
+	return EXIT_OK;
+}
+
 /* One straight sequence (find, load, check, walk, mark undone): ~60 lines
  * with the comments on the marking, kept whole. */
 int rewrite_undo(const char *arg, struct rewrite_opts *o)
@@ -258,6 +293,8 @@ int rewrite_undo(const char *arg, struct rewrite_opts *o)
 			rr = journal_find(dir, 0, walk_stx_dev(&stx),
 					  stx.stx_ino, false, found,
 					  sizeof(found));
+		if (rr == -EALREADY)
+			return already_undone(o, arg, found);
 		if (rr < 0)
 			/* engine output: dies (exit 1) before anything changed
 			 */
@@ -266,6 +303,12 @@ int rewrite_undo(const char *arg, struct rewrite_opts *o)
 		file = found;
 	}
 	r.jl = load_or_die(file);
+	if (r.jl->undone) {
+		code = already_undone(o, NULL, r.jl->path);
+		journal_unload(r.jl);
+		free(r.jl);
+		return code;
+	}
 	o->p = r.jl->p;
 	need_privilege(o);
 	fd = rewrite_open_tree(r.jl->p.root_path, o, &stx, real, sizeof(real));
