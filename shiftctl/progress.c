@@ -41,10 +41,12 @@ static void draw(uint64_t done, double t)
 	double rate = el > 0 ? done / el : 0;
 	unsigned secs = (unsigned)el;
 
+	char a[32], b[32], c[32];
+
 	if (!pg.tty) {
-		fprintf(stderr,
-			"%s: %llu files, %.0f files/s, %u:%02u elapsed\n",
-			program_name, (unsigned long long)done, rate, secs / 60,
+		fprintf(stderr, "%s: %s files, %s files/s, %u:%02u elapsed\n",
+			program_name, count_str(done, a),
+			count_str((unsigned long long)rate, b), secs / 60,
 			secs % 60);
 		return;
 	}
@@ -57,13 +59,16 @@ static void draw(uint64_t done, double t)
 			bar[i] = i < fill ? '#' : '.';
 		bar[20] = '\0';
 		fprintf(stderr,
-			"\r[%s] %3d%% %llu/~%llu files  %.0f files/s  "
+			"\r[%s] %3d%% %s/~%s files  %s files/s  "
 			"%u:%02u\033[K",
-			bar, pct, (unsigned long long)done,
-			(unsigned long long)tot, rate, secs / 60, secs % 60);
+			bar, pct, count_str(done, a), count_str(tot, b),
+			count_str((unsigned long long)rate, c), secs / 60,
+			secs % 60);
 	} else {
-		fprintf(stderr, "\r%llu files  %.0f files/s  %u:%02u\033[K",
-			(unsigned long long)done, rate, secs / 60, secs % 60);
+		fprintf(stderr, "\r%s files  %s files/s  %u:%02u\033[K",
+			count_str(done, a),
+			count_str((unsigned long long)rate, b), secs / 60,
+			secs % 60);
 	}
 	pg.drawn = true;
 }

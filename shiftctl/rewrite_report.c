@@ -112,48 +112,45 @@ static void summary_text(const struct rewrite_result *res)
 	const struct rewrite_counts *t = res->t;
 	const struct rewrite_pair *pairs = res->pairs;
 	size_t np = res->npairs, i;
+	char a[32], b[32], c[32], d[32], e[32], f[32];
 
-	printf("%s%s: %llu inodes: %llu %s, %llu already correct",
+	printf("%s%s: %s inodes: %s %s, %s already correct",
 	       rewrite_mode_name(o), o->dry_run ? " (dry run)" : "",
-	       (unsigned long long)res->visited, (unsigned long long)t->changed,
+	       count_str(res->visited, a), count_str(t->changed, b),
 	       o->dry_run	    ? "would change"
 	       : o->mode == RW_UNDO ? "restored"
 				    : "changed",
-	       (unsigned long long)t->correct);
+	       count_str(t->correct, c));
 	if (t->unmappable)
-		printf(", %llu unmappable (left unchanged)",
-		       (unsigned long long)t->unmappable);
+		printf(", %s unmappable (left unchanged)",
+		       count_str(t->unmappable, a));
 	if (t->other_owner)
-		printf(", %llu with other owners (skipped)",
-		       (unsigned long long)t->other_owner);
-	printf(", %llu hard links, %llu ACLs, %llu caps, %llu "
-	       "setuid/setgid restored, %llu errors, %.2f s\n",
-	       (unsigned long long)res->hardlinks,
-	       (unsigned long long)t->acl_changed,
-	       (unsigned long long)t->caps_restored,
-	       (unsigned long long)t->setid_restored,
-	       (unsigned long long)res->errors, res->elapsed);
+		printf(", %s with other owners (skipped)",
+		       count_str(t->other_owner, a));
+	printf(", %s hard links, %s ACLs, %s caps, %s "
+	       "setuid/setgid %s, %s errors, %.2f s\n",
+	       count_str(res->hardlinks, a), count_str(t->acl_changed, b),
+	       count_str(t->caps_restored, c), count_str(t->setid_restored, d),
+	       o->dry_run ? "would be restored" : "restored",
+	       count_str(res->errors, e), res->elapsed);
 	if (t->skipped_changed)
-		printf("%s: %llu skipped: changed since the run "
+		printf("%s: %s skipped: changed since the run "
 		       "(left as they are)\n",
-		       rewrite_mode_name(o),
-		       (unsigned long long)t->skipped_changed);
+		       rewrite_mode_name(o), count_str(t->skipped_changed, a));
 	if (res->links_outside)
-		printf("%s: %llu left as they are: hard links outside the "
+		printf("%s: %s left as they are: hard links outside the "
 		       "tree\n",
-		       rewrite_mode_name(o),
-		       (unsigned long long)res->links_outside);
+		       rewrite_mode_name(o), count_str(res->links_outside, a));
 	if (o->mode == RW_UNDO && res->journalled > t->matched)
-		printf("undo: %llu journalled inodes not found in the "
+		printf("undo: %s journalled inodes not found in the "
 		       "tree\n",
-		       (unsigned long long)(res->journalled - t->matched));
+		       count_str(res->journalled - t->matched, a));
 	for (i = 0; i < np && i < REWRITE_REPORT_MAX; i++)
-		printf("  %u:%u -> %u:%u  %llu\n", pairs[i].ou, pairs[i].og,
-		       pairs[i].nu, pairs[i].ng,
-		       (unsigned long long)pairs[i].n);
+		printf("  %u:%u -> %u:%u  %s\n", pairs[i].ou, pairs[i].og,
+		       pairs[i].nu, pairs[i].ng, count_str(pairs[i].n, a));
 	if (np > REWRITE_REPORT_MAX)
-		printf("  ... and %zu more owner pairs\n",
-		       np - REWRITE_REPORT_MAX);
+		printf("  ... and %s more owner pairs\n",
+		       count_str(np - REWRITE_REPORT_MAX, f));
 }
 
 static void report_summary(const struct rewrite_result *res)

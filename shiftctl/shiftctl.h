@@ -134,6 +134,13 @@ void mapsrc_build(struct mapsrc *ms, bool default_rootless, struct idmaps *out);
 /* A short description, e.g. "rootless (alice)" or "pid 1234". */
 void mapsrc_describe(const struct mapsrc *ms, char *buf, size_t len);
 
+/*
+ * A count as text is shown: with thousands separators ("200,201"), the
+ * one number format of every verb's text output (JSON has plain numbers).
+ * Returns buf.
+ */
+const char *count_str(unsigned long long n, char buf[32]);
+
 /* JSON helpers (json-c). */
 struct json_object *json_idmap(const struct idmap *m);
 /* Print obj pretty to stdout, newline-terminated, and release it. Every

@@ -350,6 +350,45 @@ static bool extras_move(struct run *r, const struct journal_entry *orig,
 }
 
 /*
+ * --dry-run: count the ACLs, capabilities and setuid/setgid bits the real
+ * run would restore (apply.c), as it would: an ACL whose entries move; a
+ * file capability, which the kernel drops on chown, when the owner changes
+ * or its root id moves; a setuid (or group-executable setgid) regular file
+ * whose owner changes, since the kernel clears those bits on chown.
+ */
+static void dry_run_extras(struct ctx *c, const struct journal_entry *orig,
+			   uint32_t u, uint32_t g)
+{
+	struct run *r = c->run;
+	bool owner = u != orig->uid || g != orig->gid;
+	int un = 0;
+
+	if (S_ISLNK(orig->mode))
+		return;
+	if (orig->acl_access_len &&
+	    acl_blob_changes(r, orig, orig->acl_access, orig->acl_access_len,
+			     &un) > 0)
+		c->c.acl_changed++;
+	if (orig->acl_default_len && S_ISDIR(orig->mode) &&
+	    acl_blob_changes(r, orig, orig->acl_default, orig->acl_default_len,
+			     &un) > 0)
+		c->c.acl_changed++;
+	if (orig->caps_len && S_ISREG(orig->mode)) {
+		uint32_t root, nr;
+		bool moves = fcaps_xattr_rootid(orig->caps, orig->caps_len,
+						&root) == 0 &&
+			     map_id(r, orig, true, root, &nr) && nr != root;
+
+		if (owner || moves)
+			c->c.caps_restored++;
+	}
+	if (owner && S_ISREG(orig->mode) &&
+	    ((orig->mode & S_ISUID) ||
+	     ((orig->mode & S_ISGID) && (orig->mode & S_IXGRP))))
+		c->c.setid_restored++;
+}
+
+/*
  * The generation too, where the birth time is missing or the inode is one
  * whose undo grants privilege (an O_RDONLY fd: files and directories
  * only). -ESTALE (reported) when the inode is no longer the one seen.
@@ -419,6 +458,7 @@ static void plan_fresh(struct ctx *c, const struct walk_entry *e,
 		report_change(r, l, &orig, u, g, extra);
 	if (r->o->dry_run) {
 		c->c.changed++;
+		dry_run_extras(c, &orig, u, g);
 		goto out;
 	}
 	if (note_gen(r, e, l, &orig) < 0)

@@ -21,31 +21,50 @@
 #include "rewrite_int.h"
 #include "shiftctl.h"
 
-/* Put back exactly what the journal recorded on t (undo). */
+/* The setuid/setgid bits the kernel clears when a regular file's owner
+ * changes: S_ISUID, and S_ISGID when group-executable. */
+static uint32_t chown_cleared(uint32_t mode)
+{
+	return S_ISUID | ((mode & S_IXGRP) ? S_ISGID : 0);
+}
+
+/*
+ * Put back exactly what the journal recorded on t (undo); with dry, only
+ * count what would be put back, as the real run counts it (its chown
+ * drops a regular file's capability and setuid bits first). An inode
+ * already as recorded counts as correct.
+ */
 static void apply_undo(struct ctx *c, const struct loc *l,
-		       const struct journal_entry *orig, const struct target *t)
+		       const struct journal_entry *orig, const struct target *t,
+		       bool dry)
 {
 	const struct statx *stx = &t->stx;
 	struct run *r = c->run;
+	bool owner = stx->stx_uid != orig->uid || stx->stx_gid != orig->gid;
+	bool dropped = owner && dry && S_ISREG(stx->stx_mode);
+	bool did = false;
 	struct stat st;
+	uint32_t mode;
 	int fd = t->fd, rr, k;
 
-	if (stx->stx_uid != orig->uid || stx->stx_gid != orig->gid) {
-		walk_test_step();
-		if (fchownat(fd, "", orig->uid, orig->gid,
-			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+	if (owner) {
+		if (!dry)
+			walk_test_step();
+		if (!dry && fchownat(fd, "", orig->uid, orig->gid,
+				     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
 			loc_error(r, l, "chown", errno);
 			return;
 		}
 		c->c.changed++;
+		did = true;
 	}
 	if (S_ISLNK(stx->stx_mode))
-		return;
+		goto out;
 	/* Only what a chown can have changed besides the owner needs a look. */
 	if (!orig->caps_len && !orig->acl_access_len &&
 	    !orig->acl_default_len && !(orig->mode & (S_ISUID | S_ISGID)) &&
 	    (stx->stx_mode & 07777) == (orig->mode & 07777))
-		return;
+		goto out;
 	for (k = 0; k < 3; k++) {
 		static const char *const names[] = {
 			FCAPS_XATTR, ACL_XATTR_ACCESS, ACL_XATTR_DEFAULT};
@@ -60,26 +79,41 @@ static void apply_undo(struct ctx *c, const struct loc *l,
 
 		if (!olen)
 			continue;
+		if (k == 0 && dropped) {
+			c->c.caps_restored++;
+			did = true;
+			continue;
+		}
 		rr = fd_getxattr(fd, names[k], &cur, &clen);
 		if (rr == 0 && !same_blob(cur, clen, ob, olen)) {
-			rr = fd_setxattr(fd, names[k], ob, olen);
+			if (!dry)
+				rr = fd_setxattr(fd, names[k], ob, olen);
 			if (rr == 0 && k == 0)
 				c->c.caps_restored++;
 			else if (rr == 0)
 				c->c.acl_changed++;
+			did |= rr == 0;
 		}
 		free(cur);
 		if (rr < 0)
 			loc_error(r, l, names[k], -rr);
 	}
-	if (fstat(fd, &st) == 0 &&
-	    (st.st_mode & 07777) != (orig->mode & 07777)) {
-		rr = set_mode(fd, orig->mode);
+	if (fstat(fd, &st) < 0)
+		goto out;
+	mode = (uint32_t)st.st_mode;
+	if (dropped)
+		mode &= ~chown_cleared(mode);
+	if ((mode & 07777) != (orig->mode & 07777)) {
+		rr = dry ? 0 : set_mode(fd, orig->mode);
 		if (rr < 0)
 			loc_error(r, l, "restore mode", -rr);
 		else if (orig->mode & (S_ISUID | S_ISGID))
 			c->c.setid_restored++;
+		did |= rr == 0;
 	}
+out:
+	if (!did)
+		c->c.correct++;
 }
 
 /* A journalled inode left as it is: say why (the first few). */
@@ -125,16 +159,17 @@ void journalled_inode(struct ctx *c, const struct loc *l,
 	js = plan_judge(r, jo, &t, &why);
 	if (js == JS_CHANGED) {
 		skipped(c, l, why);
-	} else if (r->o->dry_run) {
+	} else if (r->o->mode == RW_UNDO) {
 		struct journal_entry cur = *jo;
 
 		cur.uid = t.stx.stx_uid;
 		cur.gid = t.stx.stx_gid;
-		if (r->o->mode == RW_UNDO && !r->o->json && !r->o->quiet)
+		if (r->o->dry_run && !r->o->json && !r->o->quiet &&
+		    (cur.uid != jo->uid || cur.gid != jo->gid))
 			report_change(r, l, &cur, jo->uid, jo->gid, false);
+		apply_undo(c, l, jo, &t, r->o->dry_run);
+	} else if (r->o->dry_run) {
 		c->c.changed++;
-	} else if (r->o->mode == RW_UNDO) {
-		apply_undo(c, l, jo, &t);
 	} else {
 		apply_forward(c, l, jo, &t);
 	}
