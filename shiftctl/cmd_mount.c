@@ -46,7 +46,9 @@ static const struct opt_def mount_defs[] = {
 	 "     --mkdir                create MNT (and its parents) if missing\n"},
 	{"private", no_argument, OPT_PRIVATE,
 	 "     --private              mount at a NAME under a 0700 directory\n"
-	 "                              (/run/shiftfs/private as root)\n"},
+	 "                              (as root /run/shiftfs/private, or for\n"
+	 "                              a rootless layout one only its user\n"
+	 "                              may enter)\n"},
 	{"force", no_argument, OPT_FORCE,
 	 "     --force                allow system or home directories and\n"
 	 "                              overlapping SRC and MNT\n"},
@@ -315,8 +317,11 @@ int cmd_mount(int argc, char **argv)
 	char what[128];
 
 	mapsrc_init(&ms, "mount");
+	o.private_uid = -1;
 	if (!parse_args(argc, argv, &o, &ms, &json))
 		return EXIT_OK;
+	if (o.private_dir && geteuid() == 0)
+		o.private_uid = mapsrc_rootless_uid(&ms, true);
 	mount_open(&o, argv[optind],
 		   argc - optind > 1 ? argv[optind + 1] : NULL, &res);
 	default_owner(&ms, res.src_fd, res.src);

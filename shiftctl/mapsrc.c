@@ -404,6 +404,23 @@ static void rootless_as_root(struct mapsrc *ms)
 	exit(EXIT_USAGE);
 }
 
+long long mapsrc_rootless_uid(struct mapsrc *ms, bool default_rootless)
+{
+	struct shift_diag d = {""};
+	struct passwd_user u;
+
+	if (ms->req.kind == LAYOUT_NONE && default_rootless)
+		ms->req.kind = LAYOUT_ROOTLESS;
+	if (ms->req.kind != LAYOUT_ROOTLESS)
+		return -1;
+	rootless_as_root(ms);
+	if (!ms->req.user)
+		return (long long)getuid();
+	if (passwd_host_user(ms->req.user, &u, &d) < 0)
+		die(EXIT_FAIL, "--rootless=%s: %s", ms->req.user, d.msg);
+	return u.uid;
+}
+
 void mapsrc_build(struct mapsrc *ms, bool default_rootless, struct idmaps *out)
 {
 	struct shift_diag d = {""};

@@ -131,6 +131,9 @@ void mapsrc_release(struct mapsrc *ms);
  * Prints one line and exits 1 (2 for usage) on error.
  */
 void mapsrc_build(struct mapsrc *ms, bool default_rootless, struct idmaps *out);
+/* The host uid of the rootless layout's user (as mapsrc_build() would
+ * take it), or -1 when the map source is not a rootless layout. */
+long long mapsrc_rootless_uid(struct mapsrc *ms, bool default_rootless);
 /* A short description, e.g. "rootless (alice)" or "pid 1234". */
 void mapsrc_describe(const struct mapsrc *ms, char *buf, size_t len);
 

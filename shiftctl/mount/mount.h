@@ -39,6 +39,10 @@ struct mount_opts {
 	const char *fuse_only; /* first -o option idmap cannot honour */
 	const char *layout;    /* the map source, described (the record) */
 	bool owner_mode;       /* the map is owner mode's (the record) */
+	/* --private as root for a rootless layout: the one host uid (the
+	 * layout's user, whose engine binds the mount point) that may also
+	 * reach it; -1: root only. */
+	long long private_uid;
 };
 
 /* Messages for the verb to print with warn(), in order. */

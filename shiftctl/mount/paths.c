@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/acl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -85,14 +86,66 @@ static void check_paths(const struct mount_opts *o,
 		    r->src, r->mnt);
 }
 
+/*
+ * As root for the rootless layout of uid: /run/shiftfs/private-uid-UID,
+ * root's, mode 0700 with one ACL entry, search (x) for uid: that user's
+ * rootless engine resolves the bind mount's source path with its own
+ * rights, and nobody else (not even the container's subordinate ids)
+ * gets past the directory. /run/shiftfs itself must be searchable.
+ */
+/* Dies: the directory cannot be made so. */
+static void private_base_for(uid_t uid, char *buf, size_t len)
+{
+	_cleanup_close_ int fd = -1;
+	char text[96];
+	struct stat st;
+	acl_t acl;
+
+	if (mkdir("/run/shiftfs", 0755) < 0 && errno != EEXIST)
+		die(EXIT_FAIL, "mkdir /run/shiftfs: %s", strerror(errno));
+	fd = open("/run/shiftfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					  O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		die(EXIT_FAIL, "/run/shiftfs: %s", strerror(errno));
+	if (st.st_uid != 0 || (st.st_mode & 022))
+		die(EXIT_FAIL, "/run/shiftfs is not root's (or is writable by "
+			       "others): refusing --private");
+	if ((st.st_mode & 0111) != 0111 && fchmod(fd, 0755) < 0)
+		die(EXIT_FAIL, "chmod 0755 /run/shiftfs: %s", strerror(errno));
+	close(fd);
+	snprintf(buf, len, "/run/shiftfs/private-uid-%u", (unsigned)uid);
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		die(EXIT_FAIL, "mkdir %s: %s", buf, strerror(errno));
+	fd = open(buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		die(EXIT_FAIL, "%s: %s", buf, strerror(errno));
+	if (st.st_uid != 0 || st.st_gid != 0)
+		die(EXIT_FAIL, "%s is not a directory owned by root", buf);
+	if (fchmod(fd, 0700) < 0)
+		die(EXIT_FAIL, "chmod 0700 %s: %s", buf, strerror(errno));
+	snprintf(text, sizeof(text), "u::rwx,u:%u:--x,g::---,m::--x,o::---",
+		 (unsigned)uid);
+	acl = acl_from_text(text);
+	if (!acl || acl_set_fd(fd, acl) < 0)
+		die(EXIT_FAIL,
+		    "--private: cannot let uid %u (and only it) reach %s: "
+		    "setting its ACL: %s",
+		    (unsigned)uid, buf, strerror(errno));
+	acl_free(acl);
+}
+
 /* Where --private mount points live: a 0700 directory of ours. */
 /* Dies: --private's directory cannot be made ours. */
-static void private_base(char *buf, size_t len)
+static void private_base(const struct mount_opts *o, char *buf, size_t len)
 {
 	char parent[PATH_MAX];
 	struct stat st;
 	int r;
 
+	if (geteuid() == 0 && o->private_uid > 0) {
+		private_base_for((uid_t)o->private_uid, buf, len);
+		return;
+	}
 	r = runtime_dir(parent, sizeof(parent), true);
 	if (r < 0 && runtime_dir_msg()[0])
 		die(EXIT_FAIL, "--private: %s", runtime_dir_msg());
@@ -280,7 +333,7 @@ static void resolve_paths(const struct mount_opts *o, struct mount_result *r,
 	if (o->private_dir) {
 		char base[PATH_MAX];
 
-		private_base(base, sizeof(base));
+		private_base(o, base, sizeof(base));
 		if (!mnt)
 			mnt = strrchr(r->src, '/') + 1;
 		if (!*mnt || strchr(mnt, '/') || !strcmp(mnt, ".") ||
