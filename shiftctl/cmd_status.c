@@ -131,7 +131,8 @@ int cmd_status(int argc, char **argv)
 		json_object_put(list);
 		die(EXIT_FAIL,
 		    "%s is not a shifted mount (any more: it was unmounted "
-		    "without shiftctl umount, and its stale record was removed)",
+		    "without shiftctl umount, and its stale record was "
+		    "removed)",
 		    only);
 	}
 	if (only && json_object_array_length(list) == 0) {

@@ -330,8 +330,8 @@ bool fuse_mount_dead(const char *mnt, struct json_object *rec, char *why,
 				 "its shiftfs daemon (pid %lld) is gone: %s",
 				 pid, strerror(errno));
 		else
-			snprintf(why, len, "its shiftfs daemon (pid %lld) is gone",
-				 pid);
+			snprintf(why, len,
+				 "its shiftfs daemon (pid %lld) is gone", pid);
 		return true;
 	}
 	if (rec || statfs(mnt, &sfs) == 0 || !disconnected(errno))

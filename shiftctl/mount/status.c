@@ -65,10 +65,11 @@ static void add_stale(struct status_ctx *c, struct json_object *obj,
 		return;
 	o = json_object_new_object();
 	json_object_object_add(o, "mountpoint", json_object_new_string(mnt));
-	json_object_object_add(o, "source",
-			       json_object_new_string(state_str(obj, "source")));
 	json_object_object_add(
-		o, "backend", json_object_new_string(state_str(obj, "backend")));
+		o, "source", json_object_new_string(state_str(obj, "source")));
+	json_object_object_add(
+		o, "backend",
+		json_object_new_string(state_str(obj, "backend")));
 	json_object_object_add(o, "recorded", json_object_new_boolean(1));
 	json_object_object_add(o, "state", json_object_new_string("stale"));
 	json_object_object_add(

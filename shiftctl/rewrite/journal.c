@@ -1086,7 +1086,8 @@ int journal_find(const char *dir, uint32_t verb, uint64_t dev, uint64_t ino,
 			found = true;
 			best_seq = jl->seq;
 			best_st = st;
-			snprintf(best_name, sizeof(best_name), "%s", de->d_name);
+			snprintf(best_name, sizeof(best_name), "%s",
+				 de->d_name);
 			snprintf(out, len, "%s", path);
 		}
 		journal_unload(jl);
