@@ -5,11 +5,12 @@ status and umount find them, and the user is told which directory was
 used: /run/user/UID when it is the user's, else /tmp/shiftfs-UID."""
 import os
 import shutil
+import stat
 import subprocess
 
 import pytest
 
-from conftest import SHIFTCTL, SHIFTFS, is_mounted, need_root_and_fuse
+from conftest import SHIFTCTL, SHIFTFS, is_mounted, need, need_root_and_fuse
 from mount_util import host_user, world_tmp  # noqa: F401
 
 
@@ -72,52 +73,82 @@ def check_flow(u, src, mnts, env, base):
     for m, pid in zip(mnts, pids):
         assert "%s: %s, backend fuse (shiftfs pid %d), rootless" % (
             m, src, pid) in r.stdout, r.stdout
-    assert "not recorded" not in r.stdout
+    mine = [l for l in r.stdout.splitlines()
+            if l.startswith(tuple(m + ": " for m in mnts + [priv]))]
+    assert len(mine) == 3 and not [l for l in mine if "not recorded" in l], \
+        r.stdout
     for m in mnts + [priv]:
         r = run(u, ["umount", m])
         assert r.returncode == 0, r.stderr
         assert not is_mounted(m)
-    assert os.listdir(os.path.join(base, "mounts")) == []
+    tag = os.path.basename(os.path.dirname(src))  # this test's own dir
+    assert [n for n in os.listdir(os.path.join(base, "mounts"))
+            if tag in n or "private%2Fsrc" in n] == []
 
 
-def test_tmp_fallback(tree):
+def own_private(path, uid):
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == uid and \
+        not st.st_mode & 0o077
+
+
+def test_fallback(tree):
+    """/tmp/shiftfs-UID when the user has no /run/user/UID (no session;
+    if another test or a login made one of the user's own, that one)."""
     u, src, mnts, env, fallback = tree
     rundir = "/run/user/%d" % u.pw_uid
-    assert not os.path.exists(rundir), "test expects no session of %s" % u.pw_name
+    if own_private(rundir, u.pw_uid):
+        check_flow(u, src, mnts, env, rundir + "/shiftfs")
+        return
+    need(not os.path.exists(rundir), "%s exists and is not %s's" % (
+        rundir, u.pw_name))
     shutil.rmtree(fallback, ignore_errors=True)
     check_flow(u, src, mnts, env, fallback)
     st = os.lstat(fallback)
     assert st.st_uid == u.pw_uid and st.st_mode & 0o777 == 0o700
 
 
-def test_run_user_fallback(tree):
+@pytest.fixture
+def run_user(tree):
+    """A /run/user/UID made for the test (removed after, with /run/user if
+    the test made that too)."""
+    u = tree[0]
+    rundir = "/run/user/%d" % u.pw_uid
+    need(not os.path.exists(rundir),
+         "%s exists (a session of %s, or another test's)" % (rundir,
+                                                             u.pw_name))
+    made_top = not os.path.exists("/run/user")
+    os.makedirs(rundir, mode=0o700)
+    yield rundir
+    shutil.rmtree(rundir, ignore_errors=True)
+    if made_top:
+        try:
+            os.rmdir("/run/user")
+        except OSError:
+            pass
+
+
+def test_run_user_fallback(tree, run_user):
     """A /run/user/UID of the user's own (pam_systemd's) is used first."""
     u, src, mnts, env, fallback = tree
-    rundir = "/run/user/%d" % u.pw_uid
-    assert not os.path.exists(rundir)
-    os.makedirs(rundir, mode=0o700)
-    try:
-        os.chown(rundir, u.pw_uid, u.pw_gid)
-        check_flow(u, src, mnts, env, rundir + "/shiftfs")
-        assert not os.path.exists(fallback)
-    finally:
-        shutil.rmtree(rundir, ignore_errors=True)
+    os.chown(run_user, u.pw_uid, u.pw_gid)
+    shutil.rmtree(fallback, ignore_errors=True)
+    check_flow(u, src, mnts, env, run_user + "/shiftfs")
+    assert not os.path.exists(fallback)
 
 
-def test_run_user_not_the_users_is_not_used(tree):
+def test_run_user_not_the_users_is_not_used(tree, run_user):
     """/run/user/UID owned by someone else (or open to others) is passed
     over for /tmp/shiftfs-UID."""
     u, src, mnts, env, fallback = tree
-    rundir = "/run/user/%d" % u.pw_uid
-    os.makedirs(rundir, mode=0o755)
-    try:
-        os.chmod(rundir, 0o777)
-        r = run(u, ["mount", "--user=1000", src, mnts[0]], env)
-        assert r.returncode == 0, r.stderr
-        assert ("shiftctl: note: XDG_RUNTIME_DIR is not set: using %s" %
-                fallback) in r.stderr
-        assert os.listdir(rundir) == []
-        r = run(u, ["umount", mnts[0]])
-        assert r.returncode == 0, r.stderr
-    finally:
-        shutil.rmtree(rundir, ignore_errors=True)
+    os.chmod(run_user, 0o777)
+    r = run(u, ["mount", "--user=1000", src, mnts[0]], env)
+    assert r.returncode == 0, r.stderr
+    assert ("shiftctl: note: XDG_RUNTIME_DIR is not set: using %s" %
+            fallback) in r.stderr
+    assert os.listdir(run_user) == []
+    r = run(u, ["umount", mnts[0]])
+    assert r.returncode == 0, r.stderr
