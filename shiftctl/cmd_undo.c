@@ -31,12 +31,17 @@ static void usage(void)
 	      "and\n"
 	      "file capability. Given the tree's PATH instead, its newest "
 	      "journal\n"
-	      "in the default journal directory is used. Safe to run again.\n"
-	      "Only inodes that provably are the ones the run changed, in the\n"
-	      "state it left them, are restored; the rest are reported.\n",
+	      "not undone yet in the default journal directory is used (run "
+	      "again,\n"
+	      "the one before it). Only inodes that provably are the ones the "
+	      "run\n"
+	      "changed, in the state it left them, are restored; the rest are\n"
+	      "reported.\n",
 	      stdout);
 	opts_help(stdout, groups);
-	fputs("\nExit status: 0 ok, 1 failure, 2 usage error.\n"
+	fputs("\nExit status: 0 ok (also: the journal was already undone), "
+	      "1 failure,\n"
+	      "2 usage error.\n"
 	      "\nFor more details see shiftctl-chown(1).\n",
 	      stdout);
 }

@@ -35,7 +35,8 @@ static const char *unprivileged_getenv(const char *name)
 static const struct opt_def source_defs[] = {
 	{"rootless", optional_argument, OPT_ROOTLESS,
 	 "     --rootless[=USER]      podman/rootless docker: 0 -> USER, 1.. ->\n"
-	 "                              USER's /etc/subuid, /etc/subgid ranges\n"},
+	 "                              USER's /etc/subuid, /etc/subgid ranges\n"
+	 "                              (default: you; as root, sudo's user)\n"},
 	{"userns-remap", required_argument, OPT_USERNS_REMAP,
 	 "     --userns-remap=USER[:GROUP]  docker userns-remap: 0.. -> ranges\n"},
 	{"pid", required_argument, OPT_PID,
