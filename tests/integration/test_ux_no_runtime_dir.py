@@ -81,6 +81,12 @@ def check_flow(u, src, mnts, env, base):
         r = run(u, ["umount", m])
         assert r.returncode == 0, r.stderr
         assert not is_mounted(m)
+    # --private again with the same NAME: its directory is there already.
+    r = run(u, ["mount", "--private", "--user=1000", src], env)
+    assert r.returncode == 0, r.stderr
+    assert "bind %s into the container" % priv in r.stdout
+    r = run(u, ["umount", priv])
+    assert r.returncode == 0, r.stderr
     tag = os.path.basename(os.path.dirname(src))  # this test's own dir
     assert [n for n in os.listdir(os.path.join(base, "mounts"))
             if tag in n or "private%2Fsrc" in n] == []
