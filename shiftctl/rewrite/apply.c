@@ -164,6 +164,7 @@ static void restore_mode(struct ctx *c, const struct loc *l, int fd,
 static void write_afters(struct ctx *c)
 {
 	struct run *r = c->run;
+	char num[32];
 	int rr;
 
 	if (!c->nafters || !r->j)
@@ -171,9 +172,10 @@ static void write_afters(struct ctx *c)
 	rr = journal_write_after(r->j, c->afters, c->nafters);
 	if (rr < 0)
 		/* engine output: a warning, when it happens */
-		warn("journal %s: cannot record the state of %zu setuid/"
+		warn("journal %s: cannot record the state of %s setuid/"
 		     "setgid or capability inodes: %s",
-		     journal_path(r->j), c->nafters, strerror(-rr));
+		     journal_path(r->j), count_str(c->nafters, num),
+		     strerror(-rr));
 	c->nafters = 0;
 }
 

@@ -518,6 +518,7 @@ static int fresh_open(const char *path, struct rewrite_opts *o, struct run *r,
 static int finish_run(struct run *r, int code)
 {
 	struct rewrite_opts *o = r->o;
+	char num[32];
 	unsigned long long errors = atomic_load(&r->w.errors);
 	unsigned long long links = atomic_load(&r->w.links_outside);
 	int rr;
@@ -542,21 +543,23 @@ static int finish_run(struct run *r, int code)
 		/* Not DONE either: once the outside links are gone (or the
 		 * files are handled by hand), --resume finishes the run. */
 		fprintf(stderr,
-			"%s: %s: %llu inode%s with hard links outside the "
+			"%s: %s: %s inode%s with hard links outside the "
 			"tree left as %s: the run is not complete; when they "
 			"are sorted out, finish it with: shiftctl %s "
 			"--resume %s\n",
-			program_name, rewrite_mode_name(o), links,
+			program_name, rewrite_mode_name(o),
+			count_str(links, num),
 			links == 1 ? "" : "s",
 			links == 1 ? "it is" : "they are",
 			rewrite_mode_name(o), journal_path(r->j));
 	} else if (r->j && !atomic_load(&r->fatal)) {
 		/* Not DONE: --resume retries what failed. */
 		fprintf(stderr,
-			"%s: %s: %llu error%s: the run is not complete; "
+			"%s: %s: %s error%s: the run is not complete; "
 			"after fixing the cause, finish it with: shiftctl %s "
 			"--resume %s\n",
-			program_name, rewrite_mode_name(o), errors,
+			program_name, rewrite_mode_name(o),
+			count_str(errors, num),
 			errors == 1 ? "" : "s", rewrite_mode_name(o),
 			journal_path(r->j));
 	}

@@ -318,6 +318,7 @@ int rewrite_undo(const char *arg, struct rewrite_opts *o)
 	struct statx stx;
 	char real[PATH_MAX], found[PATH_MAX], dir[PATH_MAX];
 	const char *file = arg;
+	char num[32];
 	struct stat st;
 	int fd, code, rr;
 
@@ -350,8 +351,9 @@ int rewrite_undo(const char *arg, struct rewrite_opts *o)
 	check_tree(r.jl, &stx, r.jl->p.root_path);
 	if (!o->quiet && !o->json)
 		/* engine output: which journal (stderr) */
-		fprintf(stderr, "%s: undoing with journal: %s (%zu inodes)\n",
-			program_name, r.jl->path, r.jl->nentries);
+		fprintf(stderr, "%s: undoing with journal: %s (%s inodes)\n",
+			program_name, r.jl->path,
+			count_str(r.jl->nentries, num));
 	rr = o->dry_run ? 0 : journal_reopen(r.jl, &j);
 	code = rewrite_walk(&r, fd, &stx, r.jl->p.root_path);
 	/* Marked undone when nothing failed (what was skipped would be
