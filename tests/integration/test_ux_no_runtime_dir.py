@@ -60,6 +60,13 @@ def check_flow(u, src, mnts, env, base):
         assert note in r.stderr.splitlines(), r.stderr
         assert "cannot record" not in r.stderr
         pids.append(int(r.stdout.split("daemon pid ")[1].split(";")[0]))
+    # A second mount onto the same MNT: recorded, so refused by name
+    # (unrecorded, fusermount3 said "no write access" on the view's root).
+    r = run(u, ["mount", "--user=1000", src, mnts[0]], env)
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines()[-1] == (
+        "shiftctl: %s is already a shifted mount (shiftctl umount %s first)"
+        % (mnts[0], mnts[0]))
     r = run(u, ["mount", "--private", "--user=1000", src], env)
     assert r.returncode == 0, r.stderr
     priv = os.path.join(base, "private", "src")
