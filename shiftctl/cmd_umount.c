@@ -82,8 +82,7 @@ static noreturn void unmount_failed(const char *mnt, enum unmount_status s,
 		if (r->helper_msg[0])
 			die(EXIT_FAIL, "cannot unmount %s: %s", mnt,
 			    r->helper_msg);
-		die(EXIT_FAIL, "cannot unmount %s: %s", mnt,
-		    strerror(-r->err));
+		die(EXIT_FAIL, "cannot unmount %s: %s", mnt, strerror(-r->err));
 	default: /* UNMOUNT_LOOKUP */
 		die(EXIT_FAIL, "%s: %s", mnt, strerror(-r->err));
 	}

@@ -95,8 +95,7 @@ void mapsrc_init(struct mapsrc *ms, const char *verb)
 }
 
 /* opt: the option as the user typed it (its long name), for messages. */
-static void set_kind(struct mapsrc *ms, enum layout_kind kind,
-		     const char *opt)
+static void set_kind(struct mapsrc *ms, enum layout_kind kind, const char *opt)
 {
 	/* --uid-map and --gid-map together (and with --map) name one source. */
 	if (ms->req.kind == kind && kind == LAYOUT_EXPLICIT)
@@ -369,8 +368,8 @@ static void print_with_rootless(const char *user)
  */
 static void rootless_as_root(struct mapsrc *ms)
 {
-	const char *path = ms->req.subuid_path ? ms->req.subuid_path
-					       : "/etc/subuid";
+	const char *path =
+		ms->req.subuid_path ? ms->req.subuid_path : "/etc/subuid";
 	struct subid_ranges *ranges;
 	struct shift_diag d = {""};
 	const char *user;

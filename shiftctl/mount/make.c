@@ -106,8 +106,7 @@ static void check_not_ours(const struct mount_result *r)
 	/* MNT's fd is the root of the mount on top of it, if any. */
 	if (mnt_id_at(r->mnt_fd, "", &now, &uniq) < 0)
 		now = -1;
-	if (id >= 0 && now == id &&
-	    !strcmp(state_str(st, "backend"), "fuse") &&
+	if (id >= 0 && now == id && !strcmp(state_str(st, "backend"), "fuse") &&
 	    fuse_mount_dead(r->mnt, st, why, sizeof(why)))
 		die(EXIT_FAIL,
 		    "%s is a shifted mount whose daemon is dead (%s): "

@@ -103,8 +103,8 @@ static void private_base_for(uid_t uid, char *buf, size_t len)
 
 	if (mkdir("/run/shiftfs", 0755) < 0 && errno != EEXIST)
 		die(EXIT_FAIL, "mkdir /run/shiftfs: %s", strerror(errno));
-	fd = open("/run/shiftfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-					  O_CLOEXEC);
+	fd = open("/run/shiftfs",
+		  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0)
 		die(EXIT_FAIL, "/run/shiftfs: %s", strerror(errno));
 	if (st.st_uid != 0 || (st.st_mode & 022))

@@ -548,10 +548,9 @@ static int finish_run(struct run *r, int code)
 			"are sorted out, finish it with: shiftctl %s "
 			"--resume %s\n",
 			program_name, rewrite_mode_name(o),
-			count_str(links, num),
-			links == 1 ? "" : "s",
-			links == 1 ? "it is" : "they are",
-			rewrite_mode_name(o), journal_path(r->j));
+			count_str(links, num), links == 1 ? "" : "s",
+			links == 1 ? "it is" : "they are", rewrite_mode_name(o),
+			journal_path(r->j));
 	} else if (r->j && !atomic_load(&r->fatal)) {
 		/* Not DONE: --resume retries what failed. */
 		fprintf(stderr,
@@ -559,9 +558,8 @@ static int finish_run(struct run *r, int code)
 			"after fixing the cause, finish it with: shiftctl %s "
 			"--resume %s\n",
 			program_name, rewrite_mode_name(o),
-			count_str(errors, num),
-			errors == 1 ? "" : "s", rewrite_mode_name(o),
-			journal_path(r->j));
+			count_str(errors, num), errors == 1 ? "" : "s",
+			rewrite_mode_name(o), journal_path(r->j));
 	}
 	return code;
 }

@@ -287,9 +287,8 @@ static int already_undone(const struct rewrite_opts *o, const char *path,
 		j = json_object_new_object();
 		json_object_object_add(j, "verb",
 				       json_object_new_string("undo"));
-		json_object_object_add(j, "path",
-				       path ? json_object_new_string(path)
-					    : NULL);
+		json_object_object_add(
+			j, "path", path ? json_object_new_string(path) : NULL);
 		json_object_object_add(j, "journal",
 				       json_object_new_string(journal));
 		json_object_object_add(j, "already_undone",
