@@ -7,6 +7,7 @@ import pwd
 import shlex
 import subprocess
 
+from chown_util import remove_default_journals
 from conftest import SHIFTCTL, is_mounted, need, need_root_and_fuse, shiftctl
 from mount_util import host_user, run_shiftctl, world_tmp  # noqa: F401
 
@@ -144,8 +145,11 @@ def test_root_bare_rootless_gives_the_command_to_run(tmp_path):
         users[0], vol)
     # Pasted as printed (shiftctl being on PATH), it works.
     argv = shlex.split(cmd)
-    r = subprocess.run([SHIFTCTL] + argv[1:] + ["-q"], capture_output=True,
-                       text=True, env=env)
+    try:
+        r = subprocess.run([SHIFTCTL] + argv[1:] + ["-q"],
+                           capture_output=True, text=True, env=env)
+    finally:
+        remove_default_journals(str(vol))
     assert r.returncode == 0, r.stderr
     pw = pwd.getpwnam(users[0])
     sub = [l for l in open("/etc/subuid") if l.startswith(users[0] + ":")]
