@@ -6,6 +6,7 @@ to a directory of the victim's that the attacker can read: the victim's
 shiftctl refuses to keep state or mount points there, says why, and
 nothing of the victim's lands where the attacker can reach it. Beside it:
 with the name free, the victim's mount is recorded there (0700)."""
+import glob
 import os
 import shutil
 import subprocess
@@ -39,7 +40,12 @@ def dirs():
         os.unlink(name)
     shutil.rmtree(name, ignore_errors=True)
     assert not run_user_exists(vu)
+    logs = set(glob.glob("/tmp/shiftfs-*.log"))
     yield vu, src, mnt, name
+    # An unrecorded mount's daemon log went to /tmp: the test's are removed.
+    for f in set(glob.glob("/tmp/shiftfs-*.log")) - logs:
+        if os.lstat(f).st_uid == vu:
+            os.unlink(f)
     for m in (mnt, os.path.join(name, "private", "src")):
         if is_mounted(m):
             subprocess.run(["umount", "-l", m])
