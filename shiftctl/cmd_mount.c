@@ -284,9 +284,9 @@ static void print_result(const struct mount_opts *o, struct mount_result *r,
 }
 
 /*
- * Owner mode hands SRC's owner's files to the container user: the caller,
- * when not root and not a view id of the map, is "other" through MNT (by
- * design). Say so once, after the mount's line.
+ * Owner mode hands SRC's owner's files to the container user: the caller
+ * (as root, the user who ran sudo), when not a view id of the map, is
+ * "other" through MNT (by design). Say so once, after the mount's line.
  */
 static void owner_mode_note(const struct mapsrc *ms, const struct idmaps *m,
 			    const struct mount_result *r)
@@ -294,8 +294,9 @@ static void owner_mode_note(const struct mapsrc *ms, const struct idmaps *m,
 	uid_t me = geteuid();
 	uint32_t disk, view;
 
-	if (!ms->req.owner_mode || me == 0 ||
-	    idmap_to_disk(&m->uid, me, &disk) == 0)
+	if (me == 0 && !mapsrc_sudo_user(&me))
+		return;
+	if (!ms->req.owner_mode || idmap_to_disk(&m->uid, me, &disk) == 0)
 		return;
 	if (idmap_to_view(&m->uid, ms->req.owner_uid, &view) < 0)
 		return;

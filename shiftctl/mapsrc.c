@@ -290,9 +290,7 @@ static void resolve_owner_mode(struct mapsrc *ms)
 	ms->req.owner_mode = true;
 }
 
-/* The user sudo ran us for: SUDO_USER, when it names a non-root user
- * whose uid is SUDO_UID. NULL otherwise. */
-static const char *sudo_user(void)
+const char *mapsrc_sudo_user(uid_t *uid_out)
 {
 	const char *name = getenv("SUDO_USER"), *id = getenv("SUDO_UID");
 	struct passwd *pw;
@@ -303,6 +301,8 @@ static const char *sudo_user(void)
 	pw = getpwnam(name);
 	if (!pw || pw->pw_uid != uid)
 		return NULL;
+	if (uid_out)
+		*uid_out = pw->pw_uid;
 	return name;
 }
 
@@ -378,7 +378,7 @@ static void rootless_as_root(struct mapsrc *ms)
 
 	if (geteuid() != 0 || ms->req.kind != LAYOUT_ROOTLESS || ms->req.user)
 		return;
-	user = sudo_user();
+	user = mapsrc_sudo_user(NULL);
 	if (user) {
 		ms->req.user = user;
 		fprintf(stderr,

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdnoreturn.h>
+#include <sys/types.h>
 
 #include <json-c/json.h>
 
@@ -131,6 +132,10 @@ void mapsrc_release(struct mapsrc *ms);
  * Prints one line and exits 1 (2 for usage) on error.
  */
 void mapsrc_build(struct mapsrc *ms, bool default_rootless, struct idmaps *out);
+/* As root: the user sudo ran us for (SUDO_USER, believed only when it
+ * names a non-root user whose uid is SUDO_UID; its uid in *uid when uid is
+ * not NULL), else NULL. */
+const char *mapsrc_sudo_user(uid_t *uid);
 /* The host uid of the rootless layout's user (as mapsrc_build() would
  * take it), or -1 when the map source is not a rootless layout. */
 long long mapsrc_rootless_uid(struct mapsrc *ms, bool default_rootless);

@@ -63,3 +63,23 @@ def test_no_note_without_owner_mode_or_as_root(world_tmp, mounts):
                      "--subuid-file=%s" % env["SHIFTCTL_SUBUID"],
                      "--subgid-file=%s" % env["SHIFTCTL_SUBUID"], src, mnt2)
     assert "note: owner mode" not in r.stderr
+
+
+def test_root_through_sudo_is_told_for_the_sudo_user(world_tmp, mounts):
+    """sudo shiftctl mount --user=1000 ... on the user's own directory: the
+    user who ran sudo is the one locked out, and is told."""
+    need_root_and_fuse()
+    u = host_user()
+    src, mnt, env = make_tree(world_tmp, u)
+    su = env["SHIFTCTL_SUBUID"]
+    sudo = {"SUDO_USER": u.pw_name, "SUDO_UID": str(u.pw_uid)}
+    r = mounts.mount("--user=1000", "--subuid-file=%s" % su,
+                     "--subgid-file=%s" % su, src, mnt, env=sudo)
+    assert ("shiftctl: run through sudo: using the rootless layout of %s "
+            "(SUDO_USER); --rootless=USER names another user" % u.pw_name) \
+        in r.stderr.splitlines()
+    view = 200000 + 1000 - 1
+    assert ("shiftctl: note: owner mode: through %s the files of uid %d are "
+            "container user uid %d's, and you (uid %d) get only what others "
+            "may; use %s itself (shiftctl-mount(1), Owner mode)" % (
+                mnt, u.pw_uid, view, u.pw_uid, src)) in r.stderr.splitlines()
