@@ -3,6 +3,7 @@
 an ordinary user's mounts are recorded, a second mount and --private work,
 status and umount find them, and the user is told which directory was
 used: /run/user/UID when it is the user's, else /tmp/shiftfs-UID."""
+import ctypes
 import os
 import shutil
 import stat
@@ -22,6 +23,24 @@ def run(u, args, env_extra=None):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60,
                           env={k: v for k, v in os.environ.items()
                                if k != "XDG_RUNTIME_DIR"})
+
+
+@pytest.fixture(scope="module", autouse=True)
+def own_run_user():
+    """This file's tests decide what /run/user/UID is, so they run in a
+    mount namespace of their own with an empty tmpfs on /run/user: a
+    session or another test's /run/user/UID on the host changes nothing."""
+    need_root_and_fuse()
+    libc = ctypes.CDLL(None, use_errno=True)
+    CLONE_NEWNS = 0x00020000
+    if libc.unshare(CLONE_NEWNS) != 0:
+        pytest.fail("unshare(CLONE_NEWNS): %s" %
+                    os.strerror(ctypes.get_errno()))
+    subprocess.run(["mount", "--make-rprivate", "/"], check=True)
+    os.makedirs("/run/user", exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755",
+                    "shiftfs-test-run-user", "/run/user"], check=True)
+    yield
 
 
 @pytest.fixture
