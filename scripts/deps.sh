@@ -15,6 +15,7 @@ fi
 packages=(
 	build-essential cmake pkg-config clang libclang-rt-14-dev
 	libfuse3-dev fuse3 libacl1-dev libattr1-dev libcap-dev libjson-c-dev
+	libmicrohttpd-dev
 	acl attr libcap2-bin uidmap util-linux e2fsprogs
 	python3 python3-pytest mandoc shellcheck zsh
 	bindfs fio time

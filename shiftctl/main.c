@@ -31,6 +31,8 @@ static const struct command commands[] = {
 	{"shift", cmd_shift, "shift every owner of a volume through a map"},
 	{"undo", cmd_undo, "undo a chown or shift from its journal"},
 	{"doctor", cmd_doctor, "explain why a container cannot use a volume"},
+	{"plugin", cmd_plugin, "a docker/podman volume plugin of shifted "
+			       "volumes"},
 };
 
 noreturn void die(int code, const char *fmt, ...)

@@ -49,6 +49,7 @@ int cmd_chown(int argc, char **argv);
 int cmd_shift(int argc, char **argv);
 int cmd_undo(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_plugin(int argc, char **argv);
 
 /*
  * MAP SOURCE option values (mapsrc_source_opts, mapsrc_file_opts,
