@@ -639,6 +639,9 @@ static struct json_object *vol_mount(struct json_object *req,
 	if (!rec)
 		return reply_err(rep, "the mount engine gave no record");
 	json_object_object_add(vol, "mount", rec);
+	/* the directory Remove takes away (empty once unmounted) */
+	json_object_object_add(vol, "dir",
+			       json_object_new_string(mountpoint_of(vol)));
 	json_object_array_add(refs, json_object_new_string(id));
 	save();
 	json_object_object_add(rep, "Mountpoint",
@@ -691,12 +694,14 @@ static struct json_object *vol_remove(struct json_object *req,
 	if (n > 0 && rec && mount_present(rec))
 		return reply_err(rep, "volume %s is in use by %zu "
 				      "container(s)", name, n);
-	snprintf(mnt, sizeof(mnt), "%s", mountpoint_of(vol));
+	snprintf(mnt, sizeof(mnt), "%s",
+		 jstr(vol, "dir") ? jstr(vol, "dir") : "");
 	if (rec && mount_present(rec) &&
 	    do_unmount(mnt, false, err, sizeof(err)) < 0)
 		return reply_err(rep, "%s", err);
-	if (mnt[0])
-		rmdir(mnt); /* our empty mount point; never the data */
+	if (mnt[0] && rmdir(mnt) < 0 && errno != ENOENT)
+		warn("rmdir %s: %s", mnt, strerror(errno));
+	/* only our empty mount point goes, never the data */
 	json_object_object_del(V.vols, name);
 	save();
 	return reply_err(rep, "%s", "");
