@@ -114,6 +114,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 {
 	struct body *b = *con_cls;
 	struct json_object *req = NULL, *rep;
+	bool failed;
 
 	(void)cls, (void)version;
 	if (!b) {
@@ -172,9 +173,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 						   JSON_C_TO_STRING_NOSLASHESCAPE)
 			    : "{}",
 			*es ? " -> Err: " : "", es);
+		failed = *es != '\0';
 	}
 	json_object_put(req);
-	return reply(c, MHD_HTTP_OK, rep);
+	/* podman reads Err only from a status other than 200 */
+	return reply(c, failed ? MHD_HTTP_INTERNAL_SERVER_ERROR : MHD_HTTP_OK,
+		     rep);
 }
 
 /* systemd socket activation: fd 3 when LISTEN_PID is us, else -1. */
