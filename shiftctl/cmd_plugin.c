@@ -170,6 +170,27 @@ static void print_files(const struct plugin_files *f, const char *done)
 		       f->created[i] ? done : "left", f->path[i], f->what[i]);
 }
 
+/* Rootless docker 20.10 reads spec files only from /etc/docker/plugins. */
+static void spec_note(const struct plugin_files *f)
+{
+	char *q;
+	int i;
+
+	for (i = 0; i < f->n; i++) {
+		size_t n = strlen(f->path[i]);
+
+		if (n < 5 || strcmp(f->path[i] + n - 5, ".spec"))
+			continue;
+		q = sh_quote(f->path[i]);
+		printf("%s: rootless docker before 23.0 reads plugin specs only "
+		       "from /etc/docker/plugins; there, as root: mkdir -p "
+		       "/etc/docker/plugins && cp %s "
+		       "/etc/docker/plugins/shiftfs.spec\n",
+		       program_name, q);
+		free(q);
+	}
+}
+
 static int install(int argc, char **argv, bool undo)
 {
 	struct plugin_install o = {false, NULL, "", ""};
@@ -215,6 +236,8 @@ static int install(int argc, char **argv, bool undo)
 		die(EXIT_FAIL, "%s", why);
 	}
 	print_files(&f, undo ? "removed" : "wrote");
+	if (!undo && o.user)
+		spec_note(&f);
 	if (!undo && o.user && !o.root[0])
 		printf("%s: start it with: systemctl --user daemon-reload && "
 		       "systemctl --user enable --now shiftfs-plugin.socket\n",

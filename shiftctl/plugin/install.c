@@ -9,8 +9,12 @@
  *           shiftfs-plugin.conf for podman ([engine.volume_plugins]).
  *   --user: ~/.config/systemd/user/shiftfs-plugin.{socket,service}, the
  *           socket at $XDG_RUNTIME_DIR/shiftfs/shiftfs.sock, a spec file
- *           $XDG_CONFIG_HOME/docker/plugins/shiftfs.spec for rootless
- *           docker (its own /run is private to rootlesskit), and
+ *           ~/.local/lib/docker/plugins/shiftfs.spec for rootless docker
+ *           (its own /run is private to rootlesskit; of its two spec
+ *           directories this is the one every release since 23.0 reads:
+ *           some take /etc/docker/plugins for $XDG_CONFIG_HOME's; 20.10
+ *           reads only /etc/docker/plugins and /usr/lib/docker/plugins,
+ *           which the verb tells the user), and
  *           ~/.config/containers/containers.conf.d/shiftfs-plugin.conf.
  *
  * What was written is recorded (install.json in the state directory);
@@ -125,9 +129,11 @@ static int plan(const struct plugin_install *o, struct file_plan *p, int *n,
 	if (o->user) {
 		env_dir("XDG_CONFIG_HOME", home, ".config", cfg, sizeof(cfg));
 		pfmt(unit, sizeof(unit), "%s%s/systemd/user", root, cfg);
-		/* the unit's socket: %t is $XDG_RUNTIME_DIR */
-		pfmt(sock, sizeof(sock), "/run/user/%u/shiftfs/shiftfs.sock",
-			 (unsigned)getuid());
+		/* serve's default (the unit's %t is $XDG_RUNTIME_DIR too) */
+		if (plugin_default_socket(sock, sizeof(sock)) < 0)
+			pfmt(sock, sizeof(sock),
+			     "/run/user/%u/shiftfs/shiftfs.sock",
+			     (unsigned)getuid());
 	} else {
 		pfmt(cfg, sizeof(cfg), "/etc");
 		pfmt(unit, sizeof(unit), "%s/etc/systemd/system", root);
@@ -171,7 +177,8 @@ static int plan(const struct plugin_install *o, struct file_plan *p, int *n,
 	(void)sys;
 	if (o->user) {
 		pfmt(p[*n].path, PATH_MAX,
-			 "%s%s/docker/plugins/shiftfs.spec", root, cfg);
+			 "%s%s/.local/lib/docker/plugins/shiftfs.spec", root,
+			 home);
 		p[*n].what = "rootless docker's plugin spec";
 		pfmt(p[*n].content, CONTENT_MAX, "unix://%s\n", sock);
 		(*n)++;

@@ -386,7 +386,8 @@ class Dockerd:
     rootless for USER (dockerd-rootless.sh with rootlesskit --net=host).
     Stopped by the pid in its pidfile."""
 
-    def __init__(self, sc, name, userns_remap=None, rootless_user=None):
+    def __init__(self, sc, name, userns_remap=None, rootless_user=None,
+                 extra_env=None):
         need_tool("dockerd")
         need_tool(DOCKER)
         self.sc = sc
@@ -410,6 +411,7 @@ class Dockerd:
                         "XDG_RUNTIME_DIR": run,
                         "DOCKER_HOST": "unix://" + self.sock,
                         "PATH": "/usr/share/docker.io/contrib:" + SYS_PATH}
+            self.env.update(extra_env or {})
             argv = ["runuser", "-u", rootless_user, "--", "env",
                     "DOCKERD_ROOTLESS_ROOTLESSKIT_NET=host",
                     "DOCKERD_ROOTLESS_ROOTLESSKIT_PORT_DRIVER=none"] + \
