@@ -397,23 +397,19 @@ static bool mount_present(struct json_object *rec)
 	return found;
 }
 
-/* A FUSE mount whose shiftfs daemon is gone (ENOTCONN inside). */
+/* A FUSE mount whose shiftfs daemon is gone: no such process, a zombie
+ * nobody reaped, or another process under its pid (start time). */
 static bool daemon_dead(struct json_object *rec)
 {
 	long long pid = state_int(rec, "pid");
-	char path[64], buf[512];
-	unsigned long long start;
 	long long want = state_int(rec, "pid_start");
+	char path[64], buf[1024], st;
+	unsigned long long start;
 	FILE *f;
 	char *p;
 
 	if (strcmp(state_str(rec, "backend"), "fuse") || pid <= 0)
 		return false;
-	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
-		return true;
-	if (want < 0)
-		return false;
-	/* the pid may have been reused: compare start times */
 	snprintf(path, sizeof(path), "/proc/%lld/stat", pid);
 	f = fopen(path, "re");
 	if (!f)
@@ -421,11 +417,13 @@ static bool daemon_dead(struct json_object *rec)
 	p = fgets(buf, sizeof(buf), f);
 	fclose(f);
 	p = p ? strrchr(buf, ')') : NULL;
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+	if (!p || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
 				"%*u %*u %*d %*d %*d %*d %*d %*d %llu",
-			 &start) != 1)
+			 &st, &start) != 2)
 		return false;
-	return (long long)start != want;
+	if (st == 'Z' || st == 'X')
+		return true;
+	return want >= 0 && (long long)start != want;
 }
 
 static int do_unmount(const char *mnt, bool lazy, char *err, size_t len)
