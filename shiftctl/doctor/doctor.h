@@ -167,6 +167,15 @@ void doctor_run(struct doctor *dr);
 /* Free what doctor_run() allocated and undo the image mount or copy. */
 void doctor_release(struct doctor *dr);
 
+/*
+ * USER of image (as --image reads it: the config's User, names resolved
+ * in the image's own /etc/passwd and /etc/group; none: 0) as numeric ids,
+ * asking eng ("docker", "podman"; NULL: podman if installed, else
+ * docker). For the volume plugin's image=NAME. Dies as --image does.
+ */
+void doctor_image_ids(const char *image, const char *eng, uint32_t *uid,
+		      uint32_t *gid);
+
 /* USER has the access needed on the whole tree, and it was all read. */
 bool doctor_all_ok(const struct doctor *dr);
 

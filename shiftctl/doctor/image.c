@@ -54,8 +54,10 @@ static void image_copy_docker(struct doctor *dr)
 	static char tmpdir[] = "/tmp/shiftctl-doctor-XXXXXX";
 	char out[PATH_MAX] = "";
 	char id[128] = "", src[256];
+	/* a command, never run: an image without CMD cannot be created
+	 * without one ("No command specified") */
 	char *create[] = {(char *)"docker", (char *)"create", (char *)dr->image,
-			  NULL};
+			  (char *)"true", NULL};
 
 	if (!mkdtemp(tmpdir))
 		die(EXIT_FAIL, "mkdtemp: %s", strerror(errno));
@@ -167,4 +169,25 @@ void cleanup_image(struct doctor *dr)
 		run_capture(argv, NULL, 0);
 		dr->image_mounted = false;
 	}
+}
+
+void doctor_image_ids(const char *image, const char *eng, uint32_t *uid,
+		      uint32_t *gid)
+{
+	static struct doctor dr;
+	struct shift_diag d = {""};
+	int r;
+
+	dr.image = image;
+	dr.engine_opt = eng;
+	mapsrc_init(&dr.ms, "plugin");
+	load_image(&dr);
+	r = passwd_db_resolve_pair(mapsrc_passwd_db(&dr.ms),
+				   mapsrc_group_db(&dr.ms), dr.user_spec, uid,
+				   gid, &d);
+	cleanup_image(&dr);
+	mapsrc_release(&dr.ms);
+	if (r < 0)
+		die(EXIT_FAIL, "image %s: USER %s: %s", image, dr.user_spec,
+		    d.msg);
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "doctor.h"
 #include "fdpath.h"
 #include "mount.h"
 #include "plugin_int.h"
@@ -243,6 +244,17 @@ struct vjob {
 	bool mount;
 };
 
+/* image=NAME's USER, resolved at Create ("UID:GID"), kept in the volume
+ * so that a Mount never asks the engine (which is waiting for it). */
+static const char *image_user(struct json_object *vol)
+{
+	struct json_object *v;
+
+	if (!vol || !json_object_object_get_ex(vol, "image_user", &v))
+		return NULL;
+	return json_object_get_string(v);
+}
+
 /* The map source: the volume's, else serve's, else the default (the
  * invoking user's rootless layout; as root, identity). */
 static void job_mapsrc(const struct volopts *vo, struct mapsrc *ms)
@@ -298,15 +310,18 @@ static void set_owner(struct mapsrc *ms, const struct stat *st)
 	ms->owner_spec = buf;
 }
 
-/* Create's dry run: source checked, the map built. */
-static void job_check(const struct vjob *j)
+/* Create's dry run: source checked, image=NAME's USER read (written to
+ * out_fd), the map built. */
+static void job_check(const struct vjob *j, int out_fd)
 {
-	const struct volopts *vo = j->vo;
+	struct volopts vo_img = *j->vo;
+	const struct volopts *vo = &vo_img;
 	_cleanup_close_ int fd = -1;
-	char real[PATH_MAX];
+	char real[PATH_MAX], ids[32];
 	struct mapsrc ms;
 	struct idmaps m;
 	struct stat st;
+	uint32_t u, g;
 
 	if (!realpath(vo->source, real))
 		die(EXIT_FAIL, "source=%s: %s", vo->source, strerror(errno));
@@ -316,6 +331,13 @@ static void job_check(const struct vjob *j)
 	if (fd < 0)
 		die(EXIT_FAIL, "source=%s: %s", vo->source, strerror(-fd));
 	check_owner(vo, fd, &st);
+	if (vo->image) {
+		doctor_image_ids(vo->image, V.o->engine, &u, &g);
+		snprintf(ids, sizeof(ids), "%u:%u", (unsigned)u, (unsigned)g);
+		vo_img.user = ids;
+		if (write(out_fd, ids, strlen(ids)) < 0)
+			die(EXIT_FAIL, "write: %s", strerror(errno));
+	}
 	job_mapsrc(vo, &ms);
 	set_owner(&ms, &st);
 	mapsrc_build(&ms, true, &m);
@@ -368,7 +390,7 @@ static void run_job(void *ctx, int out_fd)
 	if (j->mount)
 		job_mount(j, out_fd);
 	else
-		job_check(j);
+		job_check(j, out_fd);
 }
 
 /* ---------------------------------------------------------------- mounts */
@@ -544,6 +566,7 @@ static struct json_object *vol_create(struct json_object *req,
 {
 	const char *name = jstr(req, "Name");
 	struct json_object *opts = jget(req, "Opts"), *vol, *old;
+	_cleanup_free_ char *out = NULL;
 	char err[PLUGIN_ERR_MAX];
 	struct volopts vo;
 	struct vjob j = {&vo, name, false};
@@ -555,7 +578,7 @@ static struct json_object *vol_create(struct json_object *req,
 	else
 		json_object_get(opts);
 	if (!parse_opts(opts, &vo, err, sizeof(err)) ||
-	    child_run(run_job, &j, NULL, err, sizeof(err)) < 0) {
+	    child_run(run_job, &j, &out, err, sizeof(err)) < 0) {
 		json_object_put(opts);
 		return reply_err(rep, "%s", err);
 	}
@@ -573,6 +596,9 @@ static struct json_object *vol_create(struct json_object *req,
 	}
 	vol = json_object_new_object();
 	json_object_object_add(vol, "opts", opts);
+	if (vo.image)
+		json_object_object_add(vol, "image_user",
+				       json_object_new_string(out ? out : ""));
 	json_object_object_add(vol, "refs", json_object_new_array());
 	json_object_object_add(vol, "mount", NULL);
 	json_object_object_add(V.vols, name, vol);
@@ -630,8 +656,13 @@ static struct json_object *vol_mount(struct json_object *req,
 		json_object_object_add(vol, "refs", json_object_new_array());
 		refs = jget(vol, "refs");
 	}
-	if (!parse_opts(jget(vol, "opts"), &vo, err, sizeof(err)) ||
-	    child_run(run_job, &j, &out, err, sizeof(err)) < 0)
+	if (!parse_opts(jget(vol, "opts"), &vo, err, sizeof(err)))
+		return reply_err(rep, "%s", err);
+	if (vo.image) {
+		vo.user = image_user(vol);
+		vo.image = NULL;
+	}
+	if (child_run(run_job, &j, &out, err, sizeof(err)) < 0)
 		return reply_err(rep, "%s", err);
 	rec = out ? json_tokener_parse(out) : NULL;
 	if (!rec)

@@ -31,7 +31,8 @@ def test_plugin_rootful_docker_userns_remap():
         with open(os.path.join(data, "kept"), "w") as f:
             f.write("the user's data\n")
         pl = Plugin(sc, SOCKET, sc.path("plugin-state"),
-                    args=[f"--userns-remap={REMAP_USER}"])
+                    args=[f"--userns-remap={REMAP_USER}", "--engine=docker"],
+                    env={"DOCKER_HOST": dk.env["DOCKER_HOST"]})
         assert oct(os.stat(SOCKET).st_mode & 0o777) == "0o600"
 
         # Refusals name the option; nothing is created.
@@ -97,3 +98,27 @@ def test_plugin_rootful_docker_userns_remap():
         assert not os.path.exists(mnt)
         sc.rec.add("docker volume rm", "-", "%d:%d" % owner(data),
                    "data left as it was")
+
+        # image=NAME: the map is for the image's USER (a name, resolved
+        # in the image's /etc/passwd), and `docker run` needs no --user.
+        dk.cmd("import", "--change", "USER user",
+               sc.path("rootfs.tar"), "e2e-busybox:user")
+        ivol = f"{tag}-img"
+        dk.cmd("volume", "create", "-d", "shiftfs", "-o", f"source={data}",
+               "-o", "image=e2e-busybox:user", ivol)
+        p = dk.run("e2e-busybox:user", PROBE, volumes=[f"{ivol}:/data"],
+                   extra=["-e", "NAME=from-image-user"], check=True)
+        r = parse_probe(p.stdout)
+        assert r["uid"] == "1000" and r["data_owner"] == "1000:1000", \
+            p.stdout
+        assert r["write"] == "ok", p.stdout
+        assert owner(os.path.join(data, "from-image-user")) == (uid, gid)
+        p = dk.cmd("volume", "create", "-d", "shiftfs", "-o",
+                   f"source={data}", "-o", "image=no-such-image", f"{tag}-ni",
+                   check=False)
+        assert "docker image inspect no-such-image failed" in p.stderr, \
+            p.stderr
+        dk.cmd("volume", "rm", ivol)
+        sc.rec.add("volume create -o image=IMG (USER user); run IMG",
+                   r["uid"], "%d:%d" % owner(os.path.join(
+                       data, "from-image-user")), "write ok")
