@@ -158,6 +158,26 @@ def prepare(sc, name, env, you):
             f.write("services:\n  app:\n    network_mode: none\n")
         os.chown(override, uid, gid)
         env.update(PROJECT=proj)
+    elif name == "volume-plugin":
+        data = sc.mkdir("home/data", uid, gid, 0o755)
+        with open(os.path.join(data, "notes.txt"), "w") as f:
+            f.write("mine\n")
+        os.chown(os.path.join(data, "notes.txt"), uid, gid)
+        proj = sc.mkdir("home/app", uid, gid, 0o755)
+        # no container networking here (see the compose guide above)
+        override = os.path.join(proj, "compose.override.yaml")
+        with open(override, "w") as f:
+            f.write("services:\n  app:\n    network_mode: none\n")
+        os.chown(override, uid, gid)
+        env.update(DATA=data, PROJECT=proj, MYHOME=env["HOME"])
+        pidf = os.path.join(env["XDG_RUNTIME_DIR"], "shiftfs-plugin.pid")
+        sc.on_cleanup(lambda: os.path.exists(pidf) and
+                      stop_pid(int(open(pidf).read().strip())))
+        # the spec rootless docker 20.10 reads: the guide copies it there
+        # and removes it; cleanup too, should a block fail before that
+        spec = "/etc/docker/plugins/shiftfs.spec"
+        assert not os.path.exists(spec), f"{spec} left by someone"
+        sc.on_cleanup(lambda: os.path.exists(spec) and os.unlink(spec))
     else:
         pytest.fail(f"no preparation known for guide {name}")
 
@@ -203,7 +223,7 @@ def test_guide():
             sc.on_cleanup(stop_rootless_podman, xdg)
         env_you["IMAGE"] = env_root["IMAGE"] = image
         prepare(sc, name, env_you, you)
-        for k in ("DATA", "MNT", "PGDATA_HOST", "PROJECT"):
+        for k in ("DATA", "MNT", "PGDATA_HOST", "PROJECT", "MYHOME"):
             if k in env_you:
                 env_root[k] = env_you[k]
 
