@@ -62,8 +62,7 @@ static const struct opt_group serve_group = {"Options:", serve_defs};
 static const struct opt_group *const serve_groups[] = {
 	&mapsrc_source_opts, &mapsrc_file_opts, &serve_group, NULL};
 static const struct opt_group install_group = {"Options:", install_defs};
-static const struct opt_group *const install_groups[] = {&install_group,
-							 NULL};
+static const struct opt_group *const install_groups[] = {&install_group, NULL};
 
 static void usage(void)
 {
@@ -128,7 +127,8 @@ static int serve(int argc, char **argv)
 			o.state_dir = optarg;
 			break;
 		case OPT_ENGINE:
-			if (strcmp(optarg, "docker") && strcmp(optarg, "podman"))
+			if (strcmp(optarg, "docker") &&
+			    strcmp(optarg, "podman"))
 				usage_error("plugin serve",
 					    "--engine takes docker or podman, "
 					    "not '%s'",
@@ -182,7 +182,8 @@ static void spec_note(const struct plugin_files *f)
 		if (n < 5 || strcmp(f->path[i] + n - 5, ".spec"))
 			continue;
 		q = sh_quote(f->path[i]);
-		printf("%s: rootless docker before 23.0 reads plugin specs only "
+		printf("%s: rootless docker before 23.0 reads plugin specs "
+		       "only "
 		       "from /etc/docker/plugins; there, as root: mkdir -p "
 		       "/etc/docker/plugins && cp %s "
 		       "/etc/docker/plugins/shiftfs.spec\n",
@@ -223,8 +224,10 @@ static int install(int argc, char **argv, bool undo)
 	if (optind != argc)
 		usage_error(verb, "takes no arguments");
 	if (!o.user && geteuid() != 0)
-		die(EXIT_FAIL, "%s: the system's files need root (--user "
-			       "installs for you)", verb);
+		die(EXIT_FAIL,
+		    "%s: the system's files need root (--user "
+		    "installs for you)",
+		    verb);
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n < 0)
 		die(EXIT_FAIL, "/proc/self/exe: %s", strerror(errno));
@@ -266,6 +269,8 @@ int cmd_plugin(int argc, char **argv)
 		return install(argc - 1, argv + 1, false);
 	if (!strcmp(argv[1], "uninstall"))
 		return install(argc - 1, argv + 1, true);
-	usage_error("plugin", "unknown subcommand '%s' (serve, install, "
-			      "uninstall)", argv[1]);
+	usage_error("plugin",
+		    "unknown subcommand '%s' (serve, install, "
+		    "uninstall)",
+		    argv[1]);
 }

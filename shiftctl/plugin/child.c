@@ -66,7 +66,8 @@ static void last_message(const char *text, char *err, size_t len)
 	}
 	/* "shiftctl: " or "shiftctl VERB: " */
 	if (!strncmp(best, program_name, plen)) {
-		const char *c = memchr(best + plen, ':', best_end - best - plen);
+		const char *c =
+			memchr(best + plen, ':', best_end - best - plen);
 
 		if (c && c + 2 <= best_end && c - best < 40)
 			best = c + 2;

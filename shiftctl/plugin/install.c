@@ -99,8 +99,8 @@ static char *read_small(const char *path)
 	return buf;
 }
 
-static const char *env_dir(const char *var, const char *home,
-			   const char *rel, char *buf, size_t len)
+static const char *env_dir(const char *var, const char *home, const char *rel,
+			   char *buf, size_t len)
 {
 	const char *v = getenv(var);
 
@@ -145,53 +145,52 @@ static int plan(const struct plugin_install *o, struct file_plan *p, int *n,
 		return r;
 	}
 	pfmt(record, rlen, "%s%s/install%s.json", root, data,
-		 o->user ? "-user" : "");
+	     o->user ? "-user" : "");
 
 	pfmt(p[*n].path, PATH_MAX, "%s/shiftfs-plugin.socket", unit);
-	p[*n].what = o->user ? "systemd user socket unit"
-			     : "systemd socket unit";
+	p[*n].what =
+		o->user ? "systemd user socket unit" : "systemd socket unit";
 	pfmt(p[*n].content, CONTENT_MAX,
-		 "# Written by shiftctl plugin install; removed by shiftctl "
-		 "plugin uninstall.\n"
-		 "[Unit]\nDescription=shiftfs volume plugin socket "
-		 "(docker/podman)\n\n"
-		 "[Socket]\nListenStream=%s\nSocketMode=0600\n"
-		 "DirectoryMode=0700\n\n[Install]\nWantedBy=sockets.target\n",
-		 o->user ? "%t/shiftfs/shiftfs.sock" : sock);
+	     "# Written by shiftctl plugin install; removed by shiftctl "
+	     "plugin uninstall.\n"
+	     "[Unit]\nDescription=shiftfs volume plugin socket "
+	     "(docker/podman)\n\n"
+	     "[Socket]\nListenStream=%s\nSocketMode=0600\n"
+	     "DirectoryMode=0700\n\n[Install]\nWantedBy=sockets.target\n",
+	     o->user ? "%t/shiftfs/shiftfs.sock" : sock);
 	(*n)++;
 	pfmt(p[*n].path, PATH_MAX, "%s/shiftfs-plugin.service", unit);
 	p[*n].what = o->user ? "systemd user service" : "systemd service";
 	pfmt(p[*n].content, CONTENT_MAX,
-		 "# Written by shiftctl plugin install; removed by shiftctl "
-		 "plugin uninstall.\n"
-		 "[Unit]\nDescription=shiftfs volume plugin (docker/podman)\n"
-		 "Documentation=man:shiftctl-plugin(1)\n"
-		 "Requires=shiftfs-plugin.socket\n"
-		 "After=shiftfs-plugin.socket\n\n"
-		 "[Service]\nExecStart=%s plugin serve%s%s\n"
-		 "KillMode=process\n"
-		 "Restart=on-failure\n\n[Install]\nWantedBy=%s.target\n",
-		 o->exe, o->serve_args[0] ? " " : "", o->serve_args,
-		 o->user ? "default" : "multi-user");
+	     "# Written by shiftctl plugin install; removed by shiftctl "
+	     "plugin uninstall.\n"
+	     "[Unit]\nDescription=shiftfs volume plugin (docker/podman)\n"
+	     "Documentation=man:shiftctl-plugin(1)\n"
+	     "Requires=shiftfs-plugin.socket\n"
+	     "After=shiftfs-plugin.socket\n\n"
+	     "[Service]\nExecStart=%s plugin serve%s%s\n"
+	     "KillMode=process\n"
+	     "Restart=on-failure\n\n[Install]\nWantedBy=%s.target\n",
+	     o->exe, o->serve_args[0] ? " " : "", o->serve_args,
+	     o->user ? "default" : "multi-user");
 	(*n)++;
 	(void)sys;
 	if (o->user) {
 		pfmt(p[*n].path, PATH_MAX,
-			 "%s%s/.local/lib/docker/plugins/shiftfs.spec", root,
-			 home);
+		     "%s%s/.local/lib/docker/plugins/shiftfs.spec", root, home);
 		p[*n].what = "rootless docker's plugin spec";
 		pfmt(p[*n].content, CONTENT_MAX, "unix://%s\n", sock);
 		(*n)++;
 	}
 	pfmt(p[*n].path, PATH_MAX,
-		 "%s%s/containers/containers.conf.d/shiftfs-plugin.conf", root,
-		 cfg);
+	     "%s%s/containers/containers.conf.d/shiftfs-plugin.conf", root,
+	     cfg);
 	p[*n].what = "podman's volume plugin";
 	pfmt(p[*n].content, CONTENT_MAX,
-		 "# Written by shiftctl plugin install; removed by shiftctl "
-		 "plugin uninstall.\n"
-		 "[engine.volume_plugins]\nshiftfs = \"%s\"\n",
-		 sock);
+	     "# Written by shiftctl plugin install; removed by shiftctl "
+	     "plugin uninstall.\n"
+	     "[engine.volume_plugins]\nshiftfs = \"%s\"\n",
+	     sock);
 	(*n)++;
 	return 0;
 }
@@ -251,10 +250,10 @@ int plugin_install(const struct plugin_install *o, struct plugin_files *f,
 
 		if (old && strcmp(old, p[i].content)) {
 			pfmt(why, len,
-				 "%s exists with other content: not "
-				 "overwriting it (move it away, or "
-				 "uninstall first)",
-				 p[i].path);
+			     "%s exists with other content: not "
+			     "overwriting it (move it away, or "
+			     "uninstall first)",
+			     p[i].path);
 			return -EEXIST;
 		}
 	}
@@ -313,8 +312,10 @@ int plugin_uninstall(const struct plugin_install *o, struct plugin_files *f,
 	if (!json_object_object_get_ex(rec, "files", &list) ||
 	    !json_object_is_type(list, json_type_array)) {
 		json_object_put(rec);
-		pfmt(why, len, "%s: not a record of shiftctl plugin "
-				   "install", record);
+		pfmt(why, len,
+		     "%s: not a record of shiftctl plugin "
+		     "install",
+		     record);
 		return -EINVAL;
 	}
 	n = json_object_array_length(list);

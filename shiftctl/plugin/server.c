@@ -169,8 +169,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 			es = json_object_get_string(e);
 		fprintf(stderr, "%s plugin: %s %s%s%s\n", program_name, url,
 			req ? json_object_to_json_string_ext(
-				      req, JSON_C_TO_STRING_PLAIN |
-						   JSON_C_TO_STRING_NOSLASHESCAPE)
+				      req,
+				      JSON_C_TO_STRING_PLAIN |
+					      JSON_C_TO_STRING_NOSLASHESCAPE)
 			    : "{}",
 			*es ? " -> Err: " : "", es);
 		failed = *es != '\0';
@@ -205,8 +206,8 @@ static bool in_use(const char *path)
 	return fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
 }
 
-static int bind_socket(const struct plugin_opts *o, const char *path,
-		       char *why, size_t len)
+static int bind_socket(const struct plugin_opts *o, const char *path, char *why,
+		       size_t len)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	_cleanup_free_ char *d = strdup(path);
@@ -325,8 +326,9 @@ int plugin_serve(const struct plugin_opts *o, char *why, size_t len)
 	if (o->socket)
 		snprintf(path, sizeof(path), "%s", o->socket);
 	else if (plugin_default_socket(path, sizeof(path)) < 0) {
-		snprintf(why, len, "no socket path: set XDG_RUNTIME_DIR or "
-				   "give --socket");
+		snprintf(why, len,
+			 "no socket path: set XDG_RUNTIME_DIR or "
+			 "give --socket");
 		return -ENOENT;
 	}
 	if (geteuid() == 0)
@@ -334,8 +336,9 @@ int plugin_serve(const struct plugin_opts *o, char *why, size_t len)
 	else if (xdg && xdg[0] == '/')
 		snprintf(base, sizeof(base), "%s/shiftfs", xdg);
 	else {
-		snprintf(why, len, "XDG_RUNTIME_DIR is not set: the volumes' "
-				   "mount points live under it");
+		snprintf(why, len,
+			 "XDG_RUNTIME_DIR is not set: the volumes' "
+			 "mount points live under it");
 		return -ENOENT;
 	}
 	r = vol_init(o, why, len);
@@ -360,13 +363,12 @@ int plugin_serve(const struct plugin_opts *o, char *why, size_t len)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-				     MHD_USE_ERROR_LOG,
-			     0, NULL, NULL, handle, NULL,
-			     MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-			     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
-			     MHD_OPTION_END);
+	d = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
+		NULL, handle, NULL, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+		MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
+		MHD_OPTION_END);
 	if (!d) {
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		snprintf(why, len, "cannot serve on %s (libmicrohttpd)", path);

@@ -131,8 +131,8 @@ static int parse_bool(const char *v)
 }
 
 /* opts (a JSON object of strings) into vo; false with err on a bad one. */
-static bool parse_opts(struct json_object *opts, struct volopts *vo,
-		       char *err, size_t len)
+static bool parse_opts(struct json_object *opts, struct volopts *vo, char *err,
+		       size_t len)
 {
 	static const struct {
 		const char *key;
@@ -145,8 +145,9 @@ static bool parse_opts(struct json_object *opts, struct volopts *vo,
 
 	memset(vo, 0, sizeof(*vo));
 	if (!opts || !json_object_is_type(opts, json_type_object)) {
-		snprintf(err, len, "give -o source=DIR (the directory to "
-				   "show in the volume)");
+		snprintf(err, len,
+			 "give -o source=DIR (the directory to "
+			 "show in the volume)");
 		return false;
 	}
 	json_object_object_foreach(opts, key, val)
@@ -219,8 +220,9 @@ static bool parse_opts(struct json_object *opts, struct volopts *vo,
 		}
 	}
 	if (!vo->source) {
-		snprintf(err, len, "option source=DIR is required (the "
-				   "directory to show in the volume)");
+		snprintf(err, len,
+			 "option source=DIR is required (the "
+			 "directory to show in the volume)");
 		return false;
 	}
 	if (vo->source[0] != '/') {
@@ -229,8 +231,9 @@ static bool parse_opts(struct json_object *opts, struct volopts *vo,
 		return false;
 	}
 	if (vo->user && vo->image) {
-		snprintf(err, len, "options user and image: give one (image "
-				   "reads USER from the image)");
+		snprintf(err, len,
+			 "options user and image: give one (image "
+			 "reads USER from the image)");
 		return false;
 	}
 	return true;
@@ -360,8 +363,7 @@ static void job_mount(const struct vjob *j, int out_fd)
 
 	mo.private_dir = true;
 	mo.read_only = vo->ro;
-	mo.backend = !vo->backend || !strcmp(vo->backend, "auto")
-			     ? BACKEND_AUTO
+	mo.backend = !vo->backend || !strcmp(vo->backend, "auto") ? BACKEND_AUTO
 		     : !strcmp(vo->backend, "idmap") ? BACKEND_IDMAP
 						     : BACKEND_FUSE;
 	snprintf(name, sizeof(name), "volume-%s", j->name);
@@ -439,8 +441,9 @@ static bool daemon_dead(struct json_object *rec)
 	p = fgets(buf, sizeof(buf), f);
 	fclose(f);
 	p = p ? strrchr(buf, ')') : NULL;
-	if (!p || sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-				"%*u %*u %*d %*d %*d %*d %*d %*d %llu",
+	if (!p || sscanf(p + 2,
+			 "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+			 "%*u %*u %*d %*d %*d %*d %*d %*d %llu",
 			 &st, &start) != 2)
 		return false;
 	if (st == 'Z' || st == 'X')
@@ -488,8 +491,9 @@ int vol_init(const struct plugin_opts *o, char *why, size_t len)
 	if (o->state_dir)
 		snprintf(V.dir, sizeof(V.dir), "%s", o->state_dir);
 	else if ((r = plugin_default_state_dir(V.dir, sizeof(V.dir))) < 0) {
-		snprintf(why, len, "no state directory: set XDG_DATA_HOME or "
-				   "HOME, or give --state-dir");
+		snprintf(why, len,
+			 "no state directory: set XDG_DATA_HOME or "
+			 "HOME, or give --state-dir");
 		return r;
 	}
 	r = mkdir_p(V.dir, 0700);
@@ -500,8 +504,10 @@ int vol_init(const struct plugin_opts *o, char *why, size_t len)
 	snprintf(V.file, sizeof(V.file), "%s/volumes.json", V.dir);
 	top = json_object_from_file(V.file);
 	if (!top && access(V.file, F_OK) == 0) {
-		snprintf(why, len, "%s: not a state file this plugin wrote "
-				   "(move it away to start afresh)", V.file);
+		snprintf(why, len,
+			 "%s: not a state file this plugin wrote "
+			 "(move it away to start afresh)",
+			 V.file);
 		return -EINVAL;
 	}
 	V.vols = json_object_get(jget(top, "volumes"));
@@ -721,8 +727,10 @@ static struct json_object *vol_remove(struct json_object *req,
 	n = json_object_array_length(jget(vol, "refs"));
 	rec = jget(vol, "mount");
 	if (n > 0 && rec && mount_present(rec))
-		return reply_err(rep, "volume %s is in use by %zu "
-				      "container(s)", name, n);
+		return reply_err(rep,
+				 "volume %s is in use by %zu "
+				 "container(s)",
+				 name, n);
 	snprintf(mnt, sizeof(mnt), "%s",
 		 jstr(vol, "dir") ? jstr(vol, "dir") : "");
 	if (rec && mount_present(rec) &&
@@ -751,25 +759,22 @@ static struct json_object *vol_info(const char *name, struct json_object *vol,
 
 		json_object_object_add(s, "source",
 				       json_object_new_string(src ? src : ""));
-		json_object_object_add(
-			s, "mounted", json_object_new_boolean(rec != NULL));
+		json_object_object_add(s, "mounted",
+				       json_object_new_boolean(rec != NULL));
 		json_object_object_add(
 			s, "refs",
 			json_object_new_int((int)json_object_array_length(
 				jget(vol, "refs"))));
 		if (rec) {
-			json_object_object_add(
-				s, "backend",
-				json_object_new_string(
-					state_str(rec, "backend")));
-			json_object_object_add(
-				s, "uid_map",
-				json_object_new_string(
-					state_str(rec, "uid_map_spec")));
-			json_object_object_add(
-				s, "gid_map",
-				json_object_new_string(
-					state_str(rec, "gid_map_spec")));
+			json_object_object_add(s, "backend",
+					       json_object_new_string(state_str(
+						       rec, "backend")));
+			json_object_object_add(s, "uid_map",
+					       json_object_new_string(state_str(
+						       rec, "uid_map_spec")));
+			json_object_object_add(s, "gid_map",
+					       json_object_new_string(state_str(
+						       rec, "gid_map_spec")));
 		}
 		json_object_object_add(v, "Status", s);
 	}
@@ -785,7 +790,8 @@ struct json_object *vol_request(const char *path, struct json_object *req)
 	if (!strcmp(path, "/Plugin.Activate")) {
 		struct json_object *a = json_object_new_array();
 
-		json_object_array_add(a, json_object_new_string("VolumeDriver"));
+		json_object_array_add(a,
+				      json_object_new_string("VolumeDriver"));
 		json_object_object_add(rep, "Implements", a);
 		return rep;
 	}
