@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,18 +44,36 @@ static char *slurp(int fd)
 	return buf;
 }
 
-/* The last line that is not "Try '... --help'", without our prefix. */
+/* A line of die(): "shiftctl: MSG" or "shiftctl VERB: MSG", no warning. */
+static bool from_us(const char *p, const char *end)
+{
+	size_t plen = strlen(program_name);
+	const char *c;
+
+	if ((size_t)(end - p) <= plen || strncmp(p, program_name, plen) ||
+	    (p[plen] != ':' && p[plen] != ' '))
+		return false;
+	c = memchr(p + plen, ':', end - p - plen);
+	return c && strncmp(c, ": warning:", 10);
+}
+
+/* The last line of ours that is not "Try '... --help'" or a warning (else
+ * the last line), without our prefix. */
 static void last_message(const char *text, char *err, size_t len)
 {
 	const char *p = text, *best = NULL, *best_end = NULL;
 	size_t plen = strlen(program_name);
+	bool ours = false;
 
 	while (p && *p) {
 		const char *end = strchr(p, '\n');
 
 		if (!end)
 			end = p + strlen(p);
-		if (end > p && strncmp(p, "Try '", 5)) {
+		/* ours ("shiftctl: ..."), not a warning; else any line */
+		if (end > p && strncmp(p, "Try '", 5) &&
+		    (!best || !ours || from_us(p, end))) {
+			ours = from_us(p, end);
 			best = p;
 			best_end = end;
 		}
@@ -80,6 +99,13 @@ static void last_message(const char *text, char *err, size_t len)
 		snprintf(err, len, "%.*s", (int)(best_end - best), best);
 }
 
+static void child_exit(int status, void *arg)
+{
+	(void)arg;
+	fflush(NULL);
+	_exit(status);
+}
+
 int child_run(child_fn fn, void *ctx, char **out, char *err, size_t len)
 {
 	_cleanup_close_ int efd = memfd_create("plugin-err", MFD_CLOEXEC);
@@ -102,6 +128,10 @@ int child_run(child_fn fn, void *ctx, char **out, char *err, size_t len)
 		return -1;
 	}
 	if (pid == 0) {
+		/* a die() in the child ends it at once, after the handlers
+		 * it registered itself (doctor's image cleanup): nothing of
+		 * the server's process (a leak check of its heap) runs */
+		on_exit(child_exit, NULL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		dup2(efd, STDERR_FILENO);
