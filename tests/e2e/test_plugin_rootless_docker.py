@@ -13,6 +13,7 @@ keeps the data; another user's directory is refused. Then docker-compose
 with `driver: shiftfs` and `driver_opts`, up and down twice, and
 `plugin uninstall --user` removing exactly what install wrote."""
 import os
+import time
 import uuid
 
 from e2e_util import (ROOTLESS_USER, Dockerd, gid_of, log, make_rootfs,
@@ -137,8 +138,10 @@ def test_plugin_rootless_docker_and_compose():
                    os.path.join(proj, "compose.yaml")]
         cvol = f"{tag}_data"
         cmnt = os.path.join(xdg, "shiftfs", "private", "volume-" + cvol)
-        sc.on_cleanup(lambda: sh(compose + ["down", "-v"], user=user,
-                                 env=env, check=False))
+        done = []  # down -v ran: cleanup need not (docker would retry
+        #            the stopped plugin for half a minute)
+        sc.on_cleanup(lambda: done or sh(compose + ["down", "-v", "-t", "0"],
+                                         user=user, env=env, check=False))
         for round_ in (1, 2):
             sh(compose + ["up", "-d"], user=user, env=env)
             for _ in range(100):
@@ -146,7 +149,6 @@ def test_plugin_rootless_docker_and_compose():
                         open(os.path.join(cdata, "compose.log")).read() \
                         .count("up") == round_:
                     break
-                import time
                 time.sleep(0.1)
             logs = sh(compose + ["logs", "app"], user=user, env=env).stdout
             log(logs)
@@ -159,6 +161,7 @@ def test_plugin_rootless_docker_and_compose():
             assert f.read() == "up\nup\n"
         assert owner(os.path.join(cdata, "compose.log")) == (uid, gid)
         sh(compose + ["down", "-v", "-t", "0"], user=user, env=env)
+        done.append(True)
         assert os.path.exists(os.path.join(cdata, "compose.log"))
         sc.rec.add("docker-compose driver: shiftfs, driver_opts "
                    "source/user=1000: up/down twice, down -v", "1000",

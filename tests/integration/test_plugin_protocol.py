@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -183,7 +184,6 @@ def test_dead_daemon_is_remounted(plugin):
     with pytest.raises(OSError):
         for _ in range(50):
             os.stat(os.path.join(mnt, "kept"))
-            import time
             time.sleep(0.1)
     st, rep = call(plugin.sock, "/VolumeDriver.Mount",
                    {"Name": name, "ID": "b"})
