@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from conftest import SHIFTCTL, TEST_USER, is_mounted, need
+from conftest import SHIFTCTL, is_mounted, need
 from mount_util import run_shiftctl
 from plugin_util import Serve, call
 
