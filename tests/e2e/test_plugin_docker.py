@@ -7,6 +7,7 @@ rm` leaves the data. The plugin killed with SIGKILL while a container
 runs and restarted reattaches (no second mount) and unmounts cleanly.
 Bad options, a missing source and a missing required option are refused
 through `docker volume create` with the option named."""
+import json
 import os
 import uuid
 
@@ -71,11 +72,14 @@ def test_plugin_rootful_docker_userns_remap():
         assert r["write"] == "ok", p.stdout
         assert owner(os.path.join(data, "from-c2")) == (uid, gid)
         assert shifted_mounts(mnt) == [mnt], "one mount for both"
+        st = json.loads(dk.cmd("volume", "inspect", vol).stdout)[0]["Status"]
+        assert st["mounted"] and st["refs"] == 1, st
         sc.rec.add(f"docker volume create -d shiftfs -o user=1000 "
                    f"(userns-remap {REMAP_USER}, base "
                    f"{subid_start(REMAP_USER)}); run --user 1000",
                    r["uid"], "%d:%d" % owner(os.path.join(data, "from-c2")),
-                   "write ok; one mount shared")
+                   f"write ok; one mount shared ({st['backend']}, uid map "
+                   f"{st['uid_map']})")
 
         # SIGKILL the plugin while c1 runs; restarted, it reattaches.
         pl.kill()

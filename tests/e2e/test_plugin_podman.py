@@ -13,10 +13,12 @@ The containers run from an imported image, not --rootfs: podman 4.3
 never unmounts a named volume of a --rootfs container (its storage is
 "already unmounted", and the volumes' unmount comes after that check), so
 a plugin's Unmount would never come."""
+import json
 import os
 import uuid
 
-from e2e_util import (ROOTFUL_ULIMITS, ROOTLESS_USER, Podman, gid_of, make_rootfs, owner,
+from e2e_util import (ROOTFUL_ULIMITS, ROOTLESS_USER, Podman, gid_of,
+                      make_rootfs, owner,
                       parse_probe, rootfs_tar, scenario, subid_start, uid_of)
 from plugin_util import PROBE, Plugin, shifted_mounts, unmount_volumes
 
@@ -55,11 +57,14 @@ def scenario_body(sc, pm, pl, data, mnt, vol, expect_owner, rootfs):
     new = os.path.join(data, "from-c2")
     assert owner(new) == expect_owner, owner(new)
     assert shifted_mounts(mnt) == [mnt], "one mount for both containers"
+    with open(os.path.join(pl.state, "volumes.json")) as f:
+        m = json.load(f)["volumes"][vol]["mount"]
+    how = f"{m['backend']}, uid map {m['uid_map_spec']}"
     pm.cmd("rm", "-f", "-t", "0", f"{tag}-c1")
     assert shifted_mounts(mnt) == [], "mounted after the last container"
     pm.cmd("volume", "rm", vol)
     assert sorted(os.listdir(data)) == ["from-c2", "kept"]
-    return r["uid"], "%d:%d" % owner(new)
+    return r["uid"], "%d:%d" % owner(new), how
 
 
 def make_data(sc, uid, gid):
@@ -83,12 +88,12 @@ def test_plugin_rootful_podman():
         pm = Podman(sc)
         podman_with_plugin(sc, pm, socket)
         vol = f"{tag}-vol"
-        inside, host = scenario_body(sc, pm, pl, data,
-                                     os.path.join(private, "volume-" + vol),
-                                     vol, (uid, gid), rootfs)
+        inside, host, how = scenario_body(
+            sc, pm, pl, data, os.path.join(private, "volume-" + vol), vol,
+            (uid, gid), rootfs)
         sc.rec.add("podman volume create --driver shiftfs -o user=1000; "
                    "run --user 1000 (rootful, ids as they are)", inside,
-                   host, "write ok; one mount shared; data kept")
+                   host, f"write ok; one mount shared ({how}); data kept")
 
 
 def test_plugin_rootless_podman():
@@ -119,9 +124,9 @@ def test_plugin_rootless_podman():
 
         vol = f"{tag}-vol"
         mnt = os.path.join(pm.run_dir, "shiftfs", "private", "volume-" + vol)
-        inside, host = scenario_body(sc, pm, pl, data, mnt, vol, (uid, gid),
-                                     rootfs)
+        inside, host, how = scenario_body(sc, pm, pl, data, mnt, vol,
+                                          (uid, gid), rootfs)
         sc.rec.add(f"podman volume create --driver shiftfs -o user=1000; "
                    f"run --user 1000 (rootless, subuid base "
                    f"{subid_start(user)})", inside, host,
-                   "write ok; one mount shared; data kept")
+                   f"write ok; one mount shared ({how}); data kept")

@@ -12,6 +12,7 @@ runs reattaches; the mount goes with the last container; `volume rm`
 keeps the data; another user's directory is refused. Then docker-compose
 with `driver: shiftfs` and `driver_opts`, up and down twice, and
 `plugin uninstall --user` removing exactly what install wrote."""
+import json
 import os
 import time
 import uuid
@@ -109,10 +110,12 @@ def test_plugin_rootless_docker_and_compose():
         new = os.path.join(data, "from-c2")
         assert owner(new) == (uid, gid)
         assert shifted_mounts(mnt) == [mnt]
+        st = json.loads(dk.cmd("volume", "inspect", vol).stdout)[0]["Status"]
         sc.rec.add(f"rootless docker: volume create -d shiftfs -o user=1000"
                    f"; run --user 1000 (subuid base {subid_start(user)})",
                    r["uid"], "%d:%d" % owner(new),
-                   "write ok; one mount shared")
+                   f"write ok; one mount shared ({st['backend']}, uid map "
+                   f"{st['uid_map']})")
 
         pl.kill()
         pl.restart()
