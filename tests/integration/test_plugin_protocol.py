@@ -331,3 +331,31 @@ def test_help_and_usage():
                        text=True)
     assert p.returncode == 2
     assert p.stderr.startswith("shiftctl plugin: unknown subcommand 'frob'")
+
+
+def test_idmap_backend(plugin, tmp_path):
+    """As root on a filesystem that has idmapped mounts (tmpfs), the
+    volume is a kernel idmapped mount, unmounted on the last Unmount."""
+    tm = tmp_path / "tm"
+    tm.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "nosuid", "tmpfs", str(tm)],
+                   check=True)
+    try:
+        src = tm / "src"
+        src.mkdir()
+        os.chown(src, 4242, 4242)
+        name = plugin.tag + "-i"
+        assert create(plugin, name, source=str(src), user="1000",
+                      backend="idmap") == (200, {"Err": ""})
+        st, rep = call(plugin.sock, "/VolumeDriver.Mount",
+                       {"Name": name, "ID": "a"})
+        assert rep["Err"] == "", rep
+        mnt = mnt_of(plugin, name)
+        rec = state(plugin)[name]["mount"]
+        assert rec["backend"] == "idmap" and rec["uid_map_spec"] == \
+            "4242:1000:1", rec
+        assert os.stat(mnt).st_uid == 1000
+        call(plugin.sock, "/VolumeDriver.Unmount", {"Name": name, "ID": "a"})
+        assert not is_mounted(mnt)
+    finally:
+        subprocess.run(["umount", "-l", str(tm)])
