@@ -346,7 +346,15 @@ static void resolve_paths(const struct mount_opts *o, struct mount_result *r,
 				    "'/', not '%s'",
 				    mnt);
 		snprintf(want, sizeof(want), "%s/%s", base, mnt);
-		r->mnt_fd = make_mnt(o, r, want);
+		/* NAME mounted before: its directory is still there, and
+		 * must be that very directory (no symlink) */
+		if (access(want, F_OK) < 0) {
+			r->mnt_fd = make_mnt(o, r, want);
+			return;
+		}
+		r->mnt_fd = resolve_dir("MNT", want, r->mnt);
+		if (strcmp(r->mnt, want))
+			changed("MNT", want);
 		return;
 	}
 	if (access(mnt, F_OK) < 0 && errno == ENOENT) {

@@ -359,3 +359,17 @@ def test_idmap_backend(plugin, tmp_path):
         assert not is_mounted(mnt)
     finally:
         subprocess.run(["umount", "-l", str(tm)])
+
+
+def test_private_name_mounted_again(plugin):
+    """What the plugin's second Mount of a volume needs from the mount
+    engine: `shiftctl mount --private SRC NAME` again once NAME was
+    unmounted (its directory is still there)."""
+    name = "volume-" + plugin.tag + "-cli"
+    mnt = os.path.join(PRIVATE, name)
+    for _ in range(2):
+        r = run_shiftctl(["mount", "--map=0:0:65536", "--private",
+                          plugin.src, name])
+        assert r.returncode == 0, r.stderr
+        assert is_mounted(mnt)
+        assert run_shiftctl(["umount", mnt]).returncode == 0
