@@ -177,6 +177,10 @@ def prepare(sc, name, env, you):
         # and removes it; cleanup too, should a block fail before that
         spec = "/etc/docker/plugins/shiftfs.spec"
         assert not os.path.exists(spec), f"{spec} left by someone"
+        if not os.path.isdir(os.path.dirname(spec)):
+            sc.on_cleanup(lambda: os.path.isdir(os.path.dirname(spec)) and
+                          not os.listdir(os.path.dirname(spec)) and
+                          os.rmdir(os.path.dirname(spec)))
         sc.on_cleanup(lambda: os.path.exists(spec) and os.unlink(spec))
     else:
         pytest.fail(f"no preparation known for guide {name}")

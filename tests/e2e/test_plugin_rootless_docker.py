@@ -76,6 +76,8 @@ def test_plugin_rootless_docker_and_compose():
         assert len(note) == 1, p.stdout
         etc_spec = "/etc/docker/plugins/shiftfs.spec"
         assert not os.path.exists(etc_spec), f"{etc_spec} left by someone"
+        if not os.path.isdir(os.path.dirname(etc_spec)):
+            sc.on_cleanup(os.rmdir, os.path.dirname(etc_spec))
         sc.on_cleanup(os.unlink, etc_spec)
         sh(["bash", "-c", note[0].split("there, as root: ", 1)[1]])
 
