@@ -282,9 +282,6 @@ static int make_mnt(const struct mount_opts *o, struct mount_result *r,
 			anc[1] = '\0';
 		}
 	}
-	/* --private's NAME is there from an earlier mount: use it again. */
-	if (!ntail && o->private_dir)
-		return resolve_dir("MNT", want, r->mnt);
 	if (!ntail)
 		die(EXIT_FAIL, "MNT %s: not a directory name", want);
 	pfd = resolve_dir("MNT's parent", anc, parent);
