@@ -263,6 +263,10 @@ int cmd_plugin(int argc, char **argv)
 		usage();
 		return EXIT_OK;
 	}
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+		printf("shiftctl %s\n", SHIFT_VERSION);
+		return EXIT_OK;
+	}
 	if (!strcmp(argv[1], "serve"))
 		return serve(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "install"))
