@@ -2,6 +2,7 @@
 /* Strict decimal parsing for ids and counts; see parse_int.h. */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,4 +47,18 @@ const char *parse_u32_reason(int r)
 	default:
 		return "invalid number";
 	}
+}
+
+const char *fmt_count(unsigned long long n, char buf[32])
+{
+	char tmp[32];
+	int len = snprintf(tmp, sizeof(tmp), "%llu", n), i, o = 0;
+
+	for (i = 0; i < len; i++) {
+		if (i && (len - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = tmp[i];
+	}
+	buf[o] = '\0';
+	return buf;
 }

@@ -26,4 +26,9 @@ int parse_u32_n(const char *s, size_t len, uint32_t min, uint32_t max,
 /* A short English reason for a parse_u32 status ("not a number", ...). */
 const char *parse_u32_reason(int r);
 
+/* A count as text output shows it, with thousands separators ("200,201"):
+ * the one number format of every verb (JSON has plain numbers). Writes
+ * into buf and returns it. */
+const char *fmt_count(unsigned long long n, char buf[32]);
+
 #endif

@@ -319,16 +319,3 @@ void json_add_bytes(struct json_object *obj, const char *key, const char *s)
 	json_object_object_add(obj, hkey, json_hex_bytes(s));
 }
 
-const char *count_str(unsigned long long n, char buf[32])
-{
-	char tmp[32];
-	int len = snprintf(tmp, sizeof(tmp), "%llu", n), i, o = 0;
-
-	for (i = 0; i < len; i++) {
-		if (i && (len - i) % 3 == 0)
-			buf[o++] = ',';
-		buf[o++] = tmp[i];
-	}
-	buf[o] = '\0';
-	return buf;
-}

@@ -45,8 +45,8 @@ static void draw(uint64_t done, double t)
 
 	if (!pg.tty) {
 		fprintf(stderr, "%s: %s files, %s files/s, %u:%02u elapsed\n",
-			program_name, count_str(done, a),
-			count_str((unsigned long long)rate, b), secs / 60,
+			program_name, fmt_count(done, a),
+			fmt_count((unsigned long long)rate, b), secs / 60,
 			secs % 60);
 		return;
 	}
@@ -61,13 +61,13 @@ static void draw(uint64_t done, double t)
 		fprintf(stderr,
 			"\r[%s] %3d%% %s/~%s files  %s files/s  "
 			"%u:%02u\033[K",
-			bar, pct, count_str(done, a), count_str(tot, b),
-			count_str((unsigned long long)rate, c), secs / 60,
+			bar, pct, fmt_count(done, a), fmt_count(tot, b),
+			fmt_count((unsigned long long)rate, c), secs / 60,
 			secs % 60);
 	} else {
 		fprintf(stderr, "\r%s files  %s files/s  %u:%02u\033[K",
-			count_str(done, a),
-			count_str((unsigned long long)rate, b), secs / 60,
+			fmt_count(done, a),
+			fmt_count((unsigned long long)rate, b), secs / 60,
 			secs % 60);
 	}
 	pg.drawn = true;

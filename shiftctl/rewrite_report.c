@@ -116,41 +116,41 @@ static void summary_text(const struct rewrite_result *res)
 
 	printf("%s%s: %s inodes: %s %s, %s already correct",
 	       rewrite_mode_name(o), o->dry_run ? " (dry run)" : "",
-	       count_str(res->visited, a), count_str(t->changed, b),
+	       fmt_count(res->visited, a), fmt_count(t->changed, b),
 	       o->dry_run	    ? "would change"
 	       : o->mode == RW_UNDO ? "restored"
 				    : "changed",
-	       count_str(t->correct, c));
+	       fmt_count(t->correct, c));
 	if (t->unmappable)
 		printf(", %s unmappable (left unchanged)",
-		       count_str(t->unmappable, a));
+		       fmt_count(t->unmappable, a));
 	if (t->other_owner)
 		printf(", %s with other owners (skipped)",
-		       count_str(t->other_owner, a));
+		       fmt_count(t->other_owner, a));
 	printf(", %s hard links, %s ACLs, %s caps, %s "
 	       "setuid/setgid %s, %s errors, %.2f s\n",
-	       count_str(res->hardlinks, a), count_str(t->acl_changed, b),
-	       count_str(t->caps_restored, c), count_str(t->setid_restored, d),
+	       fmt_count(res->hardlinks, a), fmt_count(t->acl_changed, b),
+	       fmt_count(t->caps_restored, c), fmt_count(t->setid_restored, d),
 	       o->dry_run ? "would be restored" : "restored",
-	       count_str(res->errors, e), res->elapsed);
+	       fmt_count(res->errors, e), res->elapsed);
 	if (t->skipped_changed)
 		printf("%s: %s skipped: changed since the run "
 		       "(left as they are)\n",
-		       rewrite_mode_name(o), count_str(t->skipped_changed, a));
+		       rewrite_mode_name(o), fmt_count(t->skipped_changed, a));
 	if (res->links_outside)
 		printf("%s: %s left as they are: hard links outside the "
 		       "tree\n",
-		       rewrite_mode_name(o), count_str(res->links_outside, a));
+		       rewrite_mode_name(o), fmt_count(res->links_outside, a));
 	if (o->mode == RW_UNDO && res->journalled > t->matched)
 		printf("undo: %s journalled inodes not found in the "
 		       "tree\n",
-		       count_str(res->journalled - t->matched, a));
+		       fmt_count(res->journalled - t->matched, a));
 	for (i = 0; i < np && i < REWRITE_REPORT_MAX; i++)
 		printf("  %u:%u -> %u:%u  %s\n", pairs[i].ou, pairs[i].og,
-		       pairs[i].nu, pairs[i].ng, count_str(pairs[i].n, a));
+		       pairs[i].nu, pairs[i].ng, fmt_count(pairs[i].n, a));
 	if (np > REWRITE_REPORT_MAX)
 		printf("  ... and %s more owner pairs\n",
-		       count_str(np - REWRITE_REPORT_MAX, f));
+		       fmt_count(np - REWRITE_REPORT_MAX, f));
 }
 
 static void report_summary(const struct rewrite_result *res)

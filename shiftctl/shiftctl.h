@@ -17,6 +17,7 @@
 #include "idmap.h"
 #include "layout.h"
 #include "options.h"
+#include "parse_int.h" /* fmt_count: every count in text output */
 #include "passwd.h"
 
 /* Exit codes (shiftctl(1), EXIT STATUS). */
@@ -142,13 +143,6 @@ const char *mapsrc_sudo_user(uid_t *uid);
 long long mapsrc_rootless_uid(struct mapsrc *ms, bool default_rootless);
 /* A short description, e.g. "rootless (alice)" or "pid 1234". */
 void mapsrc_describe(const struct mapsrc *ms, char *buf, size_t len);
-
-/*
- * A count as text is shown: with thousands separators ("200,201"), the
- * one number format of every verb's text output (JSON has plain numbers).
- * Returns buf.
- */
-const char *count_str(unsigned long long n, char buf[32]);
 
 /* JSON helpers (json-c). */
 struct json_object *json_idmap(const struct idmap *m);

@@ -193,7 +193,4 @@ void doctor_reasons(const struct doctor *dr, const struct verdict *v,
 int bfmt(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* 12403 -> "12,403" */
-const char *fmt_count(uint64_t n, char buf[32]);
-
 #endif

@@ -20,17 +20,3 @@ int bfmt(char *buf, size_t len, const char *fmt, ...)
 	return r;
 }
 
-const char *fmt_count(uint64_t n, char buf[32])
-{
-	char tmp[32];
-	int len = bfmt(tmp, sizeof(tmp), "%llu", (unsigned long long)n);
-	int i, o = 0;
-
-	for (i = 0; i < len; i++) {
-		if (i && (len - i) % 3 == 0)
-			buf[o++] = ',';
-		buf[o++] = tmp[i];
-	}
-	buf[o] = '\0';
-	return buf;
-}

@@ -174,7 +174,7 @@ static void write_afters(struct ctx *c)
 		/* engine output: a warning, when it happens */
 		warn("journal %s: cannot record the state of %s setuid/"
 		     "setgid or capability inodes: %s",
-		     journal_path(r->j), count_str(c->nafters, num),
+		     journal_path(r->j), fmt_count(c->nafters, num),
 		     strerror(-rr));
 	c->nafters = 0;
 }

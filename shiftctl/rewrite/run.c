@@ -548,7 +548,7 @@ static int finish_run(struct run *r, int code)
 			"are sorted out, finish it with: shiftctl %s "
 			"--resume %s\n",
 			program_name, rewrite_mode_name(o),
-			count_str(links, num), links == 1 ? "" : "s",
+			fmt_count(links, num), links == 1 ? "" : "s",
 			links == 1 ? "it is" : "they are", rewrite_mode_name(o),
 			journal_path(r->j));
 	} else if (r->j && !atomic_load(&r->fatal)) {
@@ -558,7 +558,7 @@ static int finish_run(struct run *r, int code)
 			"after fixing the cause, finish it with: shiftctl %s "
 			"--resume %s\n",
 			program_name, rewrite_mode_name(o),
-			count_str(errors, num), errors == 1 ? "" : "s",
+			fmt_count(errors, num), errors == 1 ? "" : "s",
 			rewrite_mode_name(o), journal_path(r->j));
 	}
 	return code;

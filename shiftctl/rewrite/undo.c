@@ -352,7 +352,7 @@ int rewrite_undo(const char *arg, struct rewrite_opts *o)
 		/* engine output: which journal (stderr) */
 		fprintf(stderr, "%s: undoing with journal: %s (%s inodes)\n",
 			program_name, r.jl->path,
-			count_str(r.jl->nentries, num));
+			fmt_count(r.jl->nentries, num));
 	rr = o->dry_run ? 0 : journal_reopen(r.jl, &j);
 	code = rewrite_walk(&r, fd, &stx, r.jl->p.root_path);
 	/* Marked undone when nothing failed (what was skipped would be

@@ -95,12 +95,25 @@ static void test_reasons(void)
 	CHECK_STR(parse_u32_reason(-EIO), "invalid number");
 }
 
+static void test_fmt_count(void)
+{
+	char b[32];
+
+	CHECK_STR(fmt_count(0, b), "0");
+	CHECK_STR(fmt_count(999, b), "999");
+	CHECK_STR(fmt_count(1000, b), "1,000");
+	CHECK_STR(fmt_count(200201, b), "200,201");
+	CHECK_STR(fmt_count(18446744073709551615ULL, b),
+		  "18,446,744,073,709,551,615");
+}
+
 int main(void)
 {
 	static const struct tap_case cases[] = {
 		TAP_CASE(test_edges_accepted), TAP_CASE(test_out_of_range),
 		TAP_CASE(test_no_digits),      TAP_CASE(test_trailing_junk),
 		TAP_CASE(test_counted),	       TAP_CASE(test_reasons),
+		TAP_CASE(test_fmt_count),
 	};
 
 	return tap_main(cases, sizeof(cases) / sizeof(cases[0]));
