@@ -27,9 +27,11 @@ def run(u, args, env_extra=None):
 
 @pytest.fixture(scope="module", autouse=True)
 def own_run_user():
-    """This file's tests decide what /run/user/UID is, so they run in a
-    mount namespace of their own with an empty tmpfs on /run/user: a
-    session or another test's /run/user/UID on the host changes nothing."""
+    """This file's tests decide what /run/user/UID and /tmp/shiftfs-UID
+    are, so they run in a mount namespace of their own with an empty tmpfs
+    on /run/user and a copy-on-write /tmp (an overlay on the host's): a
+    session's or another test's directories on the host change nothing
+    here, and what these tests remove stays on the host."""
     need_root_and_fuse()
     libc = ctypes.CDLL(None, use_errno=True)
     CLONE_NEWNS = 0x00020000
@@ -40,6 +42,14 @@ def own_run_user():
     os.makedirs("/run/user", exist_ok=True)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755",
                     "shiftfs-test-run-user", "/run/user"], check=True)
+    scratch = "/run/user/.tmp-cow"  # on that tmpfs: gone with the namespace
+    os.makedirs(scratch + "/upper")
+    os.makedirs(scratch + "/work")
+    os.chmod(scratch + "/upper", 0o1777)
+    subprocess.run(["mount", "-t", "overlay", "-o",
+                    "lowerdir=/tmp,upperdir=%s/upper,workdir=%s/work" % (
+                        scratch, scratch), "shiftfs-test-tmp", "/tmp"],
+                   check=True)
     yield
 
 
