@@ -7,6 +7,7 @@
 #define SHIFT_FDPATH_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* The path fd refers to now (readlink of /proc/self/fd/N): 0 or -errno
  * (-ENAMETOOLONG when it does not fit in len). */
@@ -21,5 +22,13 @@ int fdpath_get(int fd, char *buf, size_t len);
  * -EINVAL for a relative path; or -errno.
  */
 int fdpath_open(const char *real, int flags);
+
+/*
+ * mkdir -p: make path and its missing parents with mode (0 when they all
+ * exist, or -errno). By path, for the caller's own directories (state,
+ * sockets): it follows what exists, so whoever acts on the result opens
+ * it with fdpath_open() or checks it.
+ */
+int fdpath_mkdir_p(const char *path, mode_t mode);
 
 #endif

@@ -17,28 +17,8 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fdpath.h"
 #include "mounts.h"
-
-/* mkdir -p with mode 0700 for what it creates. */
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-	char *p;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 static char runtime_msg[PATH_MAX + 200];
 
@@ -120,7 +100,7 @@ int state_dir(char *buf, size_t len, bool create)
 	n = snprintf(buf, len, "%s/mounts", dir);
 	if (n < 0 || (size_t)n >= len)
 		return -ENAMETOOLONG;
-	return create ? mkdir_p(buf) : 0;
+	return create ? fdpath_mkdir_p(buf, 0700) : 0;
 }
 
 /* "/srv/a b" -> "srv%2Fa%20b": reversible, one file name per mount point. */

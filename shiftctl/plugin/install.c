@@ -35,6 +35,7 @@
 #include <json-c/json.h>
 
 #include "cleanup.h"
+#include "fdpath.h"
 #include "plugin.h"
 
 #define CONTENT_MAX 4096
@@ -58,25 +59,6 @@ struct file_plan {
 	const char *what;
 	char content[CONTENT_MAX];
 };
-
-static int mkdirs(const char *path)
-{
-	char buf[PATH_MAX];
-	char *p;
-
-	pfmt(buf, sizeof(buf), "%s", path);
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 /* The whole (small) file, or NULL. */
 static char *read_small(const char *path)
@@ -205,7 +187,7 @@ static int write_file(const char *path, const char *content)
 
 	if (!d)
 		return -ENOMEM;
-	r = mkdirs(dirname(d));
+	r = fdpath_mkdir_p(dirname(d), 0755);
 	if (r < 0)
 		return r;
 	pfmt(tmp, sizeof(tmp), "%s.tmp", path);
@@ -282,7 +264,7 @@ int plugin_install(const struct plugin_install *o, struct plugin_files *f,
 		char tmp[PATH_MAX + 8];
 
 		pfmt(tmp, sizeof(tmp), "%s.tmp", record);
-		if (d && mkdirs(dirname(d)) == 0 &&
+		if (d && fdpath_mkdir_p(dirname(d), 0755) == 0 &&
 		    json_object_to_file_ext(tmp, rec,
 					    JSON_C_TO_STRING_PRETTY) == 0)
 			rename(tmp, record);

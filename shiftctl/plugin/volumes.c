@@ -44,26 +44,6 @@ static const char *const known_opts =
 
 /* ---------------------------------------------------------------- state */
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-	char *p;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static int save(void)
 {
 	char tmp[PATH_MAX + 8];
@@ -496,7 +476,7 @@ int vol_init(const struct plugin_opts *o, char *why, size_t len)
 			 "HOME, or give --state-dir");
 		return r;
 	}
-	r = mkdir_p(V.dir, 0700);
+	r = fdpath_mkdir_p(V.dir, 0700);
 	if (r < 0) {
 		snprintf(why, len, "%s: %s", V.dir, strerror(-r));
 		return r;
