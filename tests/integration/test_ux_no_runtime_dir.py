@@ -3,7 +3,6 @@
 an ordinary user's mounts are recorded, a second mount and --private work,
 status and umount find them, and the user is told which directory was
 used: /run/user/UID when it is the user's, else /tmp/shiftfs-UID."""
-import ctypes
 import os
 import shutil
 import stat
@@ -13,6 +12,7 @@ import pytest
 
 from conftest import SHIFTCTL, SHIFTFS, is_mounted, need, need_root_and_fuse
 from mount_util import host_user, world_tmp  # noqa: F401
+from ns_util import private_run_user_and_tmp
 
 
 def run(u, args, env_extra=None):
@@ -28,28 +28,9 @@ def run(u, args, env_extra=None):
 @pytest.fixture(scope="module", autouse=True)
 def own_run_user():
     """This file's tests decide what /run/user/UID and /tmp/shiftfs-UID
-    are, so they run in a mount namespace of their own with an empty tmpfs
-    on /run/user and a copy-on-write /tmp (an overlay on the host's): a
-    session's or another test's directories on the host change nothing
-    here, and what these tests remove stays on the host."""
+    are: they run with a /run/user and a /tmp of their own."""
     need_root_and_fuse()
-    libc = ctypes.CDLL(None, use_errno=True)
-    CLONE_NEWNS = 0x00020000
-    if libc.unshare(CLONE_NEWNS) != 0:
-        pytest.fail("unshare(CLONE_NEWNS): %s" %
-                    os.strerror(ctypes.get_errno()))
-    subprocess.run(["mount", "--make-rprivate", "/"], check=True)
-    os.makedirs("/run/user", exist_ok=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755",
-                    "shiftfs-test-run-user", "/run/user"], check=True)
-    scratch = "/run/user/.tmp-cow"  # on that tmpfs: gone with the namespace
-    os.makedirs(scratch + "/upper")
-    os.makedirs(scratch + "/work")
-    os.chmod(scratch + "/upper", 0o1777)
-    subprocess.run(["mount", "-t", "overlay", "-o",
-                    "lowerdir=/tmp,upperdir=%s/upper,workdir=%s/work" % (
-                        scratch, scratch), "shiftfs-test-tmp", "/tmp"],
-                   check=True)
+    private_run_user_and_tmp()
     yield
 
 

@@ -15,6 +15,17 @@ import pytest
 
 from attack import ATTACKER, VICTIM, as_host_user, uid_of
 from conftest import SHIFTCTL, SHIFTFS, is_mounted, need_root_and_fuse
+from ns_util import private_run_user_and_tmp
+
+
+@pytest.fixture(scope="module", autouse=True)
+def own_run_user():
+    """The attacker's /tmp/shiftfs-UID and the victim's own stay in this
+    test's mount namespace (ns_util): other tests' victim runs never see
+    them."""
+    need_root_and_fuse()
+    private_run_user_and_tmp()
+    yield
 
 
 def victim_shiftctl(args):

@@ -1,0 +1,36 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""A mount namespace of the test process's own, for tests that decide what
+/run/user/UID and /tmp/shiftfs-UID are (shiftctl's XDG_RUNTIME_DIR
+fallbacks): a session's or another test's directories on the host change
+nothing there, and what those tests create or remove stays out of the
+host's view, so tests running beside them (ctest -j) are not disturbed."""
+import ctypes
+import os
+import subprocess
+
+import pytest
+
+CLONE_NEWNS = 0x00020000
+
+
+def private_run_user_and_tmp():
+    """Move this (single-threaded) process into a new mount namespace with
+    an empty tmpfs on /run/user and a copy-on-write /tmp (an overlay whose
+    lower layer is the host's /tmp, so the build tree and scratch dirs
+    stay visible). Lasts as long as the process."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWNS) != 0:
+        pytest.fail("unshare(CLONE_NEWNS): %s" %
+                    os.strerror(ctypes.get_errno()))
+    subprocess.run(["mount", "--make-rprivate", "/"], check=True)
+    os.makedirs("/run/user", exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755",
+                    "shiftfs-test-run-user", "/run/user"], check=True)
+    scratch = "/run/user/.tmp-cow"  # on that tmpfs: gone with the namespace
+    os.makedirs(scratch + "/upper")
+    os.makedirs(scratch + "/work")
+    os.chmod(scratch + "/upper", 0o1777)
+    subprocess.run(["mount", "-t", "overlay", "-o",
+                    "lowerdir=/tmp,upperdir=%s/upper,workdir=%s/work" % (
+                        scratch, scratch), "shiftfs-test-tmp", "/tmp"],
+                   check=True)
