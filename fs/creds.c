@@ -19,6 +19,7 @@
 #include <linux/securebits.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -362,24 +363,72 @@ static bool caller_in_group(fuse_req_t req, gid_t gid)
 	return false;
 }
 
-int sfs_kill_sgid_mark(fuse_req_t req, int fd)
+/*
+ * Does the caller hold CAP_FSETID in the daemon's user namespace (the
+ * initial one, where the kernel tests it for the native killpriv)? Asked
+ * only for setuid/setgid files: /proc/PID/status and /proc/PID/ns/user of
+ * the caller's thread. Unreadable, or a kernel request (pid 0): no.
+ */
+static bool caller_fsetid(fuse_req_t req)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	char path[64], line[256];
+	struct stat mine, theirs;
+	bool cap = false;
+	FILE *f;
+
+	if (ctx->uid != 0 || ctx->pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)ctx->pid);
+	if (stat(path, &theirs) < 0 || stat("/proc/self/ns/user", &mine) < 0 ||
+	    theirs.st_ino != mine.st_ino || theirs.st_dev != mine.st_dev)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)ctx->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long eff;
+
+		if (sscanf(line, "CapEff: %llx", &eff) == 1) {
+			cap = eff & (1ull << CAP_FSETID);
+			break;
+		}
+	}
+	fclose(f);
+	return cap;
+}
+
+int sfs_killpriv(fuse_req_t req, int fd)
 {
 	struct sfs *fs = sfs_data(req);
 	char path[SFS_PROC_PATH_MAX];
 	struct stat st;
+	mode_t kill = 0;
 	uint32_t view;
 
-	if (fuse_req_ctx(req)->uid == 0)
-		return 0;
 	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ||
-	    !S_ISREG(st.st_mode) ||
-	    (st.st_mode & (S_ISGID | S_IXGRP)) != S_ISGID)
+	    !S_ISREG(st.st_mode) || !(st.st_mode & (S_ISUID | S_ISGID)))
 		return 0;
-	if (idmap_to_view(&fs->maps.gid, st.st_gid, &view) == 0 &&
-	    caller_in_group(req, view))
+	if (caller_fsetid(req))
+		return 0;
+	if (st.st_mode & S_ISUID)
+		kill |= S_ISUID;
+	if ((st.st_mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+		kill |= S_ISGID;
+	/*
+	 * A setgid-without-group-execute mark stays for a writer in the
+	 * file's group, or one capable over the inode in its own namespace
+	 * (in_group_or_capable(): view uid 0 stands for that).
+	 */
+	else if ((st.st_mode & S_ISGID) && fuse_req_ctx(req)->uid != 0 &&
+		 (idmap_to_view(&fs->maps.gid, st.st_gid, &view) < 0 ||
+		  !caller_in_group(req, view)))
+		kill |= S_ISGID;
+	if (!kill)
 		return 0;
 	sfs_proc_path(path, sizeof(path), fd);
-	if (chmod(path, st.st_mode & ~S_ISGID & 07777) < 0)
+	if (chmod(path, st.st_mode & ~kill & 07777) < 0)
 		return errno;
 	return 0;
 }

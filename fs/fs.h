@@ -237,14 +237,21 @@ bool sfs_priv_fcaps(const struct sfs *fs, const void *value, size_t size);
  */
 int sfs_disarm(fuse_req_t req, int fd, bool fcaps);
 /*
- * Before a write or truncation by a caller other than view uid 0: clear
- * setgid-without-group-execute (a locking mark) when the caller is not in
- * the file's group, the native rule (setattr_should_drop_sgid()) that the
- * kernel's FUSE client does not apply itself; the daemon writes with
- * CAP_FSETID. Other holders of CAP_FSETID lose it too (stricter than
- * native). fd: any fd of the inode. 0 or a positive errno.
+ * Before a write, truncation, fallocate or copy into the file of fd: clear
+ * its setuid/setgid bits exactly as the native filesystem would for this
+ * caller (setattr_should_drop_suidgid()): none for a holder of CAP_FSETID in
+ * the initial namespace; else setuid, setgid with group execute, and a
+ * setgid-without-group-execute mark unless the caller is in the file's group
+ * (or is view uid 0). The kernel leaves this to the daemon (killpriv v2,
+ * killpriv.c), and the daemon itself writes with CAP_FSETID; the source
+ * filesystem still drops security.capability on the daemon's write, as it
+ * does natively for every writer. One fstat when the file has no such bit.
+ * 0 or a positive errno.
  */
-int sfs_kill_sgid_mark(fuse_req_t req, int fd);
+int sfs_killpriv(fuse_req_t req, int fd);
+
+/* killpriv.c: ask for FUSE_HANDLE_KILLPRIV_V2 in this thread's INIT reply */
+void sfs_killpriv_v2_arm(void);
 
 /* ops_*.c: the lowlevel op handlers */
 void sfs_init(void *userdata, struct fuse_conn_info *conn);

@@ -139,15 +139,16 @@ void sfs_init(void *userdata, struct fuse_conn_info *conn)
 	else
 		conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	/*
-	 * The daemon writes with CAP_FSETID, so the source filesystem would
-	 * never clear setuid/setgid bits: let the kernel do it on the mount.
+	 * Killpriv v2 (killpriv.c): the kernel no longer asks GETXATTR
+	 * security.capability before each write nor clears setuid/setgid
+	 * itself; sfs_killpriv() does it with the native rule. Not v1: it
+	 * keeps the GETXATTR and has the server kill even for CAP_FSETID.
 	 */
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+	sfs_killpriv_v2_arm();
 	/*
-	 * Nor atomic O_TRUNC (a libfuse default): with it the kernel leaves
-	 * the truncation, and so its killpriv, to the daemon. Without it, an
-	 * O_TRUNC open is OPEN then SETATTR(size, mode with the bits the
-	 * kernel killed for this caller): one request more.
+	 * Nor atomic O_TRUNC (a libfuse default): an O_TRUNC open is OPEN
+	 * then SETATTR(size), where sfs_killpriv() applies: one request more.
 	 */
 	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
 	/* No lock ops: the kernel keeps flock and POSIX locks locally. */

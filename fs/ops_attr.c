@@ -177,8 +177,8 @@ static int do_setattr(fuse_req_t req, struct sfs_inode *inode, int fd,
 	/* Only ftruncate() comes with a file handle, and only for files. */
 	if (valid & FUSE_SET_ATTR_SIZE) {
 		err = sfs_disarm(req, fd, true);
-		if (!err && !(valid & FUSE_SET_ATTR_MODE))
-			err = sfs_kill_sgid_mark(req, fd);
+		if (!err)
+			err = sfs_killpriv(req, fd);
 		if (err)
 			return err;
 		res = fi ? ftruncate((int)fi->fh, attr->st_size)

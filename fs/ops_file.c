@@ -222,8 +222,8 @@ void sfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
 	int err;
 
 	(void)ino;
-	/* The kernel's killpriv leaves this one bit out (creds.c). */
-	err = sfs_kill_sgid_mark(req, (int)fi->fh);
+	/* The kernel leaves killpriv to us (killpriv.c). */
+	err = sfs_killpriv(req, (int)fi->fh);
 	if (err)
 		return (void)fuse_reply_err(req, err);
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
@@ -239,10 +239,12 @@ void sfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
 void sfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		   off_t length, struct fuse_file_info *fi)
 {
-	int res = fallocate((int)fi->fh, mode, offset, length);
+	int res = sfs_killpriv(req, (int)fi->fh);
 
 	(void)ino;
-	fuse_reply_err(req, res < 0 ? errno : 0);
+	if (!res && fallocate((int)fi->fh, mode, offset, length) < 0)
+		res = errno;
+	fuse_reply_err(req, res);
 }
 
 void sfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
@@ -254,6 +256,9 @@ void sfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 
 	(void)ino_in;
 	(void)ino_out;
+	res = sfs_killpriv(req, (int)fi_out->fh);
+	if (res)
+		return (void)fuse_reply_err(req, (int)res);
 	res = copy_file_range((int)fi_in->fh, &off_in, (int)fi_out->fh,
 			      &off_out, len, (unsigned int)flags);
 	if (res < 0)
