@@ -131,6 +131,8 @@ struct sfs {
 	gid_t egid;
 	struct sfs_inode root;
 	struct sfs_table table;
+	struct fuse_session *se;
+	bool multithreaded; /* not -s: a worker may wait on the kernel */
 };
 
 /* The state of the mount a request belongs to. */

@@ -694,6 +694,8 @@ int main(int argc, char *argv[])
 	se = fuse_session_new(&args, &sfs_ops, sizeof(sfs_ops), &fs);
 	if (!se)
 		goto out_table;
+	fs.se = se;
+	fs.multithreaded = !opts.singlethread;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
 	if (fuse_session_mount(se, opts.mountpoint) != 0)

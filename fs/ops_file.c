@@ -218,10 +218,10 @@ void sfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
 		   off_t off, struct fuse_file_info *fi)
 {
 	struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in_buf));
+	struct sfs *fs = sfs_data(req);
 	ssize_t res;
 	int err;
 
-	(void)ino;
 	/* The kernel leaves killpriv to us (killpriv.c). */
 	err = sfs_killpriv(req, (int)fi->fh);
 	if (err)
@@ -231,9 +231,19 @@ void sfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
 	out.buf[0].pos = off;
 	res = fuse_buf_copy(&out, in_buf, 0);
 	if (res < 0)
-		fuse_reply_err(req, (int)-res);
-	else
-		fuse_reply_write(req, (size_t)res);
+		return (void)fuse_reply_err(req, (int)-res);
+	/*
+	 * An O_DIRECT write: the kernel dropped the cached pages of the range
+	 * when the write began, but after an asynchronous one (io_submit) it
+	 * does not drop them again, so a buffered read racing with the write
+	 * can leave the old bytes cached for good (ext4 drops them at
+	 * completion). Drop them before the write completes. Not with -s:
+	 * the kernel may wait for a page that a READ queued behind us holds.
+	 */
+	if ((fi->flags & O_DIRECT) && !fi->writepage && res > 0 &&
+	    fs->multithreaded)
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, off, res);
+	fuse_reply_write(req, (size_t)res);
 }
 
 void sfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
