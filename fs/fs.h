@@ -133,6 +133,7 @@ struct sfs {
 	struct sfs_table table;
 	struct fuse_session *se;
 	bool multithreaded; /* not -s: a worker may wait on the kernel */
+	bool noflush; /* SRC's filesystem reports nothing at close */
 };
 
 /* The state of the mount a request belongs to. */
@@ -182,6 +183,13 @@ void sfs_stat_to_view(const struct sfs *fs, struct stat *st);
  */
 int sfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  struct fuse_entry_param *e);
+/*
+ * The inode the kernel already knows at name in directory dfd, with one more
+ * reference, st its disk attributes; NULL when there is none (then nothing
+ * was taken).
+ */
+struct sfs_inode *sfs_lookup_known(struct sfs *fs, int dfd, const char *name,
+				   struct stat *st);
 void sfs_unref(struct sfs *fs, struct sfs_inode *inode, uint64_t n);
 /* Path through /proc for calls that have no fd-relative form. */
 void sfs_proc_path(char *buf, size_t len, int fd);
@@ -255,6 +263,16 @@ int sfs_killpriv(fuse_req_t req, int fd);
 /* killpriv.c: ask for FUSE_HANDLE_KILLPRIV_V2 in this thread's INIT reply */
 void sfs_killpriv_v2_arm(void);
 
+/*
+ * stats.c: the request counter. sfs_stats_wrap() wraps every handler of ops
+ * (before fuse_session_new); sfs_stats_start() blocks SIGUSR1 and starts the
+ * thread that logs the counts on it (after fuse_daemonize(), before the loop
+ * starts any worker). 0 or -errno.
+ */
+void sfs_stats_wrap(struct fuse_lowlevel_ops *ops);
+int sfs_stats_start(void);
+void sfs_stats_log(void);
+
 /* ops_*.c: the lowlevel op handlers */
 void sfs_init(void *userdata, struct fuse_conn_info *conn);
 void sfs_destroy(void *userdata);
@@ -288,6 +306,9 @@ void sfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void sfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void sfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 		  struct fuse_file_info *fi);
+
+/* ops_file.c: FOPEN_NOFLUSH where close() reports nothing */
+void sfs_flush_setup(struct sfs *fs);
 
 void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		mode_t mode, struct fuse_file_info *fi);

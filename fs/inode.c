@@ -592,6 +592,65 @@ int sfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 	return 0;
 }
 
+/*
+ * The readdirplus fast path (ops_dir.c): the inode already in the table at
+ * name in directory fd dfd, with one more reference. No open and no new
+ * inode: an entry the kernel does not know yet goes out without attributes
+ * (NULL here), which costs a LOOKUP only if someone stats it (find does
+ * not). A table inode with an fd is pinned, so its (dev, ino) is exact; one
+ * without (its fd evicted) must have the same handle as name, since an
+ * inode number may be reused once the inode is gone.
+ */
+struct sfs_inode *sfs_lookup_known(struct sfs *fs, int dfd, const char *name,
+				   struct stat *st)
+{
+	struct sfs_table *t = &fs->table;
+	struct sfs_inode *inode;
+	struct sfs_fh fh, mine;
+	int mnt_id, mnt;
+
+	if (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    (st->st_dev == fs->root.dev && st->st_ino == fs->root.ino))
+		return NULL;
+	pthread_mutex_lock(&t->lock);
+	inode = table_find(t, st->st_dev, st->st_ino);
+	if (!inode || !inode->nlookup || (inode->flags & SFS_INODE_DEAD) ||
+	    (inode->fd < 0 && !inode->hlen)) {
+		pthread_mutex_unlock(&t->lock);
+		return NULL;
+	}
+	if (inode->fd >= 0) {
+		inode->nlookup++;
+		inode->flags |= SFS_INODE_REF;
+		pthread_mutex_unlock(&t->lock);
+		return inode;
+	}
+	mine.h.handle_bytes = inode->hlen;
+	mine.h.handle_type = inode->htype;
+	memcpy(mine.h.f_handle, inode->handle, inode->hlen);
+	mnt = inode->mnt;
+	pthread_mutex_unlock(&t->lock);
+
+	fh.h.handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(dfd, name, &fh.h, &mnt_id, 0) < 0 ||
+	    mnt_id != t->mnt_id[mnt] ||
+	    fh.h.handle_bytes != mine.h.handle_bytes ||
+	    fh.h.handle_type != mine.h.handle_type ||
+	    memcmp(fh.h.f_handle, mine.h.f_handle, fh.h.handle_bytes) != 0)
+		return NULL;
+	pthread_mutex_lock(&t->lock);
+	if (table_find(t, st->st_dev, st->st_ino) != inode ||
+	    !inode->nlookup || (inode->flags & SFS_INODE_DEAD) ||
+	    !same_handle(inode, &fh, mnt)) {
+		pthread_mutex_unlock(&t->lock);
+		return NULL;
+	}
+	inode->nlookup++;
+	inode->flags |= SFS_INODE_REF;
+	pthread_mutex_unlock(&t->lock);
+	return inode;
+}
+
 void sfs_unref(struct sfs *fs, struct sfs_inode *inode, uint64_t n)
 {
 	struct sfs_table *t = &fs->table;

@@ -72,7 +72,7 @@ static const struct fuse_opt sfs_opts[] = {
 	FUSE_OPT_END,
 };
 
-static const struct fuse_lowlevel_ops sfs_ops = {
+static struct fuse_lowlevel_ops sfs_ops = {
 	.init = sfs_init,
 	.destroy = sfs_destroy,
 	.lookup = sfs_lookup,
@@ -688,9 +688,11 @@ int main(int argc, char *argv[])
 		opt_error("out of memory");
 	sfs_table_setup(&fs);
 	sfs_creds_setup(&fs);
+	sfs_flush_setup(&fs);
 	/* Modes arrive unmasked (DONT_MASK): creds.c applies the caller's. */
 	umask(0);
 
+	sfs_stats_wrap(&sfs_ops);
 	se = fuse_session_new(&args, &sfs_ops, sizeof(sfs_ops), &fs);
 	if (!se)
 		goto out_table;
@@ -710,6 +712,8 @@ int main(int argc, char *argv[])
 			  "can only be owned by disk uid %u",
 			  (unsigned int)fs.euid);
 	fuse_daemonize(opts.foreground);
+	if (sfs_stats_start() < 0)
+		shift_log(SHIFT_LOG_NOTICE, "no request counter on SIGUSR1");
 
 	/* A positive result is the signal that ended the loop: clean. */
 	ret = run_loop(se, &opts) < 0 ? 1 : 0;

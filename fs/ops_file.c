@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -58,6 +60,39 @@ static void set_cache_flags(struct sfs *fs, struct sfs_inode *inode, int fd,
 	inode->open_mtime = time_ns(&st.st_mtim);
 	inode->open_size = st.st_size;
 	pthread_mutex_unlock(&fs->table.lock);
+}
+
+/*
+ * Is close() on the source filesystem of dev never an error report? Then
+ * the kernel need not send FLUSH at each close (FOPEN_NOFLUSH): a FLUSH is
+ * a dup()+close() of our fd, to hand on what close() would say, and on
+ * these local filesystems it says nothing (no delayed write errors at
+ * close, as NFS or a FUSE source has). Locks need no FLUSH either: the
+ * kernel keeps them (no lock ops). With -o writeback the kernel flushes
+ * dirty pages at close and ignores FOPEN_NOFLUSH. Decided once for SRC's
+ * own filesystem (sfs_flush_setup()); inodes of other devices keep FLUSH.
+ */
+void sfs_flush_setup(struct sfs *fs)
+{
+	static const long local[] = {EXT4_SUPER_MAGIC, XFS_SUPER_MAGIC,
+				     BTRFS_SUPER_MAGIC, TMPFS_MAGIC,
+				     F2FS_SUPER_MAGIC, RAMFS_MAGIC};
+	struct statfs st;
+	size_t i;
+
+	fs->noflush = false;
+	if (fstatfs(fs->root.fd, &st) < 0)
+		return;
+	for (i = 0; i < sizeof(local) / sizeof(local[0]); i++)
+		if ((long)st.f_type == local[i])
+			fs->noflush = true;
+}
+
+static void set_noflush(const struct sfs *fs, const struct sfs_inode *inode,
+			struct fuse_file_info *fi)
+{
+	if (fs->noflush && inode->dev == fs->root.dev)
+		fi->noflush = 1;
 }
 
 /*
@@ -111,6 +146,7 @@ static int do_create(fuse_req_t req, fuse_ino_t parent, int pfd,
 	}
 	fi->fh = (uint64_t)fd;
 	set_cache_flags(fs, sfs_inode(req, e.ino), fd, fi);
+	set_noflush(fs, sfs_inode(req, e.ino), fi);
 	if (fuse_reply_create(req, &e, fi) != 0) {
 		/* The kernel is gone (interrupted): drop what it never saw. */
 		close(fd);
@@ -163,6 +199,7 @@ void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return (void)fuse_reply_err(req, sfs_note_err(err));
 	fi->fh = (uint64_t)fd;
 	set_cache_flags(fs, inode, fd, fi);
+	set_noflush(fs, inode, fi);
 	if (fuse_reply_open(req, fi) != 0)
 		close(fd);
 }
