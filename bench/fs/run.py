@@ -15,8 +15,13 @@ Run as root, by hand:
     sudo bench/fs/run.py --targets native,shiftfs,shiftfs-wb
     sudo bench/fs/run.py --walk-million          # daemon RSS after 1M inodes
 
-Targets: native, bindfs, bindfs-mt, shiftfs, shiftfs-wb, idmap (the last one
-only when `shiftctl mount --backend=idmap` works; probed at start).
+Targets: native, bindfs, bindfs-mt, passthrough_ll, shiftfs-before, shiftfs,
+shiftfs-wb, idmap (the last one only when `shiftctl mount --backend=idmap`
+works; probed at start). passthrough_ll is libfuse's example, built from
+/usr/share/doc/libfuse3-dev/examples at start (no shifting: the FUSE floor);
+shiftfs-before is the daemon given by --shiftfs-before (an older build, for
+"no row slower than before"). Requests per operation are counted on the
+shiftfs daemons that have the request counter (SIGUSR1).
 """
 
 import argparse
@@ -38,13 +43,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
 DISK_ID = 100000  # every target shows disk id 100000 as view id 0
-ALL_TARGETS = ["native", "bindfs", "bindfs-mt", "shiftfs", "shiftfs-wb",
-               "idmap"]
+ALL_TARGETS = ["native", "bindfs", "bindfs-mt", "passthrough_ll",
+               "shiftfs-before", "shiftfs", "shiftfs-wb", "idmap"]
+PASSTHROUGH_LL_C = "/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c"
 
 # workload name -> (kind, label); kind "time" = seconds (lower is better),
 # kind "tput" = throughput (higher is better; unit in label)
 WORKLOADS = [
     ("create", "time", "create"),
+    ("readdir", "time", "readdir (find, after create)"),
     ("stat", "time", "stat, warm (attrs cached)"),
     ("stat_expired", "time", "stat, warm, attrs expired"),
     ("ls_lR", "time", "ls -lR"),
@@ -56,7 +63,7 @@ WORKLOADS = [
     ("fio_randwrite", "tput", "fio 4k randwrite (IOPS)"),
     ("untar", "time", "untar"),
 ]
-METADATA = ["create", "stat", "stat_expired", "ls_lR", "unlink"]
+METADATA = ["create", "readdir", "stat", "stat_expired", "ls_lR", "unlink"]
 KIND = {w: k for w, k, _ in WORKLOADS}
 
 
@@ -153,6 +160,7 @@ class Bench:
         self.workloads = [w for w, _, _ in WORKLOADS]
         self.rss = {}
         self.tarball = None
+        self.requests = {}
 
     # ---------------------------------------------------------------- setup
     def setup_image(self, size_gib, inodes):
@@ -252,8 +260,23 @@ class Bench:
                     cmd.insert(1, "--multithreaded")
                 self.start_daemon(name, cmd, mnt)
                 self.targets[name] = {"path": mnt, "cmd": cmd}
-            elif name in ("shiftfs", "shiftfs-wb"):
-                if not shiftfs:
+            elif name == "passthrough_ll":
+                binary = self.build_passthrough_ll()
+                if not binary:
+                    continue
+                src, mnt = self.src_dir(name), self.mnt_dir(name)
+                cmd = [binary, "-f", "-o", f"source={src}", mnt]
+                self.start_daemon(name, cmd, mnt)
+                self.targets[name] = {"path": mnt, "cmd": cmd}
+            elif name in ("shiftfs", "shiftfs-wb", "shiftfs-before"):
+                binary = shiftfs
+                if name == "shiftfs-before":
+                    binary = a.shiftfs_before
+                    if not binary or not os.access(binary, os.X_OK):
+                        self.notes.append(f"{name}: n/a, no "
+                                          "--shiftfs-before binary")
+                        continue
+                if not binary:
                     self.notes.append(f"{name}: n/a, no build*/fs/shiftfs")
                     continue
                 src, mnt = self.src_dir(name), self.mnt_dir(name)
@@ -262,7 +285,7 @@ class Bench:
                     opts += ",writeback"
                 if a.shiftfs_opts:
                     opts += "," + a.shiftfs_opts
-                cmd = [shiftfs, src, mnt, "-f", "-o", opts]
+                cmd = [binary, src, mnt, "-f", "-o", opts]
                 try:
                     self.start_daemon(name, cmd, mnt)
                 except RuntimeError as e:
@@ -289,6 +312,22 @@ class Bench:
             st = os.stat(t["path"])
             log(f"target {name:10s} {t['path']} (root shows as "
                 f"{st.st_uid}:{st.st_gid})")
+
+    def build_passthrough_ll(self):
+        """libfuse's passthrough_ll example, built into the work directory
+        (it keeps one fd per inode: the daemons' RLIMIT_NOFILE is raised)."""
+        if not os.path.exists(PASSTHROUGH_LL_C):
+            self.notes.append("passthrough_ll: n/a, no libfuse3-dev examples")
+            return None
+        binary = os.path.join(self.work, "passthrough_ll")
+        try:
+            flags = out(["pkg-config", "--cflags", "--libs", "fuse3"]).split()
+            run(["cc", "-O2", "-o", binary, PASSTHROUGH_LL_C] + flags,
+                capture_output=True)
+        except (OSError, subprocess.CalledProcessError) as e:
+            self.notes.append(f"passthrough_ll: n/a, build failed: {e}")
+            return None
+        return binary
 
     def make_tarball(self, entries):
         """A tarball of real system files with ~`entries` entries, all owned
@@ -338,6 +377,11 @@ class Bench:
             os.mkdir(d)
         for f in files:
             os.close(os.open(f, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o644))
+        return time.perf_counter() - t0
+
+    def wl_readdir(self, name, root):
+        t0 = time.perf_counter()
+        run(["find", root], stdout=subprocess.DEVNULL)
         return time.perf_counter() - t0
 
     def wl_stat(self, name, root):
@@ -474,7 +518,8 @@ class Bench:
             for n in order:
                 ok[n] = self.attempt("create", n, self.wl_create, n,
                                      trees[n]) is not None
-            for wl, fn in (("stat", self.wl_stat),
+            for wl, fn in (("readdir", self.wl_readdir),
+                           ("stat", self.wl_stat),
                            ("stat_expired", self.wl_stat_expired),
                            ("ls_lR", self.wl_ls)):
                 if not self.want(wl):
@@ -550,6 +595,110 @@ class Bench:
                 self.attempt("untar", n, self.wl_untar, root)
                 self.remove(root)
         os.sync()
+
+    # ------------------------------------------------------ request counts
+    def counted_targets(self):
+        """shiftfs targets whose daemon logs request counts on SIGUSR1."""
+        res = []
+        for n, t in self.targets.items():
+            if not n.startswith("shiftfs") or n not in self.daemons:
+                continue
+            with open(t["cmd"][0], "rb") as f:
+                if b"stats: total" in f.read():
+                    res.append(n)
+        return res
+
+    def stats_snapshot(self, name):
+        """{opcode: requests so far} from the daemon's SIGUSR1 log lines."""
+        path = self.logs[name]
+
+        def text():
+            with open(path, errors="replace") as f:
+                return f.read()
+        before = text().count("stats: total")
+        os.kill(self.daemons[name].pid, signal.SIGUSR1)
+        end = time.monotonic() + 10
+        while text().count("stats: total") <= before:
+            if time.monotonic() > end:
+                raise RuntimeError(f"{name}: no request counts on SIGUSR1")
+            time.sleep(0.02)
+        block = text().split("stats: total")[-2]
+        counts = {}
+        for line in block.splitlines():
+            w = line.split("stats: ")[-1].split()
+            if len(w) >= 3 and w[2] == "requests":
+                counts[w[0]] = int(w[1])
+        return counts
+
+    def counted(self, name, fn, per):
+        """Requests (by opcode, FORGET left out) per operation of fn()."""
+        os.sync()
+        time.sleep(0.5)  # asynchronous RELEASEs of earlier work
+        a = self.stats_snapshot(name)
+        fn()
+        time.sleep(0.5)
+        b = self.stats_snapshot(name)
+        d = {k: (b.get(k, 0) - a.get(k, 0)) / per for k in b
+             if k != "FORGET" and b.get(k, 0) > a.get(k, 0)}
+        return dict(sorted(d.items(), key=lambda kv: -kv[1]))
+
+    def small_tarball(self, n=300):
+        path = os.path.join(self.work, "small.tar")
+        if os.path.exists(path):
+            return path
+        d = os.path.join(self.work, "small")
+        os.mkdir(d)
+        for i in range(n):
+            with open(os.path.join(d, f"f{i:04d}"), "wb") as f:
+                f.write(b"x" * (1024 * (1 + i % 16)))
+        run(["tar", "cf", path, "--owner=0", "--group=0", "--numeric-owner",
+             "-C", self.work, "small"])
+        return path
+
+    def request_profile(self):
+        """Requests per create, per write(2) (4 KiB, buffered), per entry
+        of an untar (300 files of 1-16 KiB) and per entry of a find."""
+        tar = self.small_tarball()
+        prof = {}
+        for n in self.counted_targets():
+            root = os.path.join(self.targets[n]["path"], "requests")
+            os.mkdir(root)
+            files = [os.path.join(root, f"f{i:04d}") for i in range(500)]
+
+            def create():
+                for f in files:
+                    os.close(os.open(f, os.O_CREAT | os.O_WRONLY | os.O_EXCL,
+                                     0o644))
+
+            def write():
+                fd = os.open(os.path.join(root, "w"), os.O_WRONLY)
+                for _ in range(256):
+                    os.write(fd, b"w" * 4096)
+                os.close(fd)
+
+            def untar():
+                os.mkdir(os.path.join(root, "x"))
+                run(["tar", "xf", tar, "-C", os.path.join(root, "x")])
+
+            def readdir():
+                run(["find", root], stdout=subprocess.DEVNULL)
+            try:
+                p = {"create": self.counted(n, create, len(files))}
+                open(os.path.join(root, "w"), "w").close()
+                p["write"] = self.counted(n, write, 256)
+                p["untar"] = self.counted(n, untar, 301)
+                p["readdir"] = self.counted(n, readdir, len(files) + 303)
+            except (OSError, RuntimeError,
+                    subprocess.CalledProcessError) as e:
+                self.notes.append(f"request counts on {n} failed: {e}")
+                continue
+            finally:
+                self.remove(root)
+            prof[n] = p
+            for wl, d in p.items():
+                log(f"  requests {wl:8s} {n:10s} {sum(d.values()):6.2f}: " +
+                    ", ".join(f"{k} {v:.2f}" for k, v in d.items()))
+        return prof
 
     # --------------------------------------------------------- walk million
     def walk_million(self):
@@ -760,6 +909,37 @@ def goals(S, rss_million, targets, failures=None):
     return g
 
 
+def goals15(S, targets):
+    """Issue 15: ratio targets, 1.5x faster than bindfs-mt on metadata,
+    and no row slower than shiftfs-before."""
+    sh = "shiftfs"
+    if sh not in targets:
+        return []
+    g = []
+
+    def r(wl, t=sh):
+        return S.get(wl, {}).get(t, {}).get("ratio")
+    for wl, lim in (("seq_write", 1.3), ("fio_randwrite", 1.6),
+                    ("readdir", 3.0), ("untar", 6.0), ("create", 7.0)):
+        x = r(wl)
+        if x is not None:
+            g.append((f"{wl} ≤ {lim}× native", f"{x:.2f}×", x <= lim))
+    if "bindfs-mt" in targets:
+        for wl in METADATA + ["untar"]:
+            x = speedup(S, wl, sh, "bindfs-mt")
+            if x is not None:
+                g.append((f"{wl} ≥ 1.5× faster than bindfs-mt",
+                          f"{x:.2f}×", x >= 1.5))
+    if "shiftfs-before" in targets:
+        for wl, _, _ in WORKLOADS:
+            a, b = r(wl), r(wl, "shiftfs-before")
+            if a is not None and b is not None:
+                # ±15 % is this VM's run-to-run spread (BENCH-NOTES)
+                g.append((f"{wl} not slower than before",
+                          f"{a:.2f}× vs {b:.2f}× before", a <= b * 1.15))
+    return g
+
+
 def markdown(bench, S, meta, rss_million=None):
     L = []
     tg = list(bench.targets)
@@ -846,6 +1026,34 @@ def markdown(bench, S, meta, rss_million=None):
                      f"{bench.args.reps} rep(s): {msgs[0]}")
     for n in bench.notes:
         L.append(f"- note: {n}")
+    if bench.requests:
+        L.append("")
+        L.append("Requests per operation (request counter, SIGUSR1; FORGET "
+                 "left out): create = open(O_CREAT|O_EXCL) + close; write = "
+                 "one 4 KiB write(2) of a buffered fd; untar = per entry of "
+                 "a 300-file tar x; readdir = per entry of a find:")
+        L.append("")
+        tn = list(bench.requests)
+        L.append("| operation | " + " | ".join(tn) + " |")
+        L.append("|---|" + "---|" * len(tn))
+        for wl in ("create", "write", "untar", "readdir"):
+            cells = []
+            for t in tn:
+                d = bench.requests[t].get(wl, {})
+                cells.append(f"**{sum(d.values()):.2f}**: " + ", ".join(
+                    f"{k} {v:.2f}".rstrip("0").rstrip(".")
+                    for k, v in d.items() if v >= 0.005))
+            L.append(f"| {wl} | " + " | ".join(cells) + " |")
+    g15 = goals15(S, bench.targets)
+    if g15:
+        L.append("")
+        L.append("Issue 15 targets (shiftfs, default options, ratios to "
+                 "native from this run):")
+        L.append("")
+        L.append("| target | measured | |")
+        L.append("|---|---|---|")
+        for what, val, ok in g15:
+            L.append(f"| {what} | {val} | {'met' if ok else 'NOT met'} |")
     g = goals(S, rss_million, bench.targets, bench.failures)
     if g:
         L.append("")
@@ -872,6 +1080,13 @@ def main():
                    "build*/fs/shiftfs)")
     p.add_argument("--shiftctl", help="shiftctl binary (default: newest "
                    "build*/shiftctl/shiftctl)")
+    p.add_argument("--shiftfs-before", metavar="PATH",
+                   help="an older shiftfs binary: the shiftfs-before "
+                   "target")
+    p.add_argument("--requests", action="store_true",
+                   help="also count requests per operation (create, write, "
+                   "untar per file, readdir per entry) on the shiftfs "
+                   "daemons that log counts on SIGUSR1")
     p.add_argument("--shiftfs-opts", metavar="OPT[,OPT]",
                    help="extra -o options for every shiftfs mount")
     p.add_argument("--workdir", help="where the image goes (/var/tmp)")
@@ -982,6 +1197,8 @@ def main():
         bench.setup_targets(wanted)
         for rep in range(a.reps):
             bench.one_rep(rep)
+        if a.requests:
+            bench.requests = bench.request_profile()
         S = summarize(bench)
         meta = versions(bench)
         md = markdown(bench, S, meta)
@@ -995,6 +1212,7 @@ def main():
                            "targets": bench.targets, "raw": bench.results,
                            "summary": S, "rss": bench.rss,
                            "failures": bench.failures,
+                           "requests": bench.requests,
                            "notes": bench.notes}, f, indent=1)
     except KeyboardInterrupt:
         log("interrupted: cleaning up")
