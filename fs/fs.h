@@ -132,7 +132,7 @@ struct sfs {
 	struct sfs_inode root;
 	struct sfs_table table;
 	struct fuse_session *se;
-	bool multithreaded; /* not -s: a worker may wait on the kernel */
+	bool multithreaded; /* not -s: a worker may wait for the kernel */
 	bool noflush; /* SRC's filesystem reports nothing at close */
 };
 

@@ -6,6 +6,7 @@
  * ordered teardown. The ops live in ops_*.c.
  */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -616,11 +617,36 @@ static void free_options(struct sfs *fs)
 	}
 }
 
+/* Did the command line give this libfuse option (-o NAME=N)? */
+static bool cmdline_has(int argc, char *argv[], const char *name)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (strstr(argv[i], name))
+			return true;
+	return false;
+}
+
+/*
+ * The loop, chosen by measurement on 2 vCPUs (docs/benchmarks.md, "Session
+ * loop"): libfuse's default of up to 10 workers with 4 idle wakes a
+ * different, cold worker for each request of a sequential caller and was
+ * the slowest (stat with expired attributes 2x, unlink 1.4x slower than
+ * with 2 workers); without clone_fd the workers contend for one fd and are
+ * created and destroyed per request (7x slower); -s was faster still on
+ * sequential metadata (~30 %) but slower on ls -lR and 4k random writes
+ * (~25 %) and lets one slow request hold up all others. So: one /dev/fuse
+ * fd per worker, as many workers as CPUs this daemon may run on (at least
+ * 2), all kept. -o max_threads= / max_idle_threads= override; -s is single.
+ */
 static int run_loop(struct fuse_session *se,
-		    const struct fuse_cmdline_opts *opts)
+		    const struct fuse_cmdline_opts *opts, int argc,
+		    char *argv[])
 {
 	struct fuse_loop_config *cfg;
-	unsigned int idle;
+	unsigned int max = opts->max_threads, idle = opts->max_idle_threads;
+	cpu_set_t cpus;
 	int ret;
 
 	if (opts->singlethread)
@@ -628,12 +654,16 @@ static int run_loop(struct fuse_session *se,
 	cfg = fuse_loop_cfg_create();
 	if (!cfg)
 		return -ENOMEM;
-	/* One /dev/fuse fd per worker; a few idle workers stay warm. */
+	if (!cmdline_has(argc, argv, "max_threads=")) {
+		max = 2;
+		if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0 &&
+		    CPU_COUNT(&cpus) > 2)
+			max = (unsigned int)CPU_COUNT(&cpus);
+	}
+	if (idle == UINT_MAX || idle > max)
+		idle = max;
 	fuse_loop_cfg_set_clone_fd(cfg, 1);
-	fuse_loop_cfg_set_max_threads(cfg, opts->max_threads);
-	idle = opts->max_idle_threads;
-	if (idle == UINT_MAX || idle > opts->max_threads)
-		idle = opts->max_threads < 4 ? opts->max_threads : 4;
+	fuse_loop_cfg_set_max_threads(cfg, max);
 	fuse_loop_cfg_set_idle_threads(cfg, idle);
 	ret = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
@@ -716,7 +746,7 @@ int main(int argc, char *argv[])
 		shift_log(SHIFT_LOG_NOTICE, "no request counter on SIGUSR1");
 
 	/* A positive result is the signal that ended the loop: clean. */
-	ret = run_loop(se, &opts) < 0 ? 1 : 0;
+	ret = run_loop(se, &opts, argc, argv) < 0 ? 1 : 0;
 
 	fuse_session_unmount(se);
 out_signals:

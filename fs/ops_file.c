@@ -8,7 +8,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -251,6 +253,55 @@ void sfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
 
+struct direct_reply {
+	struct sfs *fs;
+	fuse_req_t req;
+	fuse_ino_t ino;
+	off_t off;
+	size_t len;
+};
+
+static void *direct_reply_thread(void *arg)
+{
+	struct direct_reply *r = arg;
+
+	fuse_lowlevel_notify_inval_inode(r->fs->se, r->ino, r->off,
+					 (off_t)r->len);
+	fuse_reply_write(r->req, r->len);
+	free(r);
+	return NULL;
+}
+
+/*
+ * Drop the mount's cached pages of a range written directly, then reply.
+ * The kernel may wait there for a page that a reader locked while its READ
+ * waits for us: with other workers that READ is served meanwhile; the
+ * single-threaded loop (-s) must not wait, so a thread of its own drops
+ * and replies while the loop goes on.
+ */
+static void direct_written(struct sfs *fs, fuse_req_t req, fuse_ino_t ino,
+			   off_t off, size_t len)
+{
+	struct direct_reply *r;
+	pthread_t t;
+
+	if (fs->multithreaded) {
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, off, (off_t)len);
+		fuse_reply_write(req, len);
+		return;
+	}
+	r = malloc(sizeof(*r));
+	if (r) {
+		*r = (struct direct_reply){fs, req, ino, off, len};
+		if (pthread_create(&t, NULL, direct_reply_thread, r) == 0) {
+			pthread_detach(t);
+			return;
+		}
+		free(r);
+	}
+	fuse_reply_write(req, len); /* cannot drop the pages safely */
+}
+
 void sfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
 		   off_t off, struct fuse_file_info *fi)
 {
@@ -274,12 +325,10 @@ void sfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
 	 * when the write began, but after an asynchronous one (io_submit) it
 	 * does not drop them again, so a buffered read racing with the write
 	 * can leave the old bytes cached for good (ext4 drops them at
-	 * completion). Drop them before the write completes. Not with -s:
-	 * the kernel may wait for a page that a READ queued behind us holds.
+	 * completion). Drop them before the write completes.
 	 */
-	if ((fi->flags & O_DIRECT) && !fi->writepage && res > 0 &&
-	    fs->multithreaded)
-		fuse_lowlevel_notify_inval_inode(fs->se, ino, off, res);
+	if ((fi->flags & O_DIRECT) && !fi->writepage && res > 0)
+		return direct_written(fs, req, ino, off, (size_t)res);
 	fuse_reply_write(req, (size_t)res);
 }
 

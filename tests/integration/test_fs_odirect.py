@@ -38,6 +38,7 @@ MOUNTS = {
     "shifted-always": "map=100000:0:65536,cache=always",
     "shifted-never": "map=100000:0:65536,cache=never",
     "shifted-writeback": "map=100000:0:65536,cache=always,writeback",
+    "shifted-single-threaded": ("map=100000:0:65536", ["-s"]),
 }
 
 
@@ -49,7 +50,10 @@ def mnt(request, scratch, shiftfs_mount):
     with open(path, "wb") as f:
         f.write(b"A" * SIZE)
     os.chown(path, 100000, 100000)
-    shiftfs_mount(scratch.src, scratch.mnt, MOUNTS[request.param])
+    opts, args = MOUNTS[request.param], []
+    if isinstance(opts, tuple):
+        opts, args = opts
+    shiftfs_mount(scratch.src, scratch.mnt, opts, extra_args=args)
     return os.path.join(scratch.mnt, "f")
 
 
