@@ -1,0 +1,159 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Round trips per operation, counted by the daemon's request counter.
+
+SIGUSR1 makes shiftfs log one line per opcode ("stats: WRITE 20 requests,
+mean 12.3 us") and a total; the counts before and after an operation give
+the requests it cost. The cuts of issue 15 are asserted: no GETXATTR
+security.capability before each write (killpriv v2), no FLUSH at the close
+of a file of a local source (FOPEN_NOFLUSH), and a find that neither looks
+up nor opens the entries it lists (READDIRPLUS gives attributes of known
+inodes only; the daemon's open fds are counted). The previous daemon had
+no counter; run with -d it showed 20 GETXATTR for 20 writes, a FLUSH per
+close, and an fd opened per listed entry.
+"""
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import need_root_and_fuse
+from fs_util import scratch_fixture
+
+FIXTURES = (scratch_fixture,)
+LINE = re.compile(r"stats: ([A-Z_]+) (\d+) requests, mean (\d+\.\d) us$")
+
+
+def snapshot(m):
+    """{opcode: requests so far} of mount m (conftest.Mount)."""
+    before = m.output().count("stats: total")
+    m.proc.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + 10
+    while m.output().count("stats: total") <= before:
+        assert time.monotonic() < deadline, "no stats after SIGUSR1: " + \
+            m.output()[-500:]
+        time.sleep(0.02)
+    block = m.output().split("stats: total")[-2].splitlines()
+    counts = {}
+    for line in block:
+        g = LINE.search(line)
+        if g:
+            counts[g.group(1)] = int(g.group(2))
+    return counts
+
+
+def cost(m, fn):
+    """Requests fn() sent, by opcode (FORGET, which the kernel sends when
+    it likes, left out); waits for asynchronous RELEASEs."""
+    time.sleep(0.3)
+    a = snapshot(m)
+    fn()
+    time.sleep(0.3)
+    b = snapshot(m)
+    return {k: b[k] - a.get(k, 0) for k in b
+            if k != "FORGET" and b[k] > a.get(k, 0)}
+
+
+@pytest.fixture
+def mnt(scratch, shiftfs_mount):
+    need_root_and_fuse()
+    os.chown(scratch.src, 100000, 100000)
+    return shiftfs_mount(scratch.src, scratch.mnt, "map=100000:0:65536")
+
+
+def test_stats_lines(mnt):
+    with open(os.path.join(mnt.mnt, "f"), "w") as f:
+        f.write("x")
+    snapshot(mnt)
+    lines = [l for l in mnt.output().splitlines() if "stats:" in l]
+    assert any(LINE.search(l) and "CREATE 1 requests" in l for l in lines), \
+        lines
+    assert re.search(r"stats: total \d+ requests$", lines[-1]), lines
+
+
+def test_writes_ask_no_getxattr(mnt):
+    path = os.path.join(mnt.mnt, "w")
+    open(path, "w").close()
+
+    def write():
+        fd = os.open(path, os.O_WRONLY)
+        for _ in range(20):
+            os.write(fd, b"w" * 4096)
+        os.close(fd)
+    c = cost(mnt, write)
+    assert c.get("WRITE") == 20, c
+    # at most once per inode (until the kernel marks it S_NOSEC), not 20
+    assert c.get("GETXATTR", 0) <= 1, c
+
+
+def test_create_and_close_send_no_flush(mnt):
+    d = os.path.join(mnt.mnt, "d")
+    os.mkdir(d)
+
+    def create():
+        for i in range(50):
+            os.close(os.open(os.path.join(d, "f%d" % i),
+                             os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    c = cost(mnt, create)
+    assert c.get("CREATE") == 50, c
+    assert "FLUSH" not in c, c
+    # LOOKUP (negative), CREATE, RELEASE, and the parent's GETATTR that
+    # the kernel's permission check asks after each create changed it
+    assert sum(c.values()) <= 4 * 50, c
+
+
+def test_close_of_read_and_written_files_sends_no_flush(mnt):
+    path = os.path.join(mnt.mnt, "r")
+    with open(path, "w") as f:
+        f.write("data")
+
+    def use():
+        for _ in range(10):
+            with open(path) as f:
+                f.read()
+            with open(path, "a") as f:
+                f.write("more")
+    c = cost(mnt, use)
+    assert c.get("OPEN") == 20, c
+    assert "FLUSH" not in c, c
+
+
+def test_find_looks_nothing_up(scratch, mnt):
+    # made on the source: the kernel knows none of these yet
+    for i in range(5):
+        d = os.path.join(scratch.src, "t%d" % i)
+        os.mkdir(d)
+        for j in range(100):
+            open(os.path.join(d, "f%d" % j), "w").close()
+
+    def find():
+        subprocess.run(["find", mnt.mnt], check=True,
+                       stdout=subprocess.DEVNULL)
+    fds = len(os.listdir("/proc/%d/fd" % mnt.proc.pid))
+    c = cost(mnt, find)
+    # one LOOKUP per directory entered, none per file
+    assert c.get("LOOKUP", 0) <= 5, c
+    assert sum(c.values()) < 0.1 * 500, c
+    # nor did the daemon open the files it listed (it used to open and
+    # cache an O_PATH fd for each of them)
+    opened = len(os.listdir("/proc/%d/fd" % mnt.proc.pid)) - fds
+    assert opened < 20, "daemon holds %d more fds after find" % opened
+    # a stat of a listed file still works: owner disk 0, unmapped
+    st = os.lstat(os.path.join(mnt.mnt, "t3", "f42"))
+    assert (st.st_uid, st.st_gid) == (65534, 65534)
+
+
+def test_ls_l_after_find_has_owners(scratch, mnt):
+    d = os.path.join(scratch.src, "o")
+    os.mkdir(d)
+    for j in range(30):
+        p = os.path.join(d, "f%d" % j)
+        open(p, "w").close()
+        os.chown(p, 100000 + j, 100000 + j)
+    subprocess.run(["find", mnt.mnt], check=True, stdout=subprocess.DEVNULL)
+    r = subprocess.run(["ls", "-ln", os.path.join(mnt.mnt, "o")],
+                       check=True, capture_output=True, text=True)
+    owners = sorted(int(l.split()[2]) for l in r.stdout.splitlines()[1:])
+    assert owners == list(range(30))
