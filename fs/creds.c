@@ -418,10 +418,10 @@ int sfs_killpriv(fuse_req_t req, int fd)
 		kill |= S_ISGID;
 	/*
 	 * A setgid-without-group-execute mark stays for a writer in the
-	 * file's group, or one capable over the inode in its own namespace
-	 * (in_group_or_capable(): view uid 0 stands for that).
+	 * file's group (in_group_or_capable(); the capable part, over the
+	 * inode in the caller's own namespace, is not known here: stricter).
 	 */
-	else if ((st.st_mode & S_ISGID) && fuse_req_ctx(req)->uid != 0 &&
+	else if ((st.st_mode & S_ISGID) &&
 		 (idmap_to_view(&fs->maps.gid, st.st_gid, &view) < 0 ||
 		  !caller_in_group(req, view)))
 		kill |= S_ISGID;

@@ -251,8 +251,8 @@ int sfs_disarm(fuse_req_t req, int fd, bool fcaps);
  * its setuid/setgid bits exactly as the native filesystem would for this
  * caller (setattr_should_drop_suidgid()): none for a holder of CAP_FSETID in
  * the initial namespace; else setuid, setgid with group execute, and a
- * setgid-without-group-execute mark unless the caller is in the file's group
- * (or is view uid 0). The kernel leaves this to the daemon (killpriv v2,
+ * setgid-without-group-execute mark unless the caller is in the file's
+ * group. The kernel leaves this to the daemon (killpriv v2,
  * killpriv.c), and the daemon itself writes with CAP_FSETID; the source
  * filesystem still drops security.capability on the daemon's write, as it
  * does natively for every writer. One fstat when the file has no such bit.

@@ -5,8 +5,9 @@ A write, truncate (by path and by fd), fallocate, punch-hole or zero-range
 on a setuid, setgid (with and without group execute) or capable file must
 leave the same mode bits and the same security.capability through shiftfs
 as on the native directory beside it, for each kind of caller: a host user
-who owns the file, one in its group, one who is neither, and root (who
-holds CAP_FSETID and keeps setuid/setgid natively, but not capabilities).
+who owns the file, one in its group, one who is neither, root (who holds
+CAP_FSETID and keeps setuid/setgid natively, but not capabilities) and root
+without CAP_FSETID (setpriv --bounding-set=-fsetid), in the file's group.
 
 The map is the identity map (the privilege guard, for maps that shift, is
 in tests/security/test_view_setuid.py) and a map shifting disk 100000+ to
@@ -72,7 +73,9 @@ print(json.dumps(out))
 
 def run_actor(user, jobs):
     cmd = [sys.executable, "-c", ACTOR, json.dumps(jobs)]
-    if user != "root":
+    if user == "root-nofsetid":
+        cmd = ["setpriv", "--bounding-set=-fsetid", "--"] + cmd
+    elif user != "root":
         cmd = ["runuser", "-u", user, "--"] + cmd
     r = subprocess.run(cmd, capture_output=True, text=True, cwd="/",
                        timeout=120)
@@ -111,11 +114,13 @@ def ACTORS(uid, gid):
     return [("owner", uid, gid),       # TEST_USER owns it
             ("group", 0, victim_gid),  # TEST_USER is in the group
             ("other", 0, 0),           # TEST_USER is neither
-            ("root", uid, gid)]        # root is neither, has CAP_FSETID
+            ("root", uid, gid),        # root is neither, has CAP_FSETID
+            ("rootnocap", uid, 0)]     # root without CAP_FSETID, in group 0
 
 
 def actor_user(actor):
-    return "root" if actor == "root" else TEST_USER
+    return {"root": "root", "rootnocap": "root-nofsetid"}.get(actor,
+                                                              TEST_USER)
 
 
 @pytest.fixture
