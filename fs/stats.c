@@ -7,7 +7,9 @@
  *   shiftfs: stats: WRITE 1024 requests, mean 11.2 us
  *
  * then "stats: total N requests". Counting is two clock_gettime() (vDSO)
- * and two relaxed atomic adds per request; it is always on.
+ * and two relaxed atomic adds per request; it is always on. A request is
+ * counted when its handler starts (so before its reply); the mean is over
+ * the requests whose handlers have returned, nearly all of them.
  *
  * The handlers are wrapped at startup (sfs_stats_wrap()), so the op table
  * in main.c stays as it is: each wrapper calls the original from a copy.
@@ -54,9 +56,18 @@ static uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-static void account(int op, uint64_t t0)
+/*
+ * Counted on entry, so a request is in the counts before its reply can
+ * reach the caller; its time is added when the handler returns.
+ */
+static uint64_t begin(int op)
 {
 	atomic_fetch_add_explicit(&counts[op].n, 1, memory_order_relaxed);
+	return now_ns();
+}
+
+static void end(int op, uint64_t t0)
+{
 	atomic_fetch_add_explicit(&counts[op].ns, now_ns() - t0,
 				  memory_order_relaxed);
 }
@@ -64,9 +75,9 @@ static void account(int op, uint64_t t0)
 #define WRAP(name, op, proto, call)                                            \
 	static void w_##name proto                                             \
 	{                                                                      \
-		uint64_t t0 = now_ns();                                        \
+		uint64_t t0 = begin(op);                                       \
 		orig.name call;                                                \
-		account(op, t0);                                               \
+		end(op, t0);                                                   \
 	}
 
 typedef fuse_req_t R;
