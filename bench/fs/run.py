@@ -626,7 +626,7 @@ class Bench:
         counts = {}
         for line in block.splitlines():
             w = line.split("stats: ")[-1].split()
-            if len(w) >= 3 and w[2] == "requests":
+            if len(w) >= 3 and w[2].startswith("requests"):
                 counts[w[0]] = int(w[1])
         return counts
 
