@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -137,6 +138,35 @@ static int check_mode(fuse_req_t req, int fd, mode_t mode, uid_t uid,
 	 FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |                       \
 	 FUSE_SET_ATTR_MTIME_NOW)
 
+/*
+ * A SETATTR of nothing: chown(f, -1, -1), or the kernel's killpriv before a
+ * write to a capable file (killpriv v2, killpriv.c), which look the same
+ * here. Both drop a file capability and change ctime natively; the chown
+ * also clears setuid/setgid, the write does not for a holder of CAP_FSETID.
+ * So a file without those bits gets the chown itself, a setuid/setgid one
+ * loses its capability and gets a chmod to its own mode (ctime): it keeps
+ * the bits on chown(f, -1, -1), where ext4 would clear them.
+ */
+static int no_change(int fd, const char *path)
+{
+	struct stat st;
+
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return errno;
+	if (!S_ISREG(st.st_mode) || !(st.st_mode & (S_ISUID | S_ISGID))) {
+		if (fchownat(fd, "", (uid_t)-1, (gid_t)-1,
+			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+			return errno;
+		return 0;
+	}
+	if (removexattr(path, "security.capability") < 0 &&
+	    errno != ENODATA)
+		return errno;
+	if (chmod(path, st.st_mode & 07777) < 0)
+		return errno;
+	return 0;
+}
+
 static int do_setattr(fuse_req_t req, struct sfs_inode *inode, int fd,
 		      struct stat *attr, int valid, struct fuse_file_info *fi)
 {
@@ -160,13 +190,13 @@ static int do_setattr(fuse_req_t req, struct sfs_inode *inode, int fd,
 	}
 	err = set_owners(fs, fd, uid, gid);
 	/*
-	 * chown(f, -1, -1) changes nothing but ctime natively; the kernel
-	 * sends it as a SETATTR with no attribute: pass it on as such.
+	 * chown(f, -1, -1) changes nothing but ctime natively (and drops a
+	 * file capability and setuid); the kernel sends it as a SETATTR with
+	 * no attribute: pass it on as such (no_change()).
 	 */
 	if (!err && !(valid & SFS_SET_ATTR_CHANGES) && uid == (uid_t)-1 &&
-	    gid == (gid_t)-1 &&
-	    fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
-		err = errno;
+	    gid == (gid_t)-1)
+		err = no_change(fd, path);
 	/* A file now setuid/setgid for a privileged disk owner loses those
 	 * bits: the kernel clears them on chown only for callers without
 	 * CAP_FSETID, and a container's root has it. */
