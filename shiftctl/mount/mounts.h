@@ -2,7 +2,7 @@
 /*
  * Private to the mount engine (shiftctl/mount/; the verbs use mount.h,
  * which also declares mnt_canonical(), state_str() and state_int()):
- * /proc/self/mountinfo parsing and checked fds (mounts.c), and the state
+ * lib/mountinfo.h (mountinfo parsing, checked fds), and the state
  * files (state.c) that remember what shiftctl mounted (source, backend,
  * maps, daemon pid), one JSON file per mount point under /run/shiftfs/mounts
  * (root) or $XDG_RUNTIME_DIR/shiftfs/mounts. Functions return 0 or -errno.
@@ -17,42 +17,8 @@
 #include <json-c/json.h>
 
 #include "fdpath.h"
+#include "mountinfo.h"
 #include "mount.h"
-
-/* The fstype a shiftfs daemon's mount shows in mountinfo. */
-#define SHIFTFS_FSTYPE "fuse.shiftfs"
-
-struct mnt_entry {
-	int id, parent;
-	unsigned int major, minor; /* st_dev of the filesystem */
-	char root[PATH_MAX];	   /* root of the mount within its filesystem */
-	char target[PATH_MAX];	   /* mount point, unescaped */
-	char opts[512]; /* per-mount options ("rw,nosuid,idmapped") */
-	char fstype[64];
-	char source[PATH_MAX]; /* unescaped */
-	/* superblock options, unescaped ("lowerdir=...,upperdir=..." for an
-	 * overlay); super_cut when the line held more than fits */
-	char super[8192];
-	bool super_cut;
-};
-
-/* Called per mountinfo line in file order; return non-zero to stop. */
-typedef int (*mnt_visit_fn)(const struct mnt_entry *e, void *ctx);
-
-/* Walk /proc/self/mountinfo. Returns the callback's non-zero value, 0 at the
- * end, or -errno when mountinfo cannot be read. */
-int mnt_foreach(mnt_visit_fn fn, void *ctx);
-
-/* The topmost (last-mounted) mount whose mount point is path (absolute,
- * canonical). Returns 0 and fills *out, -ENOENT when nothing is mounted
- * there, or -errno. */
-int mnt_find(const char *path, struct mnt_entry *out);
-
-/* true when the comma-separated option list opts contains opt exactly. */
-bool mnt_opt_has(const char *opts, const char *opt);
-
-/* true when e is an idmapped mount (mountinfo shows "idmapped"). */
-bool mnt_is_idmapped(const struct mnt_entry *e);
 
 /*
  * shiftctl's runtime directory, for its state files and --private mount
@@ -87,35 +53,6 @@ int state_remove(const char *mnt);
 typedef int (*state_visit_fn)(const char *path, struct json_object *obj,
 			      void *ctx);
 int state_foreach(state_visit_fn fn, void *ctx);
-
-/*
- * Paths resolved once, to fds. A privileged command checks what an fd
- * refers to and acts on that fd, never on a path string resolved again
- * later, which another user could have redirected in between.
- */
-
-
-/*
- * The mount id (as in mountinfo) and, where the kernel has it (6.8+), the
- * unique 64-bit mount id (else 0) of the mount holding name under dirfd
- * ("" and dirfd: the fd itself). Symlinks are not followed and FUSE is
- * not asked (a dead daemon does not matter). 0 or -errno.
- */
-int mnt_id_at(int dirfd, const char *name, int *id, unsigned long long *uniq);
-
-/* The mountinfo entry with mount id id: 0, -ENOENT or -errno. */
-int mnt_by_id(int id, struct mnt_entry *out);
-
-/*
- * Unmount the mount with id id whose mount point is target (canonical):
- * target's parent is opened with fdpath_open(), the mount id of the
- * name under it is checked, and umount2 acts on that very name through
- * the parent fd (/proc/self/fd/N/NAME, UMOUNT_NOFOLLOW), so that a rename
- * or symlink swapped in on target's path cannot redirect it (a mount point
- * itself cannot be renamed or removed while mounted). flags: 0 or
- * MNT_DETACH. 0, -ESTALE (something else is mounted there now), -errno.
- */
-int umount_checked(const char *target, int id, int flags);
 
 /* From /proc/PID/stat: the state letter and the start time (clock ticks
  * since boot), which with the pid names a process uniquely. */

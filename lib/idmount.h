@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Private to the mount engine: the kernel idmapped-mount backend (Linux
- * >= 5.12). No daemon; the kernel translates owners at zero run-time cost.
+ * The kernel idmapped mount (Linux >= 5.12), for shiftctl's mount engine
+ * and shiftfs-idmap-helper. No daemon; the kernel translates owners at zero run-time cost.
  * Needs CAP_SYS_ADMIN in the initial user namespace and a source filesystem
  * that supports idmapping (ext4, xfs, btrfs, tmpfs >= 6.3, ...; not FUSE,
  * proc).
  */
-#ifndef SHIFTCTL_IDMOUNT_H
-#define SHIFTCTL_IDMOUNT_H
+#ifndef SHIFT_IDMOUNT_H
+#define SHIFT_IDMOUNT_H
 
 #include <stdbool.h>
 
@@ -25,20 +25,25 @@ enum idmount_stage {
 struct idmount_opts {
 	bool read_only;
 	bool suid, dev; /* default nosuid,nodev, like the FUSE backend */
+	/* SRC's mount only, not its submounts (no AT_RECURSIVE): the
+	 * helper's choice, the submounts may not be the caller's */
+	bool single;
 };
 
 /*
  * A user namespace whose uid_map/gid_map are m's ranges as "DISK VIEW COUNT"
  * lines (inside = disk id, outside = view id: for an idmapped mount the
  * inside id is the on-disk id). Returns an O_CLOEXEC fd or -errno (d
- * filled). setgroups is denied in it. Needs CAP_SETUID/CAP_SETGID.
+ * filled). setgroups is denied in it. Needs CAP_SETUID/CAP_SETGID, and
+ * write access to the child's /proc/PID/uid_map (owned by root when the
+ * caller is not dumpable: the helper sets fsuid 0 around this call).
  */
 int idmount_userns_fd(const struct idmaps *m, struct shift_diag *d);
 
 /*
  * Mount the directory src_fd (an O_PATH fd, checked by the caller) onto
- * the directory mnt_fd, recursively (SRC's submounts too, like the FUSE
- * backend, which crosses into them), with owners shifted through m: by fd
+ * the directory mnt_fd, recursively unless o->single (SRC's submounts too,
+ * like the FUSE backend, which crosses into them), with owners shifted through m: by fd
  * (open_tree(AT_EMPTY_PATH), move_mount(MOVE_MOUNT_T_EMPTY_PATH)), so no
  * path is resolved again. src and mnt only name them in messages.
  * Returns an O_CLOEXEC fd of the new mount's root (for its mount id), or

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,76 +67,106 @@ static int write_maps(pid_t pid, const struct idmaps *m, struct shift_diag *d)
 	return 0;
 }
 
-/* The child: enter a new user namespace, report, wait to be released. */
-__attribute__((noreturn)) static void userns_child(int ready_fd, int hold_fd)
+/*
+ * The child: enter a new user namespace, open its own ns file (a process
+ * may always open its own, where opening another's needs ptrace access,
+ * which a non-dumpable caller such as a file-capability helper lacks) and
+ * send it over sock, then wait for the parent to close sock.
+ */
+__attribute__((noreturn)) static void userns_child(int sock)
 {
-	char c = unshare(CLONE_NEWUSER) == 0 ? 0 : (char)errno;
+	char c = 0, cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {&c, 1};
+	struct msghdr msg = {0};
+	struct cmsghdr *cm;
+	int fd = -1;
 
-	if (write(ready_fd, &c, 1) != 1)
+	if (unshare(CLONE_NEWUSER) < 0)
+		c = (char)errno;
+	else if ((fd = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC)) < 0)
+		c = (char)errno;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	if (fd >= 0) {
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL) != 1)
 		_exit(1);
 	/* Blocks until the parent closes its end (or dies). */
-	while (read(hold_fd, &c, 1) < 0 && errno == EINTR)
+	while (read(sock, &c, 1) < 0 && errno == EINTR)
 		;
 	_exit(0);
 }
 
+/* The child's status byte and, when it is 0, its ns fd in *fd. */
+static int recv_userns(int sock, int *fd)
+{
+	char c, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {&c, 1};
+	struct msghdr msg = {0};
+	struct cmsghdr *cm;
+
+	*fd = -1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf;
+	msg.msg_controllen = sizeof(cbuf);
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+		return -EIO;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (cm && cm->cmsg_level == SOL_SOCKET &&
+	    cm->cmsg_type == SCM_RIGHTS &&
+	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	if (c)
+		return -c;
+	return *fd >= 0 ? 0 : -EIO;
+}
+
 int idmount_userns_fd(const struct idmaps *m, struct shift_diag *d)
 {
-	int ready[2], hold[2], fd = -1, r = 0;
-	char path[64], c;
+	int sv[2], fd = -1, r;
 	pid_t pid;
 
 	if (m->uid.n == 0 || m->gid.n == 0)
 		return shift_diag_set(d, EINVAL, "empty id map");
-	if (pipe2(ready, O_CLOEXEC) < 0)
-		return shift_diag_set(d, errno, "pipe: %s", strerror(errno));
-	if (pipe2(hold, O_CLOEXEC) < 0) {
-		r = -errno;
-		close(ready[0]), close(ready[1]);
-		return shift_diag_set(d, -r, "pipe: %s", strerror(-r));
-	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return shift_diag_set(d, errno, "socketpair: %s",
+				      strerror(errno));
 	pid = fork();
 	if (pid < 0) {
 		r = shift_diag_set(d, errno, "fork: %s", strerror(errno));
-		goto out_pipes;
+		close(sv[0]), close(sv[1]);
+		return r;
 	}
 	if (pid == 0) {
-		close(ready[0]);
-		close(hold[1]);
-		userns_child(ready[1], hold[0]);
+		close(sv[0]);
+		userns_child(sv[1]);
 	}
-	close(ready[1]), ready[1] = -1;
-	close(hold[0]), hold[0] = -1;
-	if (read(ready[0], &c, 1) != 1) {
-		r = shift_diag_set(d, EIO, "user namespace helper died");
-		goto out_child;
-	}
-	if (c) {
-		r = shift_diag_set(d, c, "unshare(CLONE_NEWUSER): %s",
-				   strerror(c));
-		goto out_child;
-	}
-	r = write_maps(pid, m, d);
-	if (r < 0)
-		goto out_child;
-	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		r = shift_diag_set(d, errno, "%s: %s", path, strerror(errno));
-out_child:
-	close(hold[1]), hold[1] = -1;
+	close(sv[1]);
+	r = recv_userns(sv[0], &fd);
+	if (r == -EIO)
+		shift_diag_set(d, EIO, "user namespace helper died");
+	else if (r < 0)
+		shift_diag_set(d, -r, "unshare(CLONE_NEWUSER): %s",
+			       strerror(-r));
+	else
+		r = write_maps(pid, m, d);
+	close(sv[0]);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
-out_pipes:
-	if (ready[0] >= 0)
-		close(ready[0]);
-	if (ready[1] >= 0)
-		close(ready[1]);
-	if (hold[0] >= 0)
-		close(hold[0]);
-	if (hold[1] >= 0)
-		close(hold[1]);
-	return r < 0 ? r : fd;
+	if (r < 0) {
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	return fd;
 }
 
 int idmount_mount(int src_fd, const char *src, int mnt_fd, const char *mnt,
@@ -154,7 +185,7 @@ int idmount_mount(int src_fd, const char *src, int mnt_fd, const char *mnt,
 	*stage = IDMOUNT_OPEN;
 	tree = open_tree(src_fd, "",
 			 AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-				 AT_RECURSIVE);
+				 (o->single ? 0 : AT_RECURSIVE));
 	if (tree < 0)
 		return shift_diag_set(d, errno, "open_tree(%s): %s", src,
 				      strerror(errno));
@@ -168,7 +199,8 @@ int idmount_mount(int src_fd, const char *src, int mnt_fd, const char *mnt,
 	if (!o->dev)
 		attr.attr_set |= MOUNT_ATTR_NODEV;
 	attr.userns_fd = (uint64_t)userns;
-	if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+	if (mount_setattr(tree, "",
+			  AT_EMPTY_PATH | (o->single ? 0 : AT_RECURSIVE), &attr,
 			  sizeof(attr)) < 0)
 		return shift_diag_set(d, errno, "mount_setattr(%s, IDMAP): %s",
 				      src, strerror(errno));
