@@ -131,6 +131,61 @@ bool subid_ranges_have(const struct subid_ranges *set, uint32_t id)
 	return false;
 }
 
+int subid_own(const char *path, const char *name, uint32_t id, uint32_t own,
+	      struct subid_ranges *out, struct shift_diag *d)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	uint32_t i;
+	int r;
+
+	r = read_small_file(path, &text, &len);
+	if (r == -ENOENT) {
+		out->n = 0;
+	} else if (r < 0) {
+		return shift_diag_set(d, -r, "%s: %s", path, strerror(-r));
+	} else {
+		r = subid_parse(text, len, path, name, true, id, out, d);
+		if (r == -ENOENT)
+			out->n = 0;
+		else if (r < 0)
+			return r;
+	}
+	if (out->n == IDMAP_MAX_RANGES)
+		return shift_diag_set(d, E2BIG, "%s: more than %d ranges",
+				      path, IDMAP_MAX_RANGES - 1);
+	/* own first, the ranges after it in file order */
+	for (i = out->n; i > 0; i--)
+		out->r[i] = out->r[i - 1];
+	out->r[0] = (struct subid_range){own, 1};
+	out->n++;
+	return 0;
+}
+
+bool subid_ranges_cover(const struct subid_ranges *set, uint32_t start,
+			uint32_t count, uint32_t *missing)
+{
+	uint64_t cur = start, end = (uint64_t)start + count;
+	uint32_t i;
+	bool moved = true;
+
+	while (cur < end && moved) {
+		moved = false;
+		for (i = 0; i < set->n; i++) {
+			uint64_t s = set->r[i].start;
+			uint64_t e = s + set->r[i].count;
+
+			if (cur >= s && cur < e) {
+				cur = e;
+				moved = true;
+			}
+		}
+	}
+	if (cur < end && missing)
+		*missing = (uint32_t)cur;
+	return cur >= end;
+}
+
 static int held_add(struct subid_ranges *out, uint32_t start, uint32_t count)
 {
 	if (out->n == IDMAP_MAX_RANGES)

@@ -51,6 +51,23 @@ int subid_read(const char *path, const char *name, bool has_id, uint32_t id,
 int subid_held(const char *path, const struct idmap *map, bool gids,
 	       struct subid_ranges *out, struct shift_diag *d);
 
+/*
+ * One user's own ids as shadow's newuidmap counts them (its set A): own
+ * (their uid, or their primary gid for /etc/subgid) and the ranges path
+ * gives the user named name or numbered id (either matches, as in shadow).
+ * No entry, or no file, leaves just own. 0, or -errno from reading or
+ * parsing path (d filled): a malformed file is an error, never "no ids".
+ */
+int subid_own(const char *path, const char *name, uint32_t id, uint32_t own,
+	      struct subid_ranges *out, struct shift_diag *d);
+
+/*
+ * Does the union of set's ranges cover every id of [start, start + count)?
+ * When not, *missing (may be NULL) is the first id it does not cover.
+ */
+bool subid_ranges_cover(const struct subid_ranges *set, uint32_t start,
+			uint32_t count, uint32_t *missing);
+
 /* Is id in one of the ranges of set? */
 bool subid_ranges_have(const struct subid_ranges *set, uint32_t id);
 

@@ -204,6 +204,60 @@ static void test_read_file(void)
 	CHECK_STR(d.msg, "/nonexistent/subuid: No such file or directory");
 }
 
+/* The caller's set A for the helper: own id first, ranges by name or uid,
+ * no file or no entry is just own, a broken file is an error. */
+static void test_own_set(void)
+{
+	const char *path = tap_tmpfile("subuid-own", "alice:100000:65536\n"
+						     "1000:300000:10\n"
+						     "bob:200000:65536\n");
+	uint32_t miss = 0;
+
+	CHECK_EQ(subid_own(path, "alice", 1000, 1000, &out, &d), 0);
+	CHECK_EQ(out.n, 3);
+	check_range(0, 1000, 1);
+	check_range(1, 100000, 65536);
+	check_range(2, 300000, 10);
+	CHECK(subid_ranges_cover(&out, 100000, 65536, NULL));
+	CHECK(!subid_ranges_cover(&out, 100000, 65537, &miss));
+	CHECK_EQ(miss, 165536);
+	CHECK(!subid_ranges_cover(&out, 99999, 2, &miss));
+	CHECK_EQ(miss, 99999);
+	CHECK(!subid_ranges_cover(&out, 0, 1, &miss));
+	CHECK_EQ(miss, 0);
+	CHECK(subid_ranges_cover(&out, 1000, 1, NULL));
+	CHECK(!subid_ranges_cover(&out, 1000, 2, &miss));
+	CHECK_EQ(miss, 1001);
+	CHECK(!subid_ranges_cover(&out, 200000, 1, NULL));
+
+	CHECK_EQ(subid_own(path, "carol", 1002, 1002, &out, &d), 0);
+	CHECK_EQ(out.n, 1);
+	check_range(0, 1002, 1);
+	CHECK_EQ(subid_own("/nonexistent/subuid", "alice", 1000, 7, &out, &d),
+		 0);
+	CHECK_EQ(out.n, 1);
+	check_range(0, 7, 1);
+
+	path = tap_tmpfile("subuid-own-bad", "alice:100000:65536\nbroken\n");
+	CHECK_EQ(subid_own(path, "alice", 1000, 1000, &out, &d), -EINVAL);
+}
+
+/* Adjacent ranges cover together; a range reaching 2^32 is covered. */
+static void test_cover_edges(void)
+{
+	struct subid_ranges set = {3, {{10, 5}, {15, 5}, {4294967290u, 6}}};
+	uint32_t miss = 0;
+
+	CHECK(subid_ranges_cover(&set, 10, 10, NULL));
+	CHECK(subid_ranges_cover(&set, 12, 6, NULL));
+	CHECK(!subid_ranges_cover(&set, 12, 9, &miss));
+	CHECK_EQ(miss, 20);
+	CHECK(subid_ranges_cover(&set, 4294967290u, 6, NULL));
+	CHECK(subid_ranges_cover(&set, 4294967295u, 1, NULL));
+	CHECK(!subid_ranges_cover(&set, 4294967289u, 2, &miss));
+	CHECK_EQ(miss, 4294967289u);
+}
+
 int main(void)
 {
 	static const struct tap_case cases[] = {
@@ -217,6 +271,8 @@ int main(void)
 		TAP_CASE(test_range_limits),
 		TAP_CASE(test_max_ranges),
 		TAP_CASE(test_read_file),
+		TAP_CASE(test_own_set),
+		TAP_CASE(test_cover_edges),
 	};
 
 	return tap_main(cases, sizeof(cases) / sizeof(cases[0]));
