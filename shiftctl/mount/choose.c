@@ -4,9 +4,15 @@
  * auto tries the kernel's idmapped mount (root, no FUSE-only -o option, the
  * setuid-source rule met) and falls back to the FUSE daemon when the
  * kernel, the privilege or the filesystem cannot (idmount_unsupported),
- * saying why in r->why. Failures of the asked-for backend die().
+ * saying why in r->why. Not root, the idmapped mount is made by
+ * shiftfs-idmap-helper when it is installed (backend_helper.c), which
+ * applies its own rule (every id of the map the caller's own); auto falls
+ * back to FUSE on its refusal, saying it. Failures of the asked-for
+ * backend die().
  */
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "diag.h"
@@ -70,6 +76,48 @@ static void idmap_privilege(const struct mount_result *r)
 	    "mounts need CAP_SYS_ADMIN (--backend=fuse mounts %s with the "
 	    "shiftfs daemon)",
 	    r->src);
+/* Not root: the helper, or why not (false: auto falls back to FUSE). */
+/* Dies: --backend=idmap and the helper is missing, refuses or fails. */
+static bool mount_via_helper(const struct mount_opts *o,
+			     struct mount_result *r, const struct idmaps *m)
+{
+	char msg[400];
+	int err;
+
+	if (!helper_installed()) {
+		/* --backend=idmap died in idmap_privilege(). */
+		snprintf(r->why, sizeof(r->why),
+			 "not root: idmapped mounts need CAP_SYS_ADMIN, and "
+			 "shiftfs-idmap-helper is not installed");
+		return false;
+	}
+	if (o->suid || o->dev) {
+		if (o->backend == BACKEND_IDMAP)
+			die(EXIT_FAIL,
+			    "idmapped mount of %s at %s failed: -o %s: "
+			    "shiftfs-idmap-helper mounts nosuid,nodev only",
+			    r->src, r->mnt, o->suid ? "suid" : "dev");
+		snprintf(r->why, sizeof(r->why),
+			 "-o %s: shiftfs-idmap-helper mounts nosuid,nodev only",
+			 o->suid ? "suid" : "dev");
+		return false;
+	}
+	err = mount_helper(o, r, m, msg, sizeof(msg));
+	if (err == 0) {
+		r->via_helper = true;
+		snprintf(r->why, sizeof(r->why),
+			 "via shiftfs-idmap-helper: kernel idmapped mount, "
+			 "zero overhead");
+		return true;
+	}
+	if (err != -EPERM)
+		snprintf(msg, sizeof(msg), "cannot run %s: %s", helper_path(),
+			 strerror(-err));
+	if (o->backend == BACKEND_IDMAP)
+		die(EXIT_FAIL, "idmapped mount of %s at %s failed: "
+		    "shiftfs-idmap-helper: %s", r->src, r->mnt, msg);
+	snprintf(r->why, sizeof(r->why), "shiftfs-idmap-helper: %s", msg);
+	return false;
 }
 
 enum backend choose_and_mount(const struct mount_opts *o,
@@ -80,9 +128,9 @@ enum backend choose_and_mount(const struct mount_opts *o,
 	if (o->backend == BACKEND_AUTO && o->fuse_only) {
 		snprintf(r->why, sizeof(r->why), "-o %s needs the FUSE backend",
 			 o->fuse_only);
-	} else if (o->backend == BACKEND_AUTO && geteuid() != 0) {
-		snprintf(r->why, sizeof(r->why),
-			 "not root: idmapped mounts need CAP_SYS_ADMIN");
+	} else if (o->backend != BACKEND_FUSE && geteuid() != 0) {
+		if (mount_via_helper(o, r, m))
+			return BACKEND_IDMAP;
 	} else if (o->backend != BACKEND_FUSE) {
 		if (mount_idmap(o, r, m))
 			return BACKEND_IDMAP;

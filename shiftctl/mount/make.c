@@ -26,6 +26,9 @@ static struct json_object *record(const struct mount_opts *o,
 		j, "backend",
 		json_object_new_string(b == BACKEND_IDMAP ? "idmap" : "fuse"));
 	json_object_object_add(j, "reason", json_object_new_string(r->why));
+	if (r->via_helper)
+		json_object_object_add(j, "helper",
+				       json_object_new_boolean(true));
 	json_object_object_add(j, "layout", json_object_new_string(o->layout));
 	json_object_object_add(j, "owner_mode",
 			       json_object_new_boolean(o->owner_mode));

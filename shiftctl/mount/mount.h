@@ -58,6 +58,7 @@ struct mount_result {
 	int src_fd, mnt_fd;		   /* O_PATH, checked */
 	bool auto_allow_other; /* unprivileged, and /etc/fuse.conf allows */
 	enum backend backend;  /* the one that mounted */
+	bool via_helper;       /* idmap by shiftfs-idmap-helper */
 	char why[512];	       /* why this backend */
 	pid_t pid;	       /* FUSE daemon */
 	char log[PATH_MAX];    /* its log file */
@@ -114,7 +115,8 @@ struct unmount_result {
 	char fstype[64], source[PATH_MAX];
 	pid_t daemon_left; /* FUSE daemon still running after 10 s: it
 			    * was sent SIGTERM (0: none) */
-	char helper_msg[256]; /* FAILED unprivileged: fusermount3's words */
+	char helper_msg[512]; /* FAILED unprivileged: fusermount3's or
+			       * shiftfs-idmap-helper's words */
 };
 
 /*

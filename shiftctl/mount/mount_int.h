@@ -44,4 +44,19 @@ enum backend choose_and_mount(const struct mount_opts *o,
 void mount_fuse(const struct mount_opts *o, struct mount_result *r,
 		const struct idmaps *m);
 
+/*
+ * backend_helper.c: shiftfs-idmap-helper, the idmap backend for ordinary
+ * users. helper_path() is the compiled-in path (SHIFTCTL_IDMAP_HELPER
+ * instead, for the test suite, when not root). mount_helper() runs it for
+ * r->src, r->mnt and m (fills r->mnt_id): 0, -EPERM (the helper refused
+ * or failed: its message in msg) or -errno (it could not be run).
+ * umount_helper() has it unmount mnt, the same way.
+ */
+const char *helper_path(void);
+bool helper_installed(void);
+int helper_run(char *const argv[], char *msg, size_t len);
+int mount_helper(const struct mount_opts *o, struct mount_result *r,
+		 const struct idmaps *m, char *msg, size_t len);
+int umount_helper(const char *mnt, bool lazy, char *msg, size_t len);
+
 #endif

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "mount_int.h"
 #include "mounts.h"
 
 struct sub_ctx {
@@ -287,6 +288,16 @@ enum unmount_status mount_unmount(const struct unmount_opts *o,
 		pid = (pid_t)state_int(st, "pid"),
 		start = state_int(st, "pid_start");
 	json_object_put(st);
+	if (!r->fuse && geteuid() != 0) {
+		/* Not root: only shiftfs-idmap-helper can, for its own. */
+		err = umount_helper(o->mnt, o->lazy, r->helper_msg,
+				    sizeof(r->helper_msg));
+		r->err = err;
+		if (err < 0)
+			return UNMOUNT_FAILED;
+		state_remove(o->mnt);
+		return UNMOUNT_OK;
+	}
 	err = r->fuse ? umount_fuse(o->mnt, e.id, o->lazy, r->helper_msg,
 				    sizeof(r->helper_msg))
 		      : umount_tree(o->mnt, e.id, o->lazy);

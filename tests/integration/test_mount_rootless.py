@@ -31,7 +31,10 @@ def rootless(world_tmp):
         f.write("%s:200000:65536\n" % u.pw_name)
     with open(sg, "w") as f:
         f.write("%s:300000:65536\n" % u.pw_name)
-    env = {"XDG_RUNTIME_DIR": run, "SHIFTCTL_SUBUID": su, "SHIFTCTL_SUBGID": sg}
+    # These tests are about the FUSE backend: no idmap helper, even where
+    # one is installed (test_helper_mount.py tests it).
+    env = {"XDG_RUNTIME_DIR": run, "SHIFTCTL_SUBUID": su, "SHIFTCTL_SUBGID": sg,
+           "SHIFTCTL_IDMAP_HELPER": "/nonexistent/shiftfs-idmap-helper"}
     yield src, mnt, env
     if is_mounted(mnt):
         run_shiftctl(["umount", "--lazy", mnt], user=u.pw_name, env=env)
