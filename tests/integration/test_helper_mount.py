@@ -1,0 +1,174 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""shiftfs-idmap-helper used the way it is meant to be: ordinary users
+mount their own directories as kernel idmapped mounts, within their own
+ids, directly and through `shiftctl mount`; status and umount handle the
+mounts. (tests/security/test_helper_abuse.py plays the attacker.)"""
+import os
+import subprocess
+
+from conftest import SHIFTCTL, need
+from helper_util import (STATE, helper_bin, helper_tree, ids, mount_opts,  # noqa: F401
+                         mounts_under, run_helper, shiftctl_as, subid,
+                         xdg_dir)
+
+MAPPED = "shiftfs-mapped"   # has /etc/subuid and /etc/subgid ranges
+PLAIN = "shiftfs-test"      # has none
+
+
+def as_view(uid, gid, cmd):
+    """cmd as view ids that have no account (root drops to them)."""
+    return subprocess.run(["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid,
+                           "--clear-groups"] + cmd,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_rootless_owner_mode_through_shiftctl(helper_bin, helper_tree):
+    """The issue's command: shiftctl mount --rootless --user 1000 as the
+    user gives a kernel idmapped mount, the line says so; container uid
+    1000 (view 500999) writes and the file lands as the user on disk;
+    status shows it; umount takes it down."""
+    t = helper_tree(MAPPED)
+    sub = subid(MAPPED, "/etc/subuid")
+    need(sub is not None, "shiftfs-mapped needs an /etc/subuid entry")
+    gsub = subid(MAPPED, "/etc/subgid")
+    xdg = xdg_dir(t)
+    with open(os.path.join(t.src, "mine"), "w") as f:
+        f.write("data\n")
+    os.chown(os.path.join(t.src, "mine"), t.uid, t.gid)
+    view_u, view_g = sub[0] + 999, gsub[0] + 999
+
+    r = shiftctl_as(MAPPED, helper_bin,
+                    ["mount", "--rootless", "--user", "1000", t.src, t.mnt],
+                    xdg)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(
+        "shiftctl: mounted %s at %s with idmap (via shiftfs-idmap-helper: "
+        "kernel idmapped mount, zero overhead); uid map %d:%d:1, gid map "
+        "%d:%d:1" % (t.src, t.mnt, t.uid, view_u, t.gid, view_g)), r.stdout
+    opts = mount_opts(t.mnt)
+    assert opts and "idmapped" in opts and "nosuid" in opts \
+        and "nodev" in opts, opts
+    st = os.stat(os.path.join(t.mnt, "mine"))
+    assert (st.st_uid, st.st_gid) == (view_u, view_g)
+
+    w = as_view(view_u, view_g, ["sh", "-c", "echo new > %s/new" % t.mnt])
+    assert w.returncode == 0, w.stderr
+    st = os.stat(os.path.join(t.src, "new"))
+    assert (st.st_uid, st.st_gid) == (t.uid, t.gid)
+
+    s = shiftctl_as(MAPPED, helper_bin, ["status", t.mnt], xdg)
+    assert s.returncode == 0, s.stderr
+    assert "backend idmap (via shiftfs-idmap-helper)" in s.stdout, s.stdout
+    with open(os.path.join(STATE, str(t.uid))) as f:
+        assert len(f.read().splitlines()) == 1
+
+    u = shiftctl_as(MAPPED, helper_bin, ["umount", t.mnt], xdg)
+    assert u.returncode == 0, u.stderr
+    assert u.stdout.strip() == "shiftctl: unmounted %s (idmap)" % t.mnt
+    assert mounts_under(t.root) == []
+    assert not os.path.exists(os.path.join(STATE, str(t.uid)))
+
+
+def test_whole_range_shuffled_within_own_ids(helper_bin, helper_tree):
+    """A rootless-style map that uses all of the user's ids on both sides:
+    disk uid(USER) <-> view first subordinate id and back, the rest
+    identity. Owners are shuffled as the map says, nothing else is mapped
+    (a root-owned file shows as the overflow id)."""
+    t = helper_tree(MAPPED)
+    sub, gsub = subid(MAPPED, "/etc/subuid"), subid(MAPPED, "/etc/subgid")
+    need(sub and gsub, "shiftfs-mapped needs subordinate ranges")
+    s0, n = sub
+    g0, gn = gsub
+    for name, owner in (("user", (t.uid, t.gid)), ("sub", (s0, g0)),
+                        ("sub5", (s0 + 5, g0 + 5)), ("root", (0, 0))):
+        p = os.path.join(t.src, name)
+        open(p, "w").close()
+        os.chown(p, *owner)
+    umap = "%d:%d:1,%d:%d:1,%d:%d:%d" % (t.uid, s0, s0, t.uid, s0 + 1,
+                                         s0 + 1, n - 1)
+    gmap = "%d:%d:1,%d:%d:1,%d:%d:%d" % (t.gid, g0, g0, t.gid, g0 + 1,
+                                         g0 + 1, gn - 1)
+    r = run_helper(helper_bin, MAPPED, ["mount", "--uidmap=" + umap,
+                                        "--gidmap=" + gmap, t.src, t.mnt])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "" and r.stderr == ""
+    owners = {name: (os.stat(os.path.join(t.mnt, name)).st_uid,
+                     os.stat(os.path.join(t.mnt, name)).st_gid)
+              for name in ("user", "sub", "sub5", "root")}
+    assert owners == {"user": (s0, g0), "sub": (t.uid, t.gid),
+                      "sub5": (s0 + 5, g0 + 5), "root": (65534, 65534)}
+    u = run_helper(helper_bin, MAPPED, ["umount", t.mnt])
+    assert u.returncode == 0, u.stderr
+    assert mounts_under(t.root) == []
+
+
+def test_owner_mode_of_a_user_without_subordinate_ids(helper_bin,
+                                                      helper_tree):
+    """shiftfs-test has no /etc/subuid entry: its own uid and primary gid
+    are its whole set, and an owner-mode mount within them works, read-only
+    on request."""
+    t = helper_tree(PLAIN)
+    uid, gid = ids(PLAIN)
+    p = os.path.join(t.src, "f")
+    with open(p, "w") as f:
+        f.write("x\n")
+    os.chown(p, uid, gid)
+    r = run_helper(helper_bin, PLAIN, ["mount", "--read-only",
+                                       "--uidmap=%d:%d:1" % (uid, uid),
+                                       "--gidmap=%d:%d:1" % (gid, gid),
+                                       t.src, t.mnt])
+    assert r.returncode == 0, r.stderr
+    opts = mount_opts(t.mnt)
+    assert "ro" in opts and "idmapped" in opts, opts
+    st = os.stat(os.path.join(t.mnt, "f"))
+    assert (st.st_uid, st.st_gid) == (uid, gid)
+    w = subprocess.run(["runuser", "-u", PLAIN, "--", "touch",
+                        os.path.join(t.mnt, "g")], capture_output=True,
+                       text=True)
+    assert w.returncode != 0 and "Read-only file system" in w.stderr
+    u = run_helper(helper_bin, PLAIN, ["umount", t.mnt])
+    assert u.returncode == 0, u.stderr
+    assert mounts_under(t.root) == []
+
+
+def test_auto_falls_back_to_fuse_when_the_helper_refuses(helper_bin,
+                                                         helper_tree):
+    """The plain rootless layout maps disk 0 (root) to the user: not the
+    user's id, so the helper refuses and auto mounts with FUSE, saying
+    the helper's reason; --backend=idmap fails with it."""
+    t = helper_tree(MAPPED)
+    xdg = xdg_dir(t)
+    r = shiftctl_as(MAPPED, helper_bin, ["mount", "--backend=idmap",
+                                         "--rootless", t.src, t.mnt], xdg)
+    assert r.returncode == 1
+    assert r.stderr.strip() == (
+        "shiftctl: idmapped mount of %s at %s failed: shiftfs-idmap-helper: "
+        "uid map range 0:%d:1: disk id 0 is not one of yours (%d, %d-%d)" % (
+            t.src, t.mnt, t.uid, t.uid, subid(MAPPED, "/etc/subuid")[0],
+            sum(subid(MAPPED, "/etc/subuid")) - 1))
+    assert mounts_under(t.root) == []
+    r = shiftctl_as(MAPPED, helper_bin, ["mount", "--rootless", t.src, t.mnt],
+                    xdg)
+    assert r.returncode == 0, r.stderr
+    assert " with fuse (shiftfs daemon pid " in r.stdout
+    assert "shiftfs-idmap-helper: uid map range 0:%d:1: disk id 0 is not " \
+        "one of yours" % t.uid in r.stdout
+    u = shiftctl_as(MAPPED, helper_bin, ["umount", t.mnt], xdg)
+    assert u.returncode == 0, u.stderr
+
+
+def test_help_version_and_usage(helper_bin):
+    r = run_helper(helper_bin, PLAIN, ["--help"])
+    assert r.returncode == 0
+    assert r.stdout.startswith("Usage:\n shiftfs-idmap-helper mount ")
+    assert r.stdout.rstrip().endswith(
+        "For more details see shiftfs-idmap-helper(8).")
+    r = run_helper(helper_bin, PLAIN, ["--version"])
+    assert r.returncode == 0 and r.stdout.startswith("shiftfs-idmap-helper ")
+    r = run_helper(helper_bin, PLAIN, ["frobnicate"])
+    assert r.returncode == 2
+    assert r.stderr == ("shiftfs-idmap-helper: unknown command \"frobnicate\"\n"
+                        "Try 'shiftfs-idmap-helper --help'.\n")
+    r = run_helper(helper_bin, PLAIN, ["mount", "/a", "/b"])
+    assert r.returncode == 2
+    assert "need --uidmap=SPEC and --gidmap=SPEC" in r.stderr
