@@ -166,8 +166,45 @@ def acl_seeds():
         write("acl_xattr", k, v)
 
 
+def helper_seeds():
+    """fuzz_helper_args: byte 0 even = argv words split at NUL, odd =
+    helper.conf text."""
+    def argv(*words):
+        return b"\x00" + b"\x00".join(w.encode() for w in
+                                        ("shiftfs-idmap-helper",) + words)
+    s = {
+        "mount": argv("mount", "--uidmap=993:500999:1",
+                      "--gidmap=992:500999:1", "/home/a/src", "/home/a/mnt"),
+        "mount_ro_dashdash": argv("mount", "--read-only", "--uidmap=0:0:1",
+                                  "--gidmap=0:0:1", "--", "/-src", "/-mnt"),
+        "umount": argv("umount", "--lazy", "/home/a/mnt"),
+        "help": argv("--help"),
+        "version_extra": argv("-V", "x"),
+        "too_many": argv("mount", *(["x"] * 9)),
+        "relative": argv("mount", "--uidmap=1:1:1", "--gidmap=1:1:1", "a",
+                         "/b"),
+        "twice": argv("mount", "--uidmap=1:1:1", "--uidmap=1:1:1"),
+        "empty_spec": argv("mount", "--uidmap=", "--gidmap=1:1:1", "/a",
+                           "/b"),
+        "long_path": argv("umount", "/" + "a" * 4095),
+        "no_command": b"\x00shiftfs-idmap-helper",
+        "nothing": b"\x00",
+        "policy": b"\x01# policy\nallow = subuid\nallow-group = podman\n"
+                  b"max-mounts = 4\n",
+        "policy_bad_key": b"\x01allow=all\nfrob = 1\n",
+        "policy_nul": b"\x01allow = all\x00\n",
+        "policy_max": b"\x01max-mounts = 1001\n",
+        "policy_groups": b"\x01" + b"".join(b"allow-group = g%d\n" % i
+                                             for i in range(17)),
+        "policy_blank": b"\x01\n  \t\n# only comments\r\n",
+    }
+    for k, v in s.items():
+        write("helper_args", k, v)
+
+
 if __name__ == "__main__":
     spec_seeds()
     proc_seeds()
     subid_seeds()
     acl_seeds()
+    helper_seeds()
