@@ -19,7 +19,7 @@ static const char *const subtrees[] = {
 	"/var/cache", "/var/mail", "/var/lib/dpkg", "/var/lib/apt",
 	"/var/lib/systemd", "/var/lib/polkit-1", "/var/lib/sudo",
 	"/var/backups", "/run/systemd", "/run/udev", "/run/dbus",
-	"/run/sudo", "/run/lock", "/run/shiftfs",
+	"/run/sudo", "/run/lock", "/run/shiftfs", "/run/shiftfs-helper",
 };
 
 static const char *const exact[] = {

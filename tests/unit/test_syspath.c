@@ -22,6 +22,8 @@ static void test_subtrees_at_any_depth(void)
 		  "inside the system directory /var/spool");
 	CHECK_STR(syspath_why("/proc/1/root"),
 		  "inside the system directory /proc");
+	CHECK_STR(syspath_why("/run/shiftfs-helper/993"),
+		  "inside the system directory /run/shiftfs-helper");
 }
 
 static void test_data_parents_only_as_themselves(void)
