@@ -44,8 +44,15 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 
 DISK_ID = 100000  # every target shows disk id 100000 as view id 0
 ALL_TARGETS = ["native", "bindfs", "bindfs-mt", "passthrough_ll",
-               "shiftfs-before", "shiftfs", "shiftfs-wb", "idmap"]
+               "shiftfs-before", "shiftfs", "shiftfs-wb", "idmap",
+               "helper-user", "fuse-user"]
 PASSTHROUGH_LL_C = "/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c"
+# helper-user, fuse-user: an ordinary user (BENCH_USER) mounts its own
+# directory with `shiftctl mount --rootless --user 1000`, through
+# shiftfs-idmap-helper (a kernel idmapped mount) or with
+# --backend=fuse (the unprivileged shiftfs daemon, owner mode); the
+# workloads run as container uid 1000's view ids (target "creds").
+BENCH_USER = "shiftfs-mapped"
 
 # workload name -> (kind, label); kind "time" = seconds (lower is better),
 # kind "tput" = throughput (higher is better; unit in label)
@@ -108,8 +115,35 @@ def wait_mounted(path, proc=None, timeout=15.0):
 
 def drop_caches():
     os.sync()
-    with open("/proc/sys/vm/drop_caches", "w") as f:
-        f.write("3\n")
+    with as_creds(None):
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+
+
+class as_creds:
+    """with as_creds((uid, gid)): this process (and what it runs) acts as
+    uid:gid, keeping root as the saved id to come back; None: as root."""
+    def __init__(self, creds):
+        self.creds, self.saved = creds, None
+
+    def __enter__(self):
+        self.saved = (os.getresuid(), os.getresgid())
+        if self.saved[0][1] != 0:
+            os.setresuid(0, 0, 0)
+            os.setresgid(0, 0, 0)
+        if self.creds:
+            os.setresgid(self.creds[1], self.creds[1], 0)
+            os.setresuid(self.creds[0], self.creds[0], 0)
+        return self
+
+    def __exit__(self, *exc):
+        os.setresuid(0, 0, 0)
+        os.setresgid(0, 0, 0)
+        (ru, eu, su), (rg, eg, sg) = self.saved
+        if eu != 0:
+            os.setresgid(rg, eg, sg)
+            os.setresuid(ru, eu, su)
+        return False
 
 
 def rss_kib(pid):
@@ -308,6 +342,11 @@ class Bench:
                     continue
                 self.mounts.append((mnt, "shiftctl", None))
                 self.targets[name] = {"path": mnt, "cmd": cmd}
+            elif name in ("helper-user", "fuse-user"):
+                why = self.setup_user_target(name, shiftctl)
+                if why:
+                    self.notes.append(f"{name}: n/a, {why}")
+                    log(f"{name} column skipped: {why}")
         for name, t in self.targets.items():
             st = os.stat(t["path"])
             log(f"target {name:10s} {t['path']} (root shows as "
@@ -328,6 +367,60 @@ class Bench:
             self.notes.append(f"passthrough_ll: n/a, build failed: {e}")
             return None
         return binary
+
+    def setup_user_target(self, name, shiftctl):
+        """BENCH_USER's own SRC mounted by BENCH_USER with shiftctl,
+        through shiftfs-idmap-helper (installed with setcap into a
+        root-owned directory, as `cmake --install` does) or with FUSE.
+        Returns why not, or None."""
+        import pwd
+        try:
+            pw = pwd.getpwnam(BENCH_USER)
+        except KeyError:
+            return f"no user {BENCH_USER}"
+        sub = {}
+        for f in ("/etc/subuid", "/etc/subgid"):
+            for line in open(f):
+                p = line.strip().split(":")
+                if len(p) == 3 and p[0] == BENCH_USER:
+                    sub[f] = int(p[1])
+                    break
+        if len(sub) != 2 or not shiftctl:
+            return f"{BENCH_USER} needs /etc/subuid, /etc/subgid; shiftctl"
+        os.chmod(self.work, 0o711)  # the user reaches SRC and MNT by path
+        env = {"XDG_RUNTIME_DIR": os.path.join(self.work, "xdg-" + name),
+               "SHIFTFS": self.shiftfs_bin or ""}
+        os.mkdir(env["XDG_RUNTIME_DIR"], 0o700)
+        os.chown(env["XDG_RUNTIME_DIR"], pw.pw_uid, pw.pw_gid)
+        backend = "fuse"
+        if name == "helper-user":
+            built = find_binary("helper/shiftfs-idmap-helper", None)
+            if not built or not shutil.which("setcap"):
+                return "no build*/helper/shiftfs-idmap-helper or setcap"
+            d = os.path.join(self.work, "helper-bin")
+            os.mkdir(d, 0o755)
+            h = os.path.join(d, "shiftfs-idmap-helper")
+            shutil.copy(built, h)
+            run(["setcap", "cap_sys_admin,cap_setuid,cap_setgid+ep", h])
+            env["SHIFTCTL_IDMAP_HELPER"] = h
+            backend = "idmap"
+        src = os.path.join(self.img_mnt, "src-" + name)
+        mnt = os.path.join(self.work, "mnt-" + name)
+        for x in (src, mnt):
+            os.mkdir(x, 0o755)
+            os.chown(x, pw.pw_uid, pw.pw_gid)
+        cmd = ["runuser", "-u", BENCH_USER, "--", "env"] + \
+            [f"{k}={v}" for k, v in env.items()] + \
+            [shiftctl, "mount", f"--backend={backend}", "--rootless",
+             "--user", "1000", src, mnt]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        if r.returncode != 0 or not mounted(mnt):
+            return (r.stderr.strip().splitlines() or ["not mounted"])[-1]
+        log(f"{name}: {r.stdout.strip()}")
+        self.mounts.append((mnt, "user", None))
+        view = (sub["/etc/subuid"] + 999, sub["/etc/subgid"] + 999)
+        self.targets[name] = {"path": mnt, "cmd": cmd, "creds": view}
+        return None
 
     def make_tarball(self, entries):
         """A tarball of real system files with ~`entries` entries, all owned
@@ -471,7 +564,8 @@ class Bench:
         unit = {"time": "s", "tput": "MiB/s" if wl.startswith("seq")
                 else "IOPS"}[KIND[wl]]
         try:
-            v = fn(*args)
+            with as_creds(self.targets.get(n, {}).get("creds")):
+                v = fn(*args)
         except (OSError, subprocess.CalledProcessError, ValueError,
                 KeyError) as e:
             if isinstance(e, OSError):
@@ -577,9 +671,10 @@ class Bench:
             fiof = {n: os.path.join(T[n]["path"], f"fio{rep}")
                     for n in order}
             for n in order:  # lay the files out, untimed
-                run(["dd", "if=/dev/zero", f"of={fiof[n]}", "bs=1M",
-                     f"count={self.args.fio_mib}", "conv=fsync"],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                with as_creds(T[n].get("creds")):
+                    run(["dd", "if=/dev/zero", f"of={fiof[n]}", "bs=1M",
+                         f"count={self.args.fio_mib}", "conv=fsync"],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for wl, rw in (("fio_randread", "randread"),
                            ("fio_randwrite", "randwrite")):
                 if self.want(wl):
