@@ -299,12 +299,13 @@ static void check_map(const struct idmap *m, const struct subid_ranges *a,
 static void parse_maps(const struct helper_args *a, struct idmaps *m)
 {
 	struct shift_diag d = {""};
+	char eb[sizeof(d.msg) * 4];
 
 	idmaps_init(m);
 	if (idmap_parse_spec(&m->uid, a->uidmap, &d) < 0)
-		die(EXIT_USAGE, "--uidmap: %s", d.msg);
+		die(EXIT_USAGE, "--uidmap: %s", esc(d.msg, eb, sizeof(eb)));
 	if (idmap_parse_spec(&m->gid, a->gidmap, &d) < 0)
-		die(EXIT_USAGE, "--gidmap: %s", d.msg);
+		die(EXIT_USAGE, "--gidmap: %s", esc(d.msg, eb, sizeof(eb)));
 }
 
 /* Open path (absolute, no symlink on it, no "..") as the caller: an O_PATH
@@ -574,8 +575,7 @@ static int cmd_umount(const struct helper_args *a, const struct caller *c)
 		die(EXIT_FAIL, "%s/%u: %s", HELPER_STATE_DIR,
 		    (unsigned)c->uid, strerror(-r));
 	for (i = 0; i < recs.n; i++)
-		if (recs.r[i].id == id &&
-		    (!recs.r[i].uniq || !uniq || recs.r[i].uniq == uniq))
+		if (recs.r[i].id == id && recs.r[i].uniq == uniq)
 			break;
 	if (i == recs.n || !mnt_is_idmapped(&e))
 		die(EXIT_FAIL,
@@ -633,8 +633,12 @@ int main(int argc, char **argv)
 	if (clearenv() != 0)
 		_exit(EXIT_FAIL);
 	umask(077);
-	if (helper_args_parse(argc, argv, &a, &d) < 0)
-		die(EXIT_USAGE, "%s\nTry '" PROG " --help'.", d.msg);
+	if (helper_args_parse(argc, argv, &a, &d) < 0) {
+		char eb[sizeof(d.msg) * 4];
+
+		die(EXIT_USAGE, "%s\nTry '" PROG " --help'.",
+		    esc(d.msg, eb, sizeof(eb)));
+	}
 	if (a.cmd == HELPER_HELP) {
 		usage();
 		return EXIT_OK;
@@ -646,7 +650,9 @@ int main(int argc, char **argv)
 	need_initial_userns();
 	openlog(PROG, LOG_PID, LOG_AUTHPRIV);
 	load_caller(&c);
+	as_root(); /* helper.conf may be root's alone */
 	load_policy(&p);
+	as_caller(&c);
 	if (a.cmd == HELPER_MOUNT) {
 		check_allowed(&p, &c);
 		return cmd_mount(&a, &c, &p);

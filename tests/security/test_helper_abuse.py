@@ -344,6 +344,12 @@ def test_policy_who_may_use_it(helper_bin, helper_tree, policy):
                    [mapped.src, mapped.mnt])
     refused(r, "%s: the helper is disabled (allow = none)" % CONF, mapped)
 
+    policy("allow = all\n", mode=0o600)  # root's alone: still read
+    r = run_helper(helper_bin, MAPPED, ["mount"] + mm +
+                   [mapped.src, mapped.mnt])
+    assert r.returncode == 0, r.stderr
+    assert run_helper(helper_bin, MAPPED, ["umount", mapped.mnt]).returncode == 0
+
     policy("allow = all\n", mode=0o666)
     r = run_helper(helper_bin, MAPPED, ["mount"] + mm +
                    [mapped.src, mapped.mnt])
