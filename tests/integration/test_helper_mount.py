@@ -4,6 +4,7 @@ mount their own directories as kernel idmapped mounts, within their own
 ids, directly and through `shiftctl mount`; status and umount handle the
 mounts. (tests/security/test_helper_abuse.py plays the attacker.)"""
 import os
+import shutil
 import subprocess
 
 from conftest import mountinfo, need
@@ -176,3 +177,34 @@ def test_help_version_and_usage(helper_bin):
     r = run_helper(helper_bin, PLAIN, ["mount", "/a", "/b"])
     assert r.returncode == 2
     assert "need --uidmap=SPEC and --gidmap=SPEC" in r.stderr
+
+
+def test_filesystem_without_idmapping_falls_back_to_fuse(helper_bin,
+                                                         helper_tree):
+    """SRC on a FUSE filesystem (bindfs, run by the user), which does not
+    support idmapped mounts: the helper says so with exit status 3 and
+    auto mounts with FUSE, giving that reason."""
+    need(shutil.which("bindfs") is not None, "needs bindfs")
+    t = helper_tree(MAPPED)
+    fuse = os.path.join(t.top, "fuse")
+    os.mkdir(fuse)
+    os.chown(fuse, t.uid, t.gid)
+    b = subprocess.run(["runuser", "-u", MAPPED, "--", "bindfs", t.src, fuse],
+                       capture_output=True, text=True, timeout=30)
+    assert b.returncode == 0, b.stderr
+    r = run_helper(helper_bin, MAPPED, ["mount", "--uidmap=%d:%d:1" % (
+        t.uid, t.uid), "--gidmap=%d:%d:1" % (t.gid, t.gid), fuse, t.mnt])
+    assert r.returncode == 3, r.stderr
+    assert r.stderr.startswith(
+        "shiftfs-idmap-helper: %s: the source filesystem (or a submount) "
+        "does not support idmapped mounts" % fuse), r.stderr
+    assert t.mnt not in mounts_under(t.root)
+    xdg = xdg_dir(t)
+    m = shiftctl_as(MAPPED, helper_bin, ["mount", "--rootless", "--user",
+                                         "1000", fuse, t.mnt], xdg)
+    assert m.returncode == 0, m.stderr
+    assert " with fuse (shiftfs daemon pid " in m.stdout
+    assert "shiftfs-idmap-helper: %s: the source filesystem (or a submount) "\
+        "does not support idmapped mounts" % fuse in m.stdout, m.stdout
+    u = shiftctl_as(MAPPED, helper_bin, ["umount", t.mnt], xdg)
+    assert u.returncode == 0, u.stderr

@@ -6,7 +6,9 @@ refusal (exit status and message) and that nothing got mounted
 (mountinfo). The last tests check what a helper mount is: nosuid, nodev.
 """
 import os
+import shutil
 import subprocess
+import tempfile
 import textwrap
 import time
 
@@ -14,7 +16,7 @@ import pytest
 
 from attack import ATTACKER, MAPPED, VICTIM, as_host_user, race
 from conftest import mountinfo, need
-from helper_util import (CONF, STATE, helper_bin, helper_tree, ids,  # noqa: F401
+from helper_util import (CONF, HELPER_BUILT, STATE, helper_bin, helper_tree, ids,  # noqa: F401
                          mounts_under, policy, run_helper, subid)
 
 PLAIN = "shiftfs-test"
@@ -537,6 +539,34 @@ def test_setuid_binary_in_a_helper_mount_does_not_run_setuid(helper_bin,
     n = as_host_user(ATTACKER, ["sh", "-c", "echo x > %s" % dev])
     assert n.returncode == 0, n.stderr  # natively the node works
     assert run_helper(helper_bin, MAPPED, ["umount", t.mnt]).returncode == 0
+
+
+def test_setuid_root_install_behaves_the_same(caller, tmp_path):
+    """Installed setuid root (where setcap is missing) the helper becomes
+    the caller keeping the same three capabilities: a map outside A is
+    refused the same way, the caller's own mount works, and what it
+    creates is the caller's (no root-owned records or mounts leak)."""
+    t = caller
+    d = tempfile.mkdtemp(prefix="idh-suid.")
+    try:
+        os.chmod(d, 0o755)
+        h = os.path.join(d, "shiftfs-idmap-helper")
+        shutil.copy(HELPER_BUILT, h)
+        os.chmod(h, 0o4755)
+        r = run_helper(h, MAPPED, ["mount", "--uidmap=0:0:1", own_maps(t)[1],
+                                   t.src, t.mnt])
+        refused(r, "uid map range 0:0:1: disk id 0 is not one of yours", t)
+        v = victim_dir(t, "victim", 0o777)
+        r = run_helper(h, MAPPED, ["mount"] + own_maps(t) + [t.src, v])
+        refused(r, "%s: refused: owned by uid %d, not by you" % (
+            v, ids(VICTIM)[0]), t)
+        r = run_helper(h, MAPPED, ["mount"] + own_maps(t) + [t.src, t.mnt])
+        assert r.returncode == 0, r.stderr
+        assert mounts_under(t.root) == [t.mnt]
+        assert run_helper(h, MAPPED, ["umount", t.mnt]).returncode == 0
+        assert mounts_under(t.root) == []
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_legitimate_mount_beside_the_attacks(helper_bin, caller):
