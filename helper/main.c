@@ -127,9 +127,18 @@ static void drop_caps(void)
 	caps = cap_init();
 	if (!caps ||
 	    cap_set_flag(caps, CAP_PERMITTED, 3, keep, CAP_SET) < 0 ||
-	    cap_set_flag(caps, CAP_EFFECTIVE, 3, keep, CAP_SET) < 0 ||
-	    cap_set_proc(caps) < 0)
+	    cap_set_flag(caps, CAP_EFFECTIVE, 3, keep, CAP_SET) < 0)
 		_exit(EXIT_FAIL);
+	if (cap_set_proc(caps) < 0) {
+		static const char msg[] =
+			PROG ": not installed with its capabilities "
+			"(setcap cap_sys_admin,cap_setuid,cap_setgid+ep), nor "
+			"setuid root\n";
+
+		if (write(2, msg, sizeof(msg) - 1) < 0)
+			_exit(EXIT_FAIL);
+		_exit(EXIT_FAIL);
+	}
 	cap_free(caps);
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
@@ -167,7 +176,7 @@ static void need_initial_userns(void)
 
 static bool in_groups(gid_t g)
 {
-	gid_t list[NGROUPS_MAX];
+	static gid_t list[NGROUPS_MAX];
 	int n = getgroups(NGROUPS_MAX, list), i;
 
 	if (g == getgid())
@@ -181,7 +190,7 @@ static bool in_groups(gid_t g)
 /* The policy file: root's, not writable by others, or refuse to run. */
 static void load_policy(struct helper_policy *p)
 {
-	char buf[POLICY_FILE_MAX];
+	static char buf[POLICY_FILE_MAX];
 	_cleanup_close_ int fd = -1;
 	struct shift_diag d = {""};
 	struct stat st;
@@ -486,8 +495,9 @@ static int cmd_mount(const struct helper_args *a, const struct caller *c,
 	if (tree < 0) {
 		if (idmount_unsupported(stage, -tree, why, sizeof(why)))
 			die(EXIT_UNSUPPORTED, "%s: %s (%s)",
-			    esc(a->src, sb, sizeof(sb)), why, d.msg);
-		die(EXIT_FAIL, "%s", d.msg);
+			    esc(a->src, sb, sizeof(sb)), why,
+			    esc(d.msg, mb, sizeof(mb)));
+		die(EXIT_FAIL, "%s", esc(d.msg, sb, sizeof(sb)));
 	}
 	r = mnt_id_at(tree, "", &id, &uniq);
 	if (r == 0) {

@@ -208,3 +208,25 @@ def test_filesystem_without_idmapping_falls_back_to_fuse(helper_bin,
         "does not support idmapped mounts" % fuse in m.stdout, m.stdout
     u = shiftctl_as(MAPPED, helper_bin, ["umount", t.mnt], xdg)
     assert u.returncode == 0, u.stderr
+
+
+def test_helper_without_its_capabilities_says_so(helper_tree):
+    """The build tree's helper has no capabilities: it says how it must be
+    installed, and shiftctl mount falls back to FUSE giving that reason."""
+    from helper_util import HELPER_BUILT
+    t = helper_tree(MAPPED)
+    need(os.path.exists(HELPER_BUILT), "helper not built")
+    r = run_helper(HELPER_BUILT, MAPPED, ["--help"])
+    assert r.returncode == 1
+    assert r.stderr == ("shiftfs-idmap-helper: not installed with its "
+                        "capabilities (setcap cap_sys_admin,cap_setuid,"
+                        "cap_setgid+ep), nor setuid root\n")
+    xdg = xdg_dir(t)
+    m = shiftctl_as(MAPPED, HELPER_BUILT, ["mount", "--rootless", "--user",
+                                           "1000", t.src, t.mnt], xdg)
+    assert m.returncode == 0, m.stderr
+    assert "with fuse (shiftfs daemon pid " in m.stdout
+    assert "shiftfs-idmap-helper: not installed with its capabilities" \
+        in m.stdout, m.stdout
+    u = shiftctl_as(MAPPED, HELPER_BUILT, ["umount", t.mnt], xdg)
+    assert u.returncode == 0, u.stderr
