@@ -8,7 +8,7 @@ import shutil
 import subprocess
 
 from conftest import mountinfo, need
-from helper_util import (STATE, helper_bin, helper_tree, ids, mount_opts,  # noqa: F401
+from helper_util import (HELPER_BUILT, STATE, helper_bin, helper_tree, ids, mount_opts,  # noqa: F401
                          mounts_under, run_helper, shiftctl_as, subid,
                          xdg_dir)
 
@@ -213,7 +213,6 @@ def test_filesystem_without_idmapping_falls_back_to_fuse(helper_bin,
 def test_helper_without_its_capabilities_says_so(helper_tree):
     """The build tree's helper has no capabilities: it says how it must be
     installed, and shiftctl mount falls back to FUSE giving that reason."""
-    from helper_util import HELPER_BUILT
     t = helper_tree(MAPPED)
     need(os.path.exists(HELPER_BUILT), "helper not built")
     r = run_helper(HELPER_BUILT, MAPPED, ["--help"])
