@@ -73,7 +73,8 @@ static void print_text(struct json_object *list)
 		free(qs);
 		if (state_int(o, "pid") > 0)
 			printf(" (shiftfs pid %lld)", state_int(o, "pid"));
-		if (json_object_get_boolean(json_object_object_get(o, "helper")))
+		if (json_object_get_boolean(
+			    json_object_object_get(o, "helper")))
 			printf(" (via shiftfs-idmap-helper)");
 		if (!json_object_get_boolean(
 			    json_object_object_get(o, "recorded"))) {

@@ -88,7 +88,8 @@ int helper_run(char *const argv[], char *msg, size_t len)
 int mount_helper(const struct mount_opts *o, struct mount_result *r,
 		 const struct idmaps *m, char *msg, size_t len)
 {
-	static char us[IDMAP_MAX_RANGES * 36 + 16], gs[IDMAP_MAX_RANGES * 36 + 16];
+	static char us[IDMAP_MAX_RANGES * 36 + 16];
+	static char gs[IDMAP_MAX_RANGES * 36 + 16];
 	char *argv[8];
 	_cleanup_close_ int fd = -1;
 	int i = 0, st;

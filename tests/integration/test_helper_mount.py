@@ -8,9 +8,9 @@ import shutil
 import subprocess
 
 from conftest import mountinfo, need
-from helper_util import (HELPER_BUILT, STATE, helper_bin, helper_tree, ids, mount_opts,  # noqa: F401
-                         mounts_under, run_helper, shiftctl_as, subid,
-                         xdg_dir)
+from helper_util import (HELPER_BUILT, STATE, helper_bin,  # noqa: F401
+                         helper_tree, ids, mount_opts, mounts_under,
+                         run_helper, shiftctl_as, subid, xdg_dir)
 
 MAPPED = "shiftfs-mapped"   # has /etc/subuid and /etc/subgid ranges
 PLAIN = "shiftfs-test"      # has none

@@ -16,8 +16,9 @@ import pytest
 
 from attack import ATTACKER, MAPPED, VICTIM, as_host_user, race
 from conftest import mountinfo, need
-from helper_util import (CONF, HELPER_BUILT, STATE, helper_bin, helper_tree, ids,  # noqa: F401
-                         mounts_under, policy, run_helper, subid)
+from helper_util import (CONF, HELPER_BUILT, STATE, helper_bin,  # noqa: F401
+                         helper_tree, ids, mounts_under, policy, run_helper,
+                         subid)
 
 PLAIN = "shiftfs-test"
 
