@@ -338,12 +338,32 @@ static int open_dir(const char *path, char *eb, size_t eblen)
 	return fd;
 }
 
+/* Could the caller rename the directory cur (with stat st) out of its
+ * parent next (stat up)? A mount below it would move with it. */
+static bool renamable(int cur, const struct stat *st, int next,
+		      const struct stat *up, const struct caller *c)
+{
+	struct statx stx;
+
+	if (statx(cur, "", AT_EMPTY_PATH, 0, &stx) == 0 &&
+	    (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	    (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+		return false; /* a mount point: EBUSY */
+	if (faccessat(next, "", W_OK | X_OK, AT_EMPTY_PATH) < 0)
+		return false;
+	return !(up->st_mode & S_ISVTX) || st->st_uid == c->uid ||
+	       up->st_uid == c->uid;
+}
+
 /* Dies unless every directory above fd is root's or one of the caller's
- * ids (MNT must not sit in someone else's tree). */
+ * ids (MNT must not sit in someone else's tree), and none of them is one
+ * the caller could rename: the mount would move with it, anywhere the
+ * caller can write (another user's 1777 directory, /run/lock). */
 static void check_ancestors(int fd, const struct caller *c, const char *mnt,
 			    char *eb, size_t eblen)
 {
 	_cleanup_close_ int cur = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	char p[PATH_MAX], pb[PATH_MAX * 4];
 	struct stat st, up;
 	int i;
 
@@ -355,20 +375,30 @@ static void check_ancestors(int fd, const struct caller *c, const char *mnt,
 		if (next < 0 || fstat(next, &up) < 0)
 			die(EXIT_FAIL, "%s: %s", esc(mnt, eb, eblen),
 			    strerror(errno));
-		close(cur);
-		cur = next;
-		if (up.st_dev == st.st_dev && up.st_ino == st.st_ino)
+		if (up.st_dev == st.st_dev && up.st_ino == st.st_ino) {
+			close(next);
 			return; /* "/" */
+		}
 		if (up.st_uid != 0 && !subid_ranges_have(&c->uids, up.st_uid)) {
-			char p[PATH_MAX], pb[PATH_MAX * 4];
-
-			if (fdpath_get(cur, p, sizeof(p)) < 0)
+			if (fdpath_get(next, p, sizeof(p)) < 0)
 				snprintf(p, sizeof(p), "?");
 			die(EXIT_FAIL,
 			    "%s: refused: inside %s, which belongs to uid %u",
 			    esc(mnt, eb, eblen), esc(p, pb, sizeof(pb)),
 			    (unsigned)up.st_uid);
 		}
+		/* MNT itself cannot be renamed once it is a mount point */
+		if (i > 0 && renamable(cur, &st, next, &up, c)) {
+			if (fdpath_get(cur, p, sizeof(p)) < 0)
+				snprintf(p, sizeof(p), "?");
+			die(EXIT_FAIL,
+			    "%s: refused: you can rename %s, which would move "
+			    "the mount anywhere you can write (mount on a "
+			    "directory in one you cannot rename, like ~/mnt)",
+			    esc(mnt, eb, eblen), esc(p, pb, sizeof(pb)));
+		}
+		close(cur);
+		cur = next;
 		st = up;
 	}
 	die(EXIT_FAIL, "%s: too deep", esc(mnt, eb, eblen));
@@ -393,13 +423,28 @@ static int below_visit(const struct mnt_entry *e, void *ctx)
 	return 0;
 }
 
+/* The first mount point strictly below path in mountinfo, or NULL; dies
+ * when mountinfo cannot be read (no check passes for an error). */
+static const char *mounted_below(const char *path)
+{
+	static struct below_ctx b;
+	int r;
+
+	b.src = path;
+	b.len = strlen(path);
+	r = mnt_foreach(below_visit, &b);
+	if (r < 0)
+		die(EXIT_FAIL, "/proc/self/mountinfo: %s", strerror(-r));
+	return r > 0 ? b.found : NULL;
+}
+
 /* SRC, checked: a directory owned by an id in A, with no mount below it
  * (only SRC's own mount is cloned: a non-recursive clone of a tree with
  * submounts would show what they cover). */
 static int open_src(const char *src, const struct caller *c)
 {
 	char eb[PATH_MAX * 4];
-	struct below_ctx b = {src, strlen(src), ""};
+	const char *below;
 	struct stat st;
 	int fd = open_dir(src, eb, sizeof(eb));
 
@@ -410,13 +455,14 @@ static int open_src(const char *src, const struct caller *c)
 		die(EXIT_FAIL,
 		    "%s: refused: owned by uid %u, which is not one of yours",
 		    esc(src, eb, sizeof(eb)), (unsigned)st.st_uid);
-	if (mnt_foreach(below_visit, &b) > 0) {
+	below = mounted_below(src);
+	if (below) {
 		char fb[PATH_MAX * 4];
 
 		die(EXIT_FAIL,
 		    "%s: refused: %s is mounted below it (the helper mounts "
 		    "one filesystem, without its submounts)",
-		    esc(src, eb, sizeof(eb)), esc(b.found, fb, sizeof(fb)));
+		    esc(src, eb, sizeof(eb)), esc(below, fb, sizeof(fb)));
 	}
 	return fd;
 }
@@ -444,6 +490,49 @@ static int open_mnt(const char *mnt, const struct caller *c)
 	return fd;
 }
 
+/*
+ * A caller without /etc/subgid ranges cannot drop a group (newgidmap
+ * denies setgroups for a map of only their own gid, CVE-2018-7169): every
+ * group they are in must show as itself on the mount, or a file of group
+ * G with mode 0604 (everyone but G) would be readable to them there. So
+ * each of their groups the gid map leaves out is added as G:G:1 (they are
+ * in it: no id they do not hold), and one the map sends elsewhere is
+ * refused.
+ */
+static void keep_groups(struct idmap *gm, const struct caller *c)
+{
+	static gid_t list[NGROUPS_MAX + 1];
+	struct shift_diag d = {""};
+	int n = getgroups(NGROUPS_MAX, list), i;
+	uint32_t v;
+
+	if (c->gids.n > 1)
+		return; /* they have subordinate gids: newgidmap lets them */
+	if (n < 0)
+		die(EXIT_FAIL, "getgroups: %s", strerror(errno));
+	list[n++] = getgid();
+	for (i = 0; i < n; i++) {
+		uint32_t g = (uint32_t)list[i];
+
+		if (idmap_to_view(gm, g, &v) == 0) {
+			if (v != g)
+				die(EXIT_FAIL,
+				    "gid map: disk gid %u, one of your groups, "
+				    "must map to itself (you have no %s range "
+				    "to drop it with)",
+				    g, SUBGID_FILE);
+			continue;
+		}
+		if (idmap_to_disk(gm, g, &v) == 0)
+			die(EXIT_FAIL,
+			    "gid map: view gid %u, one of your groups, must "
+			    "map to itself (you have no %s range)",
+			    g, SUBGID_FILE);
+		if (idmap_add(gm, g, g, 1, &d) < 0)
+			die(EXIT_FAIL, "gid map with your groups: %s", d.msg);
+	}
+}
+
 static void block_signals(void)
 {
 	sigset_t all;
@@ -452,35 +541,95 @@ static void block_signals(void)
 	sigprocmask(SIG_BLOCK, &all, NULL);
 }
 
+/* What record_first() needs: it runs between mount_setattr and
+ * move_mount, so that a caller who kills the helper after the mount is
+ * attached still has it counted, recorded (theirs to unmount) and logged. */
+struct pre_move {
+	const struct helper_args *a;
+	const struct caller *c;
+	const struct idmaps *m;
+	struct helper_recs *recs;
+	int dir, id;
+	bool saved;
+};
+
+static int record_first(int tree, void *ctx)
+{
+	static char us[IDMAP_MAX_RANGES * 36], gs[IDMAP_MAX_RANGES * 36];
+	char sb[PATH_MAX * 4], mb[PATH_MAX * 4];
+	struct pre_move *pm = ctx;
+	unsigned long long uniq;
+	int r;
+
+	r = mnt_id_at(tree, "", &pm->id, &uniq);
+	if (r < 0)
+		return r;
+	pm->recs->r[pm->recs->n++] = (struct helper_rec){pm->id, uniq};
+	r = rec_save(pm->dir, pm->c->uid, pm->recs);
+	if (r < 0) {
+		pm->recs->n--;
+		return r;
+	}
+	pm->saved = true;
+	idmap_format_spec(&pm->m->uid, us, sizeof(us));
+	idmap_format_spec(&pm->m->gid, gs, sizeof(gs));
+	syslog(LOG_NOTICE,
+	       "uid %u (%s) mounted %s on %s, mount id %d, uid map %s, gid "
+	       "map %s, nosuid,nodev%s",
+	       (unsigned)pm->c->uid, pm->c->name,
+	       esc(pm->a->src, sb, sizeof(sb)), esc(pm->a->mnt, mb, sizeof(mb)),
+	       pm->id, us, gs, pm->a->read_only ? ",ro" : "");
+	return 0;
+}
+
+/* Take back a mount (or its record) that must not stay. */
+static void undo(struct pre_move *pm, int tree)
+{
+	char via[64];
+
+	if (tree >= 0) {
+		snprintf(via, sizeof(via), "/proc/self/fd/%d", tree);
+		umount2(via, MNT_DETACH);
+	}
+	if (pm->saved) {
+		pm->recs->n--;
+		rec_save(pm->dir, pm->c->uid, pm->recs);
+		syslog(LOG_NOTICE, "uid %u (%s): mount id %d taken back",
+		       (unsigned)pm->c->uid, pm->c->name, pm->id);
+	}
+}
+
 static int cmd_mount(const struct helper_args *a, const struct caller *c,
 		     const struct helper_policy *p)
 {
 	static struct idmaps m;
 	static struct helper_recs recs;
-	static char us[IDMAP_MAX_RANGES * 36], gs[IDMAP_MAX_RANGES * 36];
-	char sb[PATH_MAX * 4], mb[PATH_MAX * 4];
-	struct idmount_opts io = {a->read_only, false, false, true};
+	char sb[PATH_MAX * 4], now[PATH_MAX];
+	struct pre_move pm = {a, c, &m, &recs, -1, -1, false};
+	struct idmount_opts io = {a->read_only, false, false, true, true,
+				  record_first, &pm};
 	_cleanup_close_ int src = -1, mnt = -1, dir = -1, tree = -1;
 	struct shift_diag d = {""};
 	enum idmount_stage stage;
-	char why[256], via[64];
-	unsigned long long uniq;
-	int id, r;
+	char why[256];
+	int r;
 
 	parse_maps(a, &m);
 	check_map(&m.uid, &c->uids, "uid");
 	check_map(&m.gid, &c->gids, "gid");
+	keep_groups(&m.gid, c);
 	as_caller(c);
 	src = open_src(a->src, c);
 	mnt = open_mnt(a->mnt, c);
 
 	block_signals();
 	as_root();
-	dir = rec_dir_open();
+	dir = rec_dir_open(c->uid);
 	if (dir < 0)
 		die(EXIT_FAIL, "%s: %s", HELPER_STATE_DIR,
 		    dir == -EPERM ? "not root's 0700 directory"
 				  : strerror(-dir));
+	pm.dir = dir;
 	r = rec_load(dir, c->uid, &recs);
 	if (r < 0)
 		die(EXIT_FAIL, "%s/%u: %s", HELPER_STATE_DIR,
@@ -493,31 +642,22 @@ static int cmd_mount(const struct helper_args *a, const struct caller *c,
 
 	tree = idmount_mount(src, a->src, mnt, a->mnt, &m, &io, &stage, &d);
 	if (tree < 0) {
+		undo(&pm, -1);
 		if (idmount_unsupported(stage, -tree, why, sizeof(why)))
 			die(EXIT_UNSUPPORTED, "%s: %s (%s)",
 			    esc(a->src, sb, sizeof(sb)), why,
 			    esc(d.msg, mb, sizeof(mb)));
 		die(EXIT_FAIL, "%s", esc(d.msg, sb, sizeof(sb)));
 	}
-	r = mnt_id_at(tree, "", &id, &uniq);
-	if (r == 0) {
-		recs.r[recs.n++] = (struct helper_rec){id, uniq};
-		r = rec_save(dir, c->uid, &recs);
+	/* MNT was checked as an fd; the caller may have renamed it since.
+	 * Now a mount point, it stays where it is: it must be a->mnt. */
+	r = fdpath_get(mnt, now, sizeof(now));
+	if (r < 0 || strcmp(now, a->mnt)) {
+		undo(&pm, tree);
+		die(EXIT_FAIL,
+		    "%s: moved while it was checked (nothing was left mounted)",
+		    esc(a->mnt, sb, sizeof(sb)));
 	}
-	if (r < 0) {
-		snprintf(via, sizeof(via), "/proc/self/fd/%d", tree);
-		umount2(via, MNT_DETACH);
-		die(EXIT_FAIL, "%s/%u: %s (nothing was left mounted)",
-		    HELPER_STATE_DIR, (unsigned)c->uid, strerror(-r));
-	}
-	idmap_format_spec(&m.uid, us, sizeof(us));
-	idmap_format_spec(&m.gid, gs, sizeof(gs));
-	syslog(LOG_NOTICE,
-	       "uid %u (%s) mounted %s on %s, mount id %d, uid map %s, gid "
-	       "map %s, nosuid,nodev%s",
-	       (unsigned)c->uid, c->name, esc(a->src, sb, sizeof(sb)),
-	       esc(a->mnt, mb, sizeof(mb)), id, us, gs,
-	       a->read_only ? ",ro" : "");
 	return EXIT_OK;
 }
 
@@ -552,7 +692,8 @@ static int cmd_umount(const struct helper_args *a, const struct caller *c)
 {
 	static struct helper_recs recs;
 	static struct mnt_entry e;
-	char mb[PATH_MAX * 4], via[PATH_MAX + 64];
+	char mb[PATH_MAX * 4], fb[PATH_MAX * 4], via[PATH_MAX + 64];
+	const char *below;
 	_cleanup_close_ int pfd = -1, dir = -1;
 	unsigned long long uniq, u2;
 	const char *name;
@@ -575,7 +716,7 @@ static int cmd_umount(const struct helper_args *a, const struct caller *c)
 
 	block_signals();
 	as_root();
-	dir = rec_dir_open();
+	dir = rec_dir_open(c->uid);
 	if (dir < 0)
 		die(EXIT_FAIL, "%s: %s", HELPER_STATE_DIR,
 		    dir == -EPERM ? "not root's 0700 directory"
@@ -591,6 +732,14 @@ static int cmd_umount(const struct helper_args *a, const struct caller *c)
 		die(EXIT_FAIL,
 		    "%s: refused: not a mount this helper made for you",
 		    esc(a->mnt, mb, sizeof(mb)));
+
+	/* Nothing below it: a lazy unmount would take others' mounts with
+	 * it (root's, inside MNT), and a plain one fails busy anyway. */
+	below = mounted_below(a->mnt);
+	if (below)
+		die(EXIT_FAIL,
+		    "%s: refused: %s is mounted below it (unmount that first)",
+		    esc(a->mnt, mb, sizeof(mb)), esc(below, fb, sizeof(fb)));
 
 	/* The same name under the same pinned parent, checked once more. */
 	as_caller(c);

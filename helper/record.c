@@ -14,10 +14,12 @@
 #include "parse_int.h"
 #include "record.h"
 
-int rec_dir_open(void)
+int rec_dir_open(uid_t uid)
 {
 	_cleanup_close_ int fd = -1;
+	char name[40];
 	struct stat st;
+	int lk;
 
 	if (mkdir(HELPER_STATE_DIR, 0700) < 0 && errno != EEXIST)
 		return -errno;
@@ -29,8 +31,17 @@ int rec_dir_open(void)
 		return -errno;
 	if (st.st_uid != 0 || (st.st_mode & 077))
 		return -EPERM;
-	if (flock(fd, LOCK_EX) < 0)
+	/* Left open until exit, which releases the lock. */
+	snprintf(name, sizeof(name), "%u.lock", (unsigned)uid);
+	lk = openat(fd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (lk < 0)
 		return -errno;
+	if (flock(lk, LOCK_EX) < 0) {
+		int e = errno;
+
+		close(lk);
+		return -e;
+	}
 	return steal_fd(&fd);
 }
 
@@ -53,11 +64,17 @@ static int parse_u64_n(const char *s, size_t n, unsigned long long *out)
 	return 0;
 }
 
-static bool rec_alive(const struct helper_rec *r)
+/* 1: r's mount is there (idmapped), 0: gone, -errno: cannot tell. */
+static int rec_alive(const struct helper_rec *r)
 {
 	static struct mnt_entry e;
+	int err = mnt_by_id(r->id, &e);
 
-	return mnt_by_id(r->id, &e) == 0 && mnt_is_idmapped(&e);
+	if (err == -ENOENT)
+		return 0;
+	if (err < 0)
+		return err;
+	return mnt_is_idmapped(&e);
 }
 
 int rec_load(int dirfd, uid_t uid, struct helper_recs *out)
@@ -87,8 +104,13 @@ int rec_load(int dirfd, uid_t uid, struct helper_recs *out)
 				      &id) == 0 &&
 		    parse_u64_n(sp + 1, (size_t)(eol - sp - 1), &r.uniq) == 0 &&
 		    out->n <= POLICY_MOUNTS_MAX) {
+			int alive;
+
 			r.id = (int)id;
-			if (rec_alive(&r))
+			alive = rec_alive(&r);
+			if (alive < 0)
+				return alive;
+			if (alive)
 				out->r[out->n++] = r;
 		}
 		p = eol + 1;

@@ -198,6 +198,8 @@ int idmount_mount(int src_fd, const char *src, int mnt_fd, const char *mnt,
 		attr.attr_set |= MOUNT_ATTR_NOSUID;
 	if (!o->dev)
 		attr.attr_set |= MOUNT_ATTR_NODEV;
+	if (o->private_prop)
+		attr.propagation = MS_PRIVATE;
 	attr.userns_fd = (uint64_t)userns;
 	if (mount_setattr(tree, "",
 			  AT_EMPTY_PATH | (o->single ? 0 : AT_RECURSIVE), &attr,
@@ -206,6 +208,12 @@ int idmount_mount(int src_fd, const char *src, int mnt_fd, const char *mnt,
 				      src, strerror(errno));
 
 	*stage = IDMOUNT_MOVE;
+	if (o->before_move) {
+		r = o->before_move(tree, o->ctx);
+		if (r < 0)
+			return shift_diag_set(d, -r, "%s: %s", mnt,
+					      strerror(-r));
+	}
 	if (move_mount(tree, "", mnt_fd, "",
 		       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return shift_diag_set(d, errno, "move_mount(%s): %s", mnt,

@@ -28,6 +28,16 @@ struct idmount_opts {
 	/* SRC's mount only, not its submounts (no AT_RECURSIVE): the
 	 * helper's choice, the submounts may not be the caller's */
 	bool single;
+	/* Made private before it is attached: no mount or unmount event
+	 * propagates between the new mount and SRC's mount (the helper: a
+	 * peer of SRC would carry the caller's mounts into SRC's tree, and
+	 * a lazy unmount of it would take down others' mounts below SRC). */
+	bool private_prop;
+	/* Called with the detached, fully set up tree right before
+	 * move_mount (the helper records the mount first); nonzero aborts
+	 * with that -errno at IDMOUNT_MOVE. */
+	int (*before_move)(int tree, void *ctx);
+	void *ctx;
 };
 
 /*

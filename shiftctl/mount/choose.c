@@ -26,7 +26,8 @@
 static bool mount_idmap(const struct mount_opts *o, struct mount_result *r,
 			const struct idmaps *m)
 {
-	struct idmount_opts io = {o->read_only, o->suid, o->dev, false};
+	struct idmount_opts io = {o->read_only, o->suid, o->dev, false,
+				  false, NULL, NULL};
 	struct shift_diag d = {""};
 	enum idmount_stage stage;
 	char why[256];

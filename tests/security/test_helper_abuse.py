@@ -389,13 +389,16 @@ def test_hostile_environment_is_ignored(helper_bin, caller, tmp_path):
     t = caller
     need(subprocess.run(["cc", "--version"], capture_output=True).returncode
          == 0, "needs a C compiler")
-    marker = os.path.join(t.root, "preloaded")
+    mk = os.path.join(t.root, "marker")
+    os.mkdir(mk)
+    os.chmod(mk, 0o777)  # so that the library could create the marker
+    marker = os.path.join(mk, "preloaded")
     so = os.path.join(t.root, "evil.so")
     csrc = tmp_path / "evil.c"
     csrc.write_text(PRELOAD_C % marker)
     subprocess.run(["cc", "-shared", "-fPIC", "-o", so, str(csrc)], check=True)
     os.chmod(so, 0o755)
-    os.chmod(t.root, 0o777)  # so that the library could create the marker
+    # (not t.root 0777: the caller could rename top, and the mount with it)
     # the library works where it is honoured
     subprocess.run(["runuser", "-u", MAPPED, "--", "env", "LD_PRELOAD=" + so,
                     "/bin/true"], check=True)
