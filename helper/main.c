@@ -165,6 +165,23 @@ static void as_root(void)
 		die(EXIT_FAIL, "cannot switch to root's file ids");
 }
 
+/*
+ * Once the caller's ids are known, all uids become root's (gids and groups
+ * stay the caller's; files are reached with the caller's fsuid, see
+ * as_caller()): a process may signal or prlimit() another only if its uid
+ * is the other's real or saved uid, so the caller can no longer SIGSTOP
+ * the helper while it holds their lock, SIGKILL it between move_mount and
+ * the checks after it, or change its limits while it runs. The
+ * capabilities stay the three.
+ */
+static void root_uids(void)
+{
+	if (setresuid(0, 0, 0) < 0 || getuid() != 0 || geteuid() != 0)
+		die(EXIT_FAIL, "cannot take root's uids: %s", strerror(errno));
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		_exit(EXIT_FAIL);
+}
+
 static void need_initial_userns(void)
 {
 	struct stat st;
@@ -349,7 +366,8 @@ static bool renamable(int cur, const struct stat *st, int next,
 	    (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
 	    (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
 		return false; /* a mount point: EBUSY */
-	if (faccessat(next, "", W_OK | X_OK, AT_EMPTY_PATH) < 0)
+	/* AT_EACCESS: the fs ids (the caller's); the real uid is root's */
+	if (faccessat(next, "", W_OK | X_OK, AT_EMPTY_PATH | AT_EACCESS) < 0)
 		return false;
 	return !(up->st_mode & S_ISVTX) || st->st_uid == c->uid ||
 	       up->st_uid == c->uid;
@@ -809,6 +827,7 @@ int main(int argc, char **argv)
 	need_initial_userns();
 	openlog(PROG, LOG_PID, LOG_AUTHPRIV);
 	load_caller(&c);
+	root_uids();
 	as_root(); /* helper.conf may be root's alone */
 	load_policy(&p);
 	as_caller(&c);
