@@ -622,7 +622,7 @@ static int cmd_mount(const struct helper_args *a, const struct caller *c,
 {
 	static struct idmaps m;
 	static struct helper_recs recs;
-	char sb[PATH_MAX * 4], now[PATH_MAX];
+	char sb[PATH_MAX * 4], mb[PATH_MAX * 4], now[PATH_MAX];
 	struct pre_move pm = {a, c, &m, &recs, -1, -1, false};
 	struct idmount_opts io = {a->read_only, false, false, true, true,
 				  record_first, &pm};
