@@ -166,12 +166,14 @@ static void as_root(void)
 }
 
 /*
- * Once the caller's ids are known, all uids become root's (gids and groups
- * stay the caller's; files are reached with the caller's fsuid, see
- * as_caller()): a process may signal or prlimit() another only if its uid
- * is the other's real or saved uid, so the caller can no longer SIGSTOP
- * the helper while it holds their lock, SIGKILL it between move_mount and
- * the checks after it, or change its limits while it runs. The
+ * For the locked section (records, mount, the checks after it) all uids
+ * become root's (gids and groups stay the caller's; files are reached
+ * with the caller's fsuid, see as_caller()): a process may signal or
+ * prlimit() another only if its uid is the other's real or saved uid, so
+ * the caller can no longer SIGSTOP the helper while it holds the lock,
+ * SIGKILL it between move_mount and the checks after it, or change its
+ * limits then. Not earlier: opening SRC and MNT may wait on the caller's
+ * own FUSE server, and that wait must stay theirs to kill. The
  * capabilities stay the three.
  */
 static void root_uids(void)
@@ -641,6 +643,7 @@ static int cmd_mount(const struct helper_args *a, const struct caller *c,
 	mnt = open_mnt(a->mnt, c);
 
 	block_signals();
+	root_uids();
 	as_root();
 	dir = rec_dir_open(c->uid);
 	if (dir < 0)
@@ -733,6 +736,7 @@ static int cmd_umount(const struct helper_args *a, const struct caller *c)
 		    esc(a->mnt, mb, sizeof(mb)));
 
 	block_signals();
+	root_uids();
 	as_root();
 	dir = rec_dir_open(c->uid);
 	if (dir < 0)
@@ -827,7 +831,6 @@ int main(int argc, char **argv)
 	need_initial_userns();
 	openlog(PROG, LOG_PID, LOG_AUTHPRIV);
 	load_caller(&c);
-	root_uids();
 	as_root(); /* helper.conf may be root's alone */
 	load_policy(&p);
 	as_caller(&c);
