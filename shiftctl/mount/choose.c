@@ -66,17 +66,21 @@ static bool mount_idmap(const struct mount_opts *o, struct mount_result *r,
 	    d.msg);
 }
 
-/* The one place that says what an idmapped mount needs. */
+/* The one place that says what an idmapped mount needs: root, or (not
+ * root) shiftfs-idmap-helper installed; a helper that is there and
+ * refuses says why itself (mount_via_helper). */
 /* Dies: --backend=idmap without the privilege for it. */
 static void idmap_privilege(const struct mount_result *r)
 {
-	if (geteuid() == 0)
+	if (geteuid() == 0 || helper_installed())
 		return;
 	die(EXIT_FAIL,
 	    "--backend=idmap needs root or shiftfs-idmap-helper(8): idmapped "
-	    "mounts need CAP_SYS_ADMIN (--backend=fuse mounts %s with the "
-	    "shiftfs daemon)",
-	    r->src);
+	    "mounts need CAP_SYS_ADMIN, and %s is not installed "
+	    "(--backend=fuse mounts %s with the shiftfs daemon)",
+	    helper_path(), r->src);
+}
+
 /* Not root: the helper, or why not (false: auto falls back to FUSE). */
 /* Dies: --backend=idmap and the helper is missing, refuses or fails. */
 static bool mount_via_helper(const struct mount_opts *o,
