@@ -357,16 +357,21 @@ static int open_dir(const char *path, char *eb, size_t eblen)
 	return fd;
 }
 
+static bool mount_root(int fd)
+{
+	struct statx stx;
+
+	return statx(fd, "", AT_EMPTY_PATH, 0, &stx) == 0 &&
+	       (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	       (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
 /* Could the caller rename the directory cur (with stat st) out of its
  * parent next (stat up)? A mount below it would move with it. */
 static bool renamable(int cur, const struct stat *st, int next,
 		      const struct stat *up, const struct caller *c)
 {
-	struct statx stx;
-
-	if (statx(cur, "", AT_EMPTY_PATH, 0, &stx) == 0 &&
-	    (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
-	    (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+	if (mount_root(cur))
 		return false; /* a mount point: EBUSY */
 	/* AT_EACCESS: the fs ids (the caller's); the real uid is root's */
 	if (faccessat(next, "", W_OK | X_OK, AT_EMPTY_PATH | AT_EACCESS) < 0)
@@ -375,48 +380,88 @@ static bool renamable(int cur, const struct stat *st, int next,
 	       up->st_uid == c->uid;
 }
 
-/* Dies unless every directory above fd is root's or one of the caller's
- * ids (MNT must not sit in someone else's tree), and none of them is one
- * the caller could rename: the mount would move with it, anywhere the
- * caller can write (another user's 1777 directory, /run/lock). */
+/* Dies unless the root (fd, stat st) of the mount holding a directory p
+ * the caller can rename is a 0700 directory of the caller's own. */
+static void check_territory(int fd, const struct stat *st, const char *p,
+			    const struct caller *c, const char *mnt, char *eb,
+			    size_t eblen)
+{
+	char r[PATH_MAX], rb[PATH_MAX * 4], pb[PATH_MAX * 4], why[64];
+
+	if (st->st_uid == c->uid && !(st->st_mode & 077))
+		return;
+	if (fdpath_get(fd, r, sizeof(r)) < 0)
+		snprintf(r, sizeof(r), "?");
+	if (st->st_uid != c->uid)
+		snprintf(why, sizeof(why), "belongs to uid %u",
+			 (unsigned)st->st_uid);
+	else
+		snprintf(why, sizeof(why), "is mode %04o, not 0700",
+			 (unsigned)(st->st_mode & 07777));
+	die(EXIT_FAIL,
+	    "%s: refused: you can rename %s, which would move the mount "
+	    "anywhere you can write on the filesystem mounted at %s (its root "
+	    "%s); mount where you cannot rename any directory above MNT "
+	    "(like ~/mnt), or inside a mount whose root is your own 0700 "
+	    "directory (like /run/user/%u)",
+	    esc(mnt, eb, eblen), esc(p, pb, sizeof(pb)), esc(r, rb, sizeof(rb)),
+	    why, (unsigned)c->uid);
+}
+
+/*
+ * Dies unless every directory above fd is root's or one of the caller's
+ * ids (MNT must not sit in someone else's tree), and the caller cannot
+ * move the mount out of the mount holding it: a mount moves with a
+ * renamed parent directory, anywhere the caller can write (another
+ * user's 1777 directory, /run/lock). A rename cannot leave the mount it
+ * is made in (EXDEV), and a mount's root cannot be renamed (EBUSY), so a
+ * directory the caller can rename is harmless when the root of its mount
+ * is a 0700 directory of the caller's own (a systemd /run/user/UID): it
+ * moves only below that root, a path that stays where it is, among what
+ * no one else can reach unless the caller lets them in.
+ */
 static void check_ancestors(int fd, const struct caller *c, const char *mnt,
 			    char *eb, size_t eblen)
 {
 	_cleanup_close_ int cur = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	char p[PATH_MAX], pb[PATH_MAX * 4];
+	char p[PATH_MAX], pb[PATH_MAX * 4], moves[PATH_MAX] = "";
 	struct stat st, up;
 	int i;
 
 	if (cur < 0 || fstat(cur, &st) < 0)
 		die(EXIT_FAIL, "%s: %s", esc(mnt, eb, eblen), strerror(errno));
 	for (i = 0; i < 4096; i++) {
-		int next = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		int next;
 
+		/* cur ends the mount of the renamable ones below it */
+		if (moves[0] && mount_root(cur)) {
+			check_territory(cur, &st, moves, c, mnt, eb, eblen);
+			moves[0] = '\0';
+		}
+		next = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (next < 0 || fstat(next, &up) < 0)
 			die(EXIT_FAIL, "%s: %s", esc(mnt, eb, eblen),
 			    strerror(errno));
 		if (up.st_dev == st.st_dev && up.st_ino == st.st_ino) {
 			close(next);
-			return; /* "/" */
+			if (moves[0]) /* "/" */
+				check_territory(cur, &st, moves, c, mnt, eb,
+						eblen);
+			return;
 		}
 		if (up.st_uid != 0 && !subid_ranges_have(&c->uids, up.st_uid)) {
 			if (fdpath_get(next, p, sizeof(p)) < 0)
 				snprintf(p, sizeof(p), "?");
+			close(next);
 			die(EXIT_FAIL,
 			    "%s: refused: inside %s, which belongs to uid %u",
 			    esc(mnt, eb, eblen), esc(p, pb, sizeof(pb)),
 			    (unsigned)up.st_uid);
 		}
 		/* MNT itself cannot be renamed once it is a mount point */
-		if (i > 0 && renamable(cur, &st, next, &up, c)) {
-			if (fdpath_get(cur, p, sizeof(p)) < 0)
-				snprintf(p, sizeof(p), "?");
-			die(EXIT_FAIL,
-			    "%s: refused: you can rename %s, which would move "
-			    "the mount anywhere you can write (mount on a "
-			    "directory in one you cannot rename, like ~/mnt)",
-			    esc(mnt, eb, eblen), esc(p, pb, sizeof(pb)));
-		}
+		if (i > 0 && !moves[0] && renamable(cur, &st, next, &up, c) &&
+		    fdpath_get(cur, moves, sizeof(moves)) < 0)
+			snprintf(moves, sizeof(moves), "?");
 		close(cur);
 		cur = next;
 		st = up;

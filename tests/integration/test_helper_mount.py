@@ -229,3 +229,109 @@ def test_helper_without_its_capabilities_says_so(helper_tree):
         in m.stdout, m.stdout
     u = shiftctl_as(MAPPED, HELPER_BUILT, ["umount", t.mnt], xdg)
     assert u.returncode == 0, u.stderr
+
+
+# --- where MNT may be: the mount-boundary rule (after the red team) -------
+
+def own_runtime_dir(t, mode=0o700):
+    """A /run/user/UID-like directory: a tmpfs mounted by root whose root
+    is the user's own (mode 0700, as systemd's pam_systemd makes it)."""
+    d = os.path.join(t.root, "run-user", str(t.uid))
+    os.makedirs(d)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=%o,uid=%d,gid=%d,"
+                        "size=1m,nosuid,nodev" % (mode, t.uid, t.gid),
+                        "tmpfs-idh2", d], capture_output=True, text=True)
+    need(r.returncode == 0, "cannot mount a tmpfs: " + r.stderr)
+    return d
+
+
+def test_private_and_doctor_paths_in_own_runtime_tmpfs(helper_bin,
+                                                       helper_tree):
+    """The paths shiftctl itself uses for a rootless user lie below
+    directories the user can rename ($XDG_RUNTIME_DIR/shiftfs/...), but in
+    a tmpfs whose root is the user's own 0700 directory: the helper mounts
+    there. --private NAME ($XDG_RUNTIME_DIR/shiftfs/private/NAME) and
+    doctor's $XDG_RUNTIME_DIR/shiftfs/vol go through the helper; the
+    mounts stay inside that tmpfs when its directories are renamed."""
+    t = helper_tree(MAPPED)
+    xdg = own_runtime_dir(t)
+    r = shiftctl_as(MAPPED, helper_bin,
+                    ["mount", "--rootless", "--user", "1000", "--private",
+                     t.src, "vol1"], xdg)
+    assert r.returncode == 0, r.stderr
+    priv = os.path.join(xdg, "shiftfs", "private", "vol1")
+    assert (" at %s with idmap (via shiftfs-idmap-helper: kernel idmapped "
+            "mount, zero overhead)" % priv) in r.stdout, r.stdout
+    assert "idmapped" in mount_opts(priv)
+
+    vol = os.path.join(xdg, "shiftfs", "vol")
+    mk = subprocess.run(["runuser", "-u", MAPPED, "--", "mkdir", vol],
+                        capture_output=True, text=True)
+    assert mk.returncode == 0, mk.stderr
+    r = shiftctl_as(MAPPED, helper_bin,
+                    ["mount", "--rootless", "--user", "1000", t.src, vol],
+                    xdg)
+    assert r.returncode == 0, r.stderr
+    assert " with idmap (via shiftfs-idmap-helper" in r.stdout, r.stdout
+
+    # the user renames their own directory: the mounts move with it, and
+    # only inside the tmpfs (a rename out of it is EXDEV)
+    mv = subprocess.run(["runuser", "-u", MAPPED, "--", "/usr/bin/python3",
+                         "-c", "import os, sys; os.rename(*sys.argv[1:])",
+                         os.path.join(xdg, "shiftfs"),
+                         os.path.join(t.top, "moved")],
+                        capture_output=True, text=True)
+    assert "Invalid cross-device link" in mv.stderr, mv.stderr
+    assert sorted(mounts_under(t.root)) == sorted([xdg, priv, vol])
+
+    for m in (vol, priv):
+        u = shiftctl_as(MAPPED, helper_bin, ["umount", m], xdg)
+        assert u.returncode == 0, u.stderr
+    assert mounts_under(t.root) == [xdg]
+
+
+def test_home_layout_mounts_and_nested_dir_falls_back_with_the_reason(
+        helper_bin, helper_tree):
+    """The issue's command (shiftctl mount --rootless --user 1000 ~/data
+    ~/mnt; top plays ~ in a root-owned directory) mounts through the
+    helper. ~/a/mnt (a is renamable, on a filesystem whose root is not the
+    user's) is refused by the helper saying why and what to use; auto
+    mounts it with FUSE and says that reason."""
+    t = helper_tree(MAPPED)
+    xdg = xdg_dir(t)
+    r = shiftctl_as(MAPPED, helper_bin,
+                    ["mount", "--rootless", "--user", "1000", t.src, t.mnt],
+                    xdg)
+    assert r.returncode == 0, r.stderr
+    assert " with idmap (via shiftfs-idmap-helper" in r.stdout, r.stdout
+    assert shiftctl_as(MAPPED, helper_bin, ["umount", t.mnt],
+                       xdg).returncode == 0
+
+    a = os.path.join(t.top, "a")
+    nested = os.path.join(a, "mnt")
+    mk = subprocess.run(["runuser", "-u", MAPPED, "--", "mkdir", "-p",
+                         nested], capture_output=True, text=True)
+    assert mk.returncode == 0, mk.stderr
+    fsroot = subprocess.run(["findmnt", "-n", "-o", "TARGET", "-T", t.root],
+                            capture_output=True, text=True).stdout.strip()
+    why = ("shiftfs-idmap-helper: %s: refused: you can rename %s, which "
+           "would move the mount anywhere you can write on the filesystem "
+           "mounted at %s (its root belongs to uid 0); mount where you "
+           "cannot rename any directory above MNT (like ~/mnt), or inside "
+           "a mount whose root is your own 0700 directory (like "
+           "/run/user/%d)" % (nested, a, fsroot, t.uid))
+    r = shiftctl_as(MAPPED, helper_bin,
+                    ["mount", "--backend=idmap", "--rootless", "--user",
+                     "1000", t.src, nested], xdg)
+    assert r.returncode == 1
+    assert r.stderr.strip() == ("shiftctl: idmapped mount of %s at %s "
+                                "failed: %s" % (t.src, nested, why))
+    r = shiftctl_as(MAPPED, helper_bin,
+                    ["mount", "--rootless", "--user", "1000", t.src, nested],
+                    xdg)
+    assert r.returncode == 0, r.stderr
+    assert " with fuse (shiftfs daemon pid " in r.stdout, r.stdout
+    assert why in r.stdout, r.stdout
+    u = shiftctl_as(MAPPED, helper_bin, ["umount", nested], xdg)
+    assert u.returncode == 0, u.stderr
+    assert mounts_under(t.root) == []
