@@ -214,6 +214,96 @@ def test_mount_of_a_renamable_mnt_lands_where_asked(helper_bin, atk):
     assert mounts_under(t.root) == []
 
 
+def user_tmpfs(t, name, mode, owner=None):
+    """A tmpfs mounted by root at t.root/name, its root owned by owner
+    (default: t's user) with mode: a /run/user/UID-like place."""
+    d = os.path.join(t.root, name)
+    os.mkdir(d)
+    uid, gid = ids(owner) if owner else (t.uid, t.gid)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o",
+                        "mode=%o,uid=%d,gid=%d,size=1m" % (mode, uid, gid),
+                        "tmpfs-idh2", d], capture_output=True, text=True)
+    need(r.returncode == 0, "cannot mount a tmpfs: " + r.stderr)
+    return d
+
+
+def rename_as(user, a, b, exchange=False):
+    code = ("import ctypes, os, sys; libc = ctypes.CDLL(None, "
+            "use_errno=True); r = libc.renameat2(-100, sys.argv[1].encode(),"
+            " -100, sys.argv[2].encode(), %d); print(r < 0 and "
+            "os.strerror(ctypes.get_errno()) or 'ok')" % (2 if exchange
+                                                          else 0))
+    return as_host_user(user, ["/usr/bin/python3", "-c", code, a, b]
+                        ).stdout.strip()
+
+
+def test_renamable_parent_in_own_0700_tmpfs_cannot_leave_it(helper_bin,
+                                                             atk):
+    """MNT = RUN/box/m, RUN a tmpfs whose root is the attacker's own 0700
+    directory (like /run/user/UID): box is renamable, so the helper now
+    mounts. The attacker then tries to move box (rename, exchange) into
+    shiftfs-victim's 1777 directory and into /run/lock: EXDEV, the mount
+    stays below RUN; moving it about inside RUN is all they can do."""
+    t = atk
+    v = victim_dir(t, "victim")
+    run = user_tmpfs(t, "run", 0o700)
+    box = os.path.join(run, "box")
+    mkdirs(ATTACKER, os.path.join(box, "m"), os.path.join(v, "box2"))
+    r = run_helper(helper_bin, ATTACKER, ["mount"] + t.maps + [
+        t.src, os.path.join(box, "m")])
+    assert r.returncode == 0, r.stderr
+    assert rename_as(ATTACKER, box, os.path.join(v, "box")) == \
+        "Invalid cross-device link"
+    assert rename_as(ATTACKER, box, os.path.join(v, "box2"),
+                     exchange=True) == "Invalid cross-device link"
+    if os.path.isdir("/run/lock"):
+        assert rename_as(ATTACKER, box, "/run/lock/idh2-box") in (
+            "Invalid cross-device link", "Permission denied")
+    assert rename_as(ATTACKER, box, os.path.join(run, "elsewhere")) == "ok"
+    assert mounts_under(v) == []
+    assert mounts_under(t.root) == sorted(
+        [run, os.path.join(run, "elsewhere", "m")])
+    assert run_helper(helper_bin, ATTACKER, [
+        "umount", os.path.join(run, "elsewhere", "m")]).returncode == 0
+
+
+@pytest.mark.parametrize("case", ["mode-0755", "root-1777", "victim-0700"])
+def test_renamable_parent_in_a_mount_not_the_callers_alone_refused(
+        helper_bin, atk, case):
+    """The mount-boundary rule holds only for a mount whose root is the
+    caller's own 0700 directory: a tmpfs of theirs at 0755, a root-owned
+    1777 tmpfs (a /tmp) and a victim's 0700 one (the attacker's directory
+    in it made by root) are refused, and the message names why."""
+    t = atk
+    mode, owner = {"mode-0755": (0o755, None), "root-1777": (0o1777, "root"),
+                   "victim-0700": (0o700, VICTIM)}[case]
+    run = user_tmpfs(t, "run", mode, owner)
+    box = os.path.join(run, "box")
+    os.makedirs(os.path.join(box, "m"))
+    for d in (box, os.path.join(box, "m")):
+        os.chown(d, t.uid, t.gid)
+    if case == "victim-0700":
+        os.chmod(run, 0o777)  # the attacker may rename box
+    mnt = os.path.join(box, "m")
+    r = run_helper(helper_bin, ATTACKER, ["mount"] + t.maps + [t.src, mnt])
+    assert r.returncode == 1
+    if case == "victim-0700":
+        assert r.stderr.strip() == (
+            "shiftfs-idmap-helper: %s: refused: inside %s, which belongs "
+            "to uid %d" % (mnt, run, ids(VICTIM)[0]))
+    else:
+        why = ("is mode 0755, not 0700" if owner is None
+               else "belongs to uid 0")
+        assert r.stderr.strip() == (
+            "shiftfs-idmap-helper: %s: refused: you can rename %s, which "
+            "would move the mount anywhere you can write on the filesystem "
+            "mounted at %s (its root %s); mount where you cannot rename "
+            "any directory above MNT (like ~/mnt), or inside a mount whose "
+            "root is your own 0700 directory (like /run/user/%d)" % (
+                mnt, box, run, why, t.uid))
+    assert mounts_under(t.root) == [run]
+
+
 # --- the state lock -------------------------------------------------------
 
 STOPPER = textwrap.dedent("""\
