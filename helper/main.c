@@ -71,7 +71,13 @@ die(int code, const char *fmt, ...)
 	exit(code);
 }
 
-/* A path or map for a message or syslog: control bytes and '\' as \ooo. */
+/*
+ * A path or map for a message or syslog, as walk.c's walk_escape() writes
+ * names: '\' as \\, control bytes, DEL and every byte >= 0x80 as \xNN
+ * (no UTF-8 passes: no C1 control, direction override or look-alike
+ * reaches a terminal or a log reader as itself). A buffer of 4 times
+ * strlen(s) + 1 holds all of it.
+ */
 static const char *esc(const char *s, char *buf, size_t len)
 {
 	size_t o = 0;
@@ -79,8 +85,10 @@ static const char *esc(const char *s, char *buf, size_t len)
 	for (; *s && o + 5 < len; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c < 0x20 || c == 0x7f || c == '\\')
-			o += (size_t)snprintf(buf + o, len - o, "\\%03o", c);
+		if (c == '\\')
+			buf[o++] = '\\', buf[o++] = '\\';
+		else if (c < 0x20 || c >= 0x7f)
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", c);
 		else
 			buf[o++] = (char)c;
 	}

@@ -20,6 +20,7 @@ open, and beside each the legitimate use that must keep working.
 """
 import grp
 import os
+import shutil
 import subprocess
 import textwrap
 import time
@@ -499,3 +500,92 @@ def test_own_files_readable_beside_the_group_test(helper_bin, atk,
     assert r.returncode == 0, r.stderr
     c = as_host_user(ATTACKER, ["cat", os.path.join(t.mnt, "mine")])
     assert c.returncode == 0 and c.stdout == "mine\n", c.stderr
+
+
+# --- leftovers: bytes >= 0x80 in messages and syslog lines ----------------
+
+# U+202E (right-to-left override) and an ESC sequence; U+009B (C1 CSI)
+SRC_NAME = b"src\xe2\x80\xae\x1b[2Jx"
+MNT_NAME = b"mnt\xc2\x9b31m\\"
+SRC_ESC = "src\\xe2\\x80\\xae\\x1b[2Jx"
+MNT_ESC = "mnt\\xc2\\x9b31m\\\\"
+
+SYSLOG = textwrap.dedent("""\
+    import os, socket, subprocess, sys
+    helper, user, src, mnt = (os.fsencode(a) for a in sys.argv[1:5])
+    maps = sys.argv[5:7]
+    dev = sys.argv[7]
+    subprocess.run(["mount", "-t", "tmpfs", "idh2-dev", dev], check=True)
+    open(os.path.join(dev, "null"), "w").close()
+    subprocess.run(["mount", "--bind", "/dev/null",
+                    os.path.join(dev, "null")], check=True)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(os.path.join(dev, "log"))
+    os.chmod(os.path.join(dev, "log"), 0o666)
+    subprocess.run(["mount", "--rbind", dev, "/dev"], check=True)
+    def helper_run(*args):
+        return subprocess.run([b"runuser", b"-u", user, b"--", helper]
+                              + list(args), capture_output=True)
+    r = helper_run(b"mount", *[m.encode() for m in maps], b"--", src, mnt)
+    sys.stdout.buffer.write(b"RC %d " % r.returncode + r.stderr + b"\\n")
+    u = helper_run(b"umount", b"--", mnt)
+    sys.stdout.buffer.write(b"RC %d " % u.returncode + u.stderr + b"\\n")
+    s.setblocking(False)
+    while True:
+        try:
+            sys.stdout.buffer.write(b"LOG " + s.recv(4096) + b"\\n")
+        except BlockingIOError:
+            break
+    """)
+
+
+def test_message_escapes_bytes_above_0x7f(helper_bin, atk):
+    """A path with a direction override and a C1 control (UTF-8 bytes >=
+    0x80) in the helper's refusal is written as \\xNN, like the control
+    bytes: none reaches the caller's terminal (or shiftctl's line) as
+    itself."""
+    t = atk
+    mnt = os.path.join(os.fsencode(t.top), MNT_NAME)
+    r = subprocess.run([b"runuser", b"-u", ATTACKER.encode(), b"--",
+                        helper_bin.encode(), b"mount"] +
+                       [m.encode() for m in t.maps] +
+                       [b"--", os.fsencode(t.src), mnt], capture_output=True)
+    assert r.returncode == 1
+    assert r.stderr == ("shiftfs-idmap-helper: %s/%s: No such file or "
+                        "directory\n" % (t.top, MNT_ESC)).encode(), r.stderr
+    assert not any(b >= 0x80 or (b < 0x20 and b != 0x0a) for b in r.stderr)
+
+
+def test_syslog_lines_escape_bytes_above_0x7f(helper_bin, atk):
+    """The helper's syslog lines for a mount and its unmount, read from a
+    /dev/log of the test's own (a private mount namespace), name SRC and
+    MNT with bytes >= 0x80 and control bytes as \\xNN; the mount itself
+    works with those names."""
+    t = atk
+    need(shutil.which("unshare") is not None, "needs unshare")
+    src = os.path.join(os.fsencode(t.top), SRC_NAME)
+    mnt = os.path.join(os.fsencode(t.top), MNT_NAME)
+    for d in (src, mnt):
+        os.mkdir(d)
+        os.chown(d, t.uid, t.gid)
+    dev = os.path.join(t.root, "dev")
+    os.mkdir(dev)
+    r = subprocess.run(["unshare", "-m", "--propagation", "private",
+                        "/usr/bin/python3", "-c", SYSLOG, helper_bin,
+                        ATTACKER, os.fsdecode(src), os.fsdecode(mnt)] +
+                       t.maps + [dev], capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.split(b"\n")
+    assert out[0] == b"RC 0 " and out[1] == b"RC 0 ", r.stdout
+    logs = [ln for ln in out if ln.startswith(b"LOG ") and
+            b"shiftfs-idmap-helper" in ln]
+    mounted = [ln for ln in logs if b" mounted " in ln]
+    unmounted = [ln for ln in logs if b" unmounted " in ln]
+    assert len(mounted) == 1 and len(unmounted) == 1, logs
+    assert (" mounted %s/%s on %s/%s, mount id " % (
+        t.top, SRC_ESC, t.top, MNT_ESC)).encode() in mounted[0], mounted
+    assert (" unmounted %s/%s, mount id " % (t.top, MNT_ESC)).encode() \
+        in unmounted[0], unmounted
+    for ln in logs:
+        assert not any(b >= 0x80 or b < 0x20 for b in ln[4:]), ln
+    assert mounts_under(t.root) == []
