@@ -51,8 +51,39 @@ def helper_bin():
     r = subprocess.run(["setcap", "cap_sys_admin,cap_setuid,cap_setgid+ep",
                         path], capture_output=True, text=True)
     need(r.returncode == 0, "setcap failed: " + r.stderr)
+    state_was = os.path.isdir(STATE)
+    had = set(os.listdir(STATE)) if state_was else set()
     yield path
     shutil.rmtree(top, ignore_errors=True)
+    remove_new_state(state_was, had)
+
+
+def remove_new_state(state_was, had):
+    """The records and lock files the session's helper runs made under
+    /run/shiftfs-helper go again (a record still naming a live mount
+    stays), and the directory too when it was not there before."""
+    if not os.path.isdir(STATE):
+        return
+    live = {f[0] for f in mountinfo()}
+    for name in sorted(set(os.listdir(STATE)) - had):
+        p = os.path.join(STATE, name)
+        if not name.endswith(".lock"):
+            try:
+                with open(p) as f:
+                    if any(x.split(" ")[0] in live
+                           for x in f.read().splitlines()):
+                        continue
+            except OSError:
+                continue
+        try:
+            os.unlink(p)
+        except OSError:
+            pass
+    if not state_was:
+        try:
+            os.rmdir(STATE)
+        except OSError:
+            pass
 
 
 def mounts_under(top):
@@ -131,11 +162,13 @@ def mount_opts(path):
 @pytest.fixture
 def policy():
     """policy(text) writes /etc/shiftfs/helper.conf (root's, 0644);
-    the old file (or its absence) comes back afterwards."""
+    the old file (its text, mode and owner; or its absence) comes back
+    afterwards."""
     old = None
     if os.path.exists(CONF):
         with open(CONF) as f:
             old = f.read()
+        st = os.stat(CONF)
     made_dir = not os.path.isdir(os.path.dirname(CONF))
 
     def write(text, mode=0o644):
@@ -152,6 +185,8 @@ def policy():
     else:
         with open(CONF, "w") as f:
             f.write(old)
+        os.chown(CONF, st.st_uid, st.st_gid)
+        os.chmod(CONF, st.st_mode & 0o7777)
 
 
 __all__ = ["helper_bin", "helper_tree", "policy", "run_helper",
