@@ -335,3 +335,40 @@ def test_home_layout_mounts_and_nested_dir_falls_back_with_the_reason(
     u = shiftctl_as(MAPPED, helper_bin, ["umount", nested], xdg)
     assert u.returncode == 0, u.stderr
     assert mounts_under(t.root) == []
+
+
+def test_user_volume_plugin_mounts_through_the_helper(helper_bin,
+                                                      helper_tree):
+    """shiftctl plugin serve run by the user (backend=auto, the volume's
+    mount point under $XDG_RUNTIME_DIR/shiftfs/private in the user's own
+    0700 tmpfs): the first Mount is a kernel idmapped mount made by the
+    helper (no daemon recorded), the last Unmount takes it down through
+    the helper."""
+    from plugin_util import Serve, call
+    t = helper_tree(MAPPED)
+    xdg = own_runtime_dir(t)
+    sock = os.path.join(xdg, "p.sock")
+    s = Serve(sock, os.path.join(xdg, "state"), user=MAPPED,
+              env={"XDG_RUNTIME_DIR": xdg,
+                   "SHIFTCTL_IDMAP_HELPER": helper_bin})
+    try:
+        assert call(sock, "/VolumeDriver.Create",
+                    {"Name": "hv", "Opts": {"source": t.src, "user": "1000",
+                                            "rootless": ""}}) == \
+            (200, {"Err": ""})
+        st, rep = call(sock, "/VolumeDriver.Mount", {"Name": "hv", "ID": "a"})
+        mnt = os.path.join(xdg, "shiftfs", "private", "volume-hv")
+        assert (st, rep) == (200, {"Mountpoint": mnt, "Err": ""}), s.text()
+        opts = mount_opts(mnt)
+        assert opts and "idmapped" in opts and "nosuid" in opts, opts
+        with open(os.path.join(xdg, "state", "volumes.json")) as f:
+            assert '"backend": "idmap"' in f.read().replace('":"', '": "')
+        assert call(sock, "/VolumeDriver.Unmount",
+                    {"Name": "hv", "ID": "a"}) == (200, {"Err": ""})
+        assert mount_opts(mnt) is None
+        assert call(sock, "/VolumeDriver.Remove", {"Name": "hv"}) == \
+            (200, {"Err": ""})
+    finally:
+        s.stop()
+    assert s.proc.returncode == 0, s.text()
+    assert mounts_under(t.root) == [xdg]
