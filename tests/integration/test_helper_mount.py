@@ -372,3 +372,29 @@ def test_user_volume_plugin_mounts_through_the_helper(helper_bin,
         s.stop()
     assert s.proc.returncode == 0, s.text()
     assert mounts_under(t.root) == [xdg]
+
+
+def test_status_of_a_helper_mount_active_then_stale(helper_bin, helper_tree):
+    """status shows a helper mount active with no daemon (never DEAD: it
+    has none); once it is gone without shiftctl umount (root unmounted
+    it), status lists it STALE once and drops the record."""
+    import json
+    t = helper_tree(MAPPED)
+    xdg = xdg_dir(t)
+    r = shiftctl_as(MAPPED, helper_bin,
+                    ["mount", "--rootless", "--user", "1000", t.src, t.mnt],
+                    xdg)
+    assert r.returncode == 0, r.stderr
+    s = shiftctl_as(MAPPED, helper_bin, ["status", "--json"], xdg)
+    assert s.returncode == 0, s.stderr
+    [o] = [x for x in json.loads(s.stdout) if x["mountpoint"] == t.mnt]
+    assert o["state"] == "active" and o["backend"] == "idmap", o
+    assert o.get("helper") is True and not o.get("pid"), o
+    subprocess.run(["umount", t.mnt], check=True)
+    s = shiftctl_as(MAPPED, helper_bin, ["status"], xdg)
+    assert s.returncode == 0, s.stderr
+    assert ("%s: %s, backend idmap, STALE: not mounted any more (unmounted "
+            "without shiftctl umount): its record was removed\n" % (
+                t.mnt, t.src)) in s.stdout, s.stdout
+    s = shiftctl_as(MAPPED, helper_bin, ["status"], xdg)
+    assert t.mnt not in s.stdout, s.stdout
