@@ -374,18 +374,35 @@ static bool mount_root(int fd)
 	       (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
 }
 
+/* Could the caller write the directory next (stat up), now or later?
+ * Its mode is theirs to change when its owner is one of their uids (a
+ * subordinate one through a user namespace of theirs), and its group bits
+ * are theirs when its group is one of their gids. */
+static bool writable(int next, const struct stat *up, const struct caller *c)
+{
+	if (subid_ranges_have(&c->uids, up->st_uid))
+		return true;
+	if ((up->st_mode & 0030) == 0030 &&
+	    subid_ranges_have(&c->gids, up->st_gid))
+		return true;
+	/* AT_EACCESS: the fs ids (the caller's); the real uid is root's */
+	return faccessat(next, "", W_OK | X_OK, AT_EMPTY_PATH | AT_EACCESS) ==
+	       0;
+}
+
 /* Could the caller rename the directory cur (with stat st) out of its
- * parent next (stat up)? A mount below it would move with it. */
+ * parent next (stat up), now or after a chmod of their own? A mount
+ * below it would move with it. */
 static bool renamable(int cur, const struct stat *st, int next,
 		      const struct stat *up, const struct caller *c)
 {
 	if (mount_root(cur))
 		return false; /* a mount point: EBUSY */
-	/* AT_EACCESS: the fs ids (the caller's); the real uid is root's */
-	if (faccessat(next, "", W_OK | X_OK, AT_EMPTY_PATH | AT_EACCESS) < 0)
+	if (!writable(next, up, c))
 		return false;
-	return !(up->st_mode & S_ISVTX) || st->st_uid == c->uid ||
-	       up->st_uid == c->uid;
+	return !(up->st_mode & S_ISVTX) ||
+	       subid_ranges_have(&c->uids, st->st_uid) ||
+	       subid_ranges_have(&c->uids, up->st_uid);
 }
 
 /* Dies unless the root (fd, stat st) of the mount holding a directory p

@@ -156,6 +156,29 @@ def test_mount_cannot_be_moved_into_victims_tree_by_renaming(helper_bin,
         "rc=%d %r)" % (r.returncode, r.stderr))
 
 
+def test_parent_made_read_only_first_still_counts_as_renamable(helper_bin,
+                                                               atk):
+    """The attacker makes their own top 0555 before the call, so that box
+    (in top) looks unrenamable, mounts on top/box/m, then makes top 0755
+    again and moves box into shiftfs-victim's 1777 directory. A directory
+    whose mode is the caller's to change counts as writable: refused."""
+    t = atk
+    v = victim_dir(t, "victim")
+    box = os.path.join(t.top, "box")
+    mkdirs(ATTACKER, os.path.join(box, "m"))
+    assert as_host_user(ATTACKER, ["chmod", "0555", t.top]).returncode == 0
+    r = run_helper(helper_bin, ATTACKER, ["mount"] + t.maps + [
+        t.src, os.path.join(box, "m")])
+    as_host_user(ATTACKER, ["chmod", "0755", t.top])
+    as_host_user(ATTACKER, ["mv", box, os.path.join(v, "box")])
+    assert mounts_under(v) == [], (
+        "the helper mount was moved into shiftfs-victim's tree (mount "
+        "rc=%d %r)" % (r.returncode, r.stderr))
+    assert r.returncode == 1
+    assert ("refused: you can rename %s, which would move the mount "
+            "anywhere you can write" % box) in r.stderr, r.stderr
+
+
 EXCHANGE = textwrap.dedent("""\
     import ctypes, os, subprocess, sys, time
     libc = ctypes.CDLL(None, use_errno=True)
