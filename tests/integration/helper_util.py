@@ -64,7 +64,9 @@ def remove_new_state(state_was, had):
     stays), and the directory too when it was not there before."""
     if not os.path.isdir(STATE):
         return
-    live = {f[0] for f in mountinfo()}
+    # the helper makes idmapped mounts only: a reused mount id of another
+    # kind of mount does not keep a record
+    live = {f[0] for f in mountinfo() if "idmapped" in f[5].split(",")}
     for name in sorted(set(os.listdir(STATE)) - had):
         p = os.path.join(STATE, name)
         if not name.endswith(".lock"):
