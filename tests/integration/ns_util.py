@@ -17,8 +17,19 @@ def private_run_user_and_tmp():
     """Move this (single-threaded) process into a new mount namespace with
     an empty tmpfs on /run/user and a copy-on-write /tmp (an overlay whose
     lower layer is the host's /tmp, so the build tree and scratch dirs
-    stay visible). Lasts as long as the process."""
+    stay visible). Returns a function that moves the process back (so
+    the next test file of the same pytest run sees the host again)."""
     libc = ctypes.CDLL(None, use_errno=True)
+    host = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+    cwd = os.getcwd()
+
+    def back():
+        if libc.setns(host, CLONE_NEWNS) != 0:
+            pytest.fail("setns(host mount namespace): %s" %
+                        os.strerror(ctypes.get_errno()))
+        os.close(host)
+        os.chdir(cwd)  # setns moved it to the namespace's root
+
     if libc.unshare(CLONE_NEWNS) != 0:
         pytest.fail("unshare(CLONE_NEWNS): %s" %
                     os.strerror(ctypes.get_errno()))
@@ -34,3 +45,4 @@ def private_run_user_and_tmp():
                     "lowerdir=/tmp,upperdir=%s/upper,workdir=%s/work" % (
                         scratch, scratch), "shiftfs-test-tmp", "/tmp"],
                    check=True)
+    return back

@@ -30,8 +30,9 @@ def own_run_user():
     """This file's tests decide what /run/user/UID and /tmp/shiftfs-UID
     are: they run with a /run/user and a /tmp of their own."""
     need_root_and_fuse()
-    private_run_user_and_tmp()
+    back = private_run_user_and_tmp()
     yield
+    back()
 
 
 @pytest.fixture

@@ -24,8 +24,9 @@ def own_run_user():
     test's mount namespace (ns_util): other tests' victim runs never see
     them."""
     need_root_and_fuse()
-    private_run_user_and_tmp()
+    back = private_run_user_and_tmp()
     yield
+    back()
 
 
 def victim_shiftctl(args):
