@@ -44,6 +44,20 @@ def setup_dirs(request, world_tmp):
         os.path.join(run, "shiftfs", "mounts")
 
 
+def records_of(statedir, mnt):
+    """The state records of mnt alone (root's /run/shiftfs/mounts is shared
+    with every other test running beside this one)."""
+    found = []
+    for f in os.listdir(statedir):
+        try:
+            with open(os.path.join(statedir, f)) as fh:
+                if json.load(fh).get("mountpoint") == mnt:
+                    found.append(os.path.join(statedir, f))
+        except (OSError, ValueError):
+            pass
+    return found
+
+
 def kill_daemon(mnt, user, env):
     r = run_shiftctl(["status", "--json", mnt], user=user, env=env)
     pid = json.loads(r.stdout)[0]["pid"]
@@ -102,8 +116,8 @@ def test_dead_unrecorded(setup_dirs, mounts):
     args = ["--backend=fuse", "--map=%d:200000:1" % host_user().pw_uid]
     mounts.mount(*args, src, mnt, user=user, env=env)
     kill_daemon(mnt, user, env)
-    for f in os.listdir(statedir):
-        os.unlink(os.path.join(statedir, f))
+    for f in records_of(statedir, mnt):
+        os.unlink(f)
     clear = "shiftctl umount --force %s" % mnt
     r = run_shiftctl(["status", "--json", mnt], user=user, env=env)
     rec = json.loads(r.stdout)[0]
@@ -132,7 +146,7 @@ def test_stale_record(setup_dirs, mounts):
     mine = [o for o in json.loads(r.stdout) if o["mountpoint"] == mnt]
     assert [o["state"] for o in mine] == ["stale"]
     assert "its record was removed" in mine[0]["problem"]
-    assert not os.listdir(statedir)
+    assert not records_of(statedir, mnt)
     r = run_shiftctl(["status"], user=user, env=env)
     assert mnt not in r.stdout
     # status MNT right after the mount went away
