@@ -15,14 +15,24 @@ an ordinary host user (shiftfs-atk), with the legitimate use beside it.
   on, so in the initial namespace the mount is now inside the victim's
   tree. The helper's own check after the attach ("MNT still resolves to
   the path given") runs before the rename and cannot see it.
+- the locked section waits on the caller's FUSE server: `umount MNT`
+  looks MNT's name up again under its parent after setresuid(0,0,0) and
+  with every signal blocked. With MNT in a FUSE filesystem of the
+  caller's own (allow_other: user_allow_other is set here), the server
+  answers the first lookups and never the one after the lock: the helper
+  waits forever as uid 0, which the caller cannot kill (EPERM), holding
+  the caller's lock; every further helper the caller starts waits on that
+  lock as uid 0 too: processes outside the caller's RLIMIT_NPROC, that
+  only root can end.
 """
 import os
+import shutil
 import signal
 import subprocess
 import time
 
 from attack import ATTACKER, VICTIM, as_host_user
-from conftest import mountinfo
+from conftest import mountinfo, need
 from helper_util import (CONF, STATE, helper_bin, helper_tree, ids,  # noqa: F401
                          run_helper)
 
@@ -132,3 +142,128 @@ def test_rename_of_a_plain_directory_in_own_ns_beside(helper_bin,
         assert os.path.isdir(os.path.join(vic, "other"))
     finally:
         ns.close()
+
+
+# --- the locked section waits on the caller's FUSE server -------------------
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def descendant(pid, comm, seconds=5.0):
+    """The first process below pid (or pid) whose comm starts with comm."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        todo = [pid]
+        while todo:
+            p = todo.pop()
+            try:
+                if open("/proc/%d/comm" % p).read().startswith(comm):
+                    return p
+                todo += [int(k) for k in open(
+                    "/proc/%d/task/%d/children" % (p, p)).read().split()]
+            except OSError:
+                pass
+        time.sleep(0.05)
+    return None
+
+
+class BlockFuse:
+    """shiftfs-atk's own FUSE server (tests/security/block_fuse.c) on
+    path, allow_other; it stops answering lookups after the number
+    written to self.block."""
+
+    def __init__(self, t, path):
+        need(shutil.which("cc") is not None, "needs a C compiler")
+        need(shutil.which("pkg-config") is not None, "needs pkg-config")
+        need(shutil.which("fusermount3") is not None, "needs fusermount3")
+        flags = subprocess.run(["pkg-config", "--cflags", "--libs",
+                                "fuse3"], capture_output=True, text=True)
+        need(flags.returncode == 0, "needs libfuse3-dev: " + flags.stderr)
+        self.bin = os.path.join(t.root, "block_fuse")
+        subprocess.run(["cc", "-o", self.bin,
+                        os.path.join(HERE, "block_fuse.c")] +
+                       flags.stdout.split(), check=True)
+        os.chmod(self.bin, 0o755)
+        self.block = os.path.join(t.top, "block")
+        self.path = path
+        self.p = subprocess.Popen(
+            ["runuser", "-u", ATTACKER, "--", "env",
+             "BLOCK_FUSE_FILE=" + self.block, self.bin, "-f", "-o",
+             "allow_other", path], cwd="/", stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        end = time.monotonic() + 5
+        while not [f for f in mountinfo() if f[4] == path]:
+            assert time.monotonic() < end, "the FUSE server did not mount"
+            time.sleep(0.05)
+        self.pid = descendant(self.p.pid, "block_fuse")
+
+    def stop_answering_after(self, n):
+        r = as_host_user(ATTACKER, ["sh", "-c", "echo %d > %s" %
+                                    (n, self.block)])
+        assert r.returncode == 0, r.stderr
+
+    def close(self):
+        if self.pid:
+            os.kill(self.pid, signal.SIGKILL)
+        self.p.wait(timeout=10)
+        subprocess.run(["umount", "-l", self.path], capture_output=True)
+
+
+def test_umount_does_not_wait_as_root_on_the_callers_fuse_server(
+        helper_bin, helper_tree):
+    """MNT inside shiftfs-atk's own FUSE filesystem; the server answers
+    the lookups of MNT made before the lock (2: STATX_MNT_ID and
+    STATX_MNT_ID_UNIQUE) and none after. The helper must finish, or stay
+    killable by its caller, within 5 s."""
+    t = atk_tree(helper_tree)
+    fdir = os.path.join(t.top, "fuse")
+    r = as_host_user(ATTACKER, ["mkdir", fdir])
+    assert r.returncode == 0, r.stderr
+    fs = BlockFuse(t, fdir)
+    mnt = os.path.join(fdir, "m")
+    um = None
+    try:
+        r = run_helper(helper_bin, ATTACKER,
+                       ["mount"] + t.maps + [t.src, mnt])
+        assert r.returncode == 0, r.stderr
+        fs.stop_answering_after(2)
+        um = subprocess.Popen(
+            ["runuser", "-u", ATTACKER, "--", "env", "-i", helper_bin,
+             "umount", mnt], cwd="/", stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        hp = descendant(um.pid, "shiftfs-idmap")
+        try:
+            um.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            uid = open("/proc/%d/status" % hp).read().split(
+                "Uid:")[1].split()[:3] if hp else "?"
+            k = as_host_user(ATTACKER, ["kill", "-KILL", str(hp)])
+            assert k.returncode == 0, (
+                "helper (uid %s) waits on the caller's FUSE server and "
+                "the caller cannot kill it: %s" % (uid, k.stderr.strip()))
+            um.wait(timeout=5)
+    finally:
+        fs.close()
+        if um:
+            um.wait(timeout=10)
+
+
+def test_umount_in_own_fuse_filesystem_beside(helper_bin, helper_tree):
+    """Beside it: with the server answering, a helper mount in the
+    caller's own FUSE filesystem unmounts through the helper."""
+    t = atk_tree(helper_tree)
+    fdir = os.path.join(t.top, "fuse")
+    r = as_host_user(ATTACKER, ["mkdir", fdir])
+    assert r.returncode == 0, r.stderr
+    fs = BlockFuse(t, fdir)
+    mnt = os.path.join(fdir, "m")
+    try:
+        r = run_helper(helper_bin, ATTACKER,
+                       ["mount"] + t.maps + [t.src, mnt])
+        assert r.returncode == 0, r.stderr
+        assert mnt in idmapped_targets(t.root)
+        r = run_helper(helper_bin, ATTACKER, ["umount", mnt])
+        assert r.returncode == 0, r.stderr
+        assert mnt not in idmapped_targets(t.root)
+    finally:
+        fs.close()
