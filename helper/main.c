@@ -174,15 +174,18 @@ static void as_root(void)
 }
 
 /*
- * For the locked section (records, mount, the checks after it) all uids
- * become root's (gids and groups stay the caller's; files are reached
- * with the caller's fsuid, see as_caller()): a process may signal or
- * prlimit() another only if its uid is the other's real or saved uid, so
- * the caller can no longer SIGSTOP the helper while it holds the lock,
- * SIGKILL it between move_mount and the checks after it, or change its
- * limits then. Not earlier: opening SRC and MNT may wait on the caller's
- * own FUSE server, and that wait must stay theirs to kill. The
- * capabilities stay the three.
+ * For the locked section of a mount (records, mount, the checks after
+ * it) all uids become root's (gids and groups stay the caller's; files
+ * are reached with the caller's fsuid, see as_caller()): a process may
+ * signal or prlimit() another only if its uid is the other's real or
+ * saved uid, so the caller can no longer SIGSTOP the helper while it
+ * holds the lock, SIGKILL it between move_mount and the checks after it,
+ * or change its limits then. Not earlier: opening SRC and MNT may wait on
+ * the caller's own FUSE server, and so may waiting for the caller's lock
+ * (held by another helper of theirs): those waits must stay theirs to
+ * kill, and nothing done as root's may look a name up in the caller's
+ * filesystems (umount takes root's uids only for the record, after
+ * umount2). The capabilities stay the three.
  */
 static void root_uids(void)
 {
@@ -712,14 +715,17 @@ static int cmd_mount(const struct helper_args *a, const struct caller *c,
 	src = open_src(a->src, c);
 	mnt = open_mnt(a->mnt, c);
 
-	block_signals();
-	root_uids();
+	/* The caller's own lock is waited for with the caller's uids (a
+	 * wait they can end), and held as root's from then on. */
 	as_root();
 	dir = rec_dir_open(c->uid);
 	if (dir < 0)
 		die(EXIT_FAIL, "%s: %s", HELPER_STATE_DIR,
 		    dir == -EPERM ? "not root's 0700 directory"
 				  : strerror(-dir));
+	block_signals();
+	root_uids();
+	as_root();
 	pm.dir = dir;
 	r = rec_load(dir, c->uid, &recs);
 	if (r < 0)
@@ -805,8 +811,11 @@ static int cmd_umount(const struct helper_args *a, const struct caller *c)
 		die(EXIT_FAIL, "%s: not a mount point",
 		    esc(a->mnt, mb, sizeof(mb)));
 
-	block_signals();
-	root_uids();
+	/* Lock, checks, the second lookup and the unmount keep the caller's
+	 * uids: MNT's parent may be their own FUSE filesystem, whose server
+	 * need never answer a lookup, and that wait (or one on the lock they
+	 * hold) must stay theirs to kill. Killed after the unmount, the
+	 * record goes at the next rec_load() (its mount is gone). */
 	as_root();
 	dir = rec_dir_open(c->uid);
 	if (dir < 0)
@@ -842,6 +851,8 @@ static int cmd_umount(const struct helper_args *a, const struct caller *c)
 	if (umount2(via, UMOUNT_NOFOLLOW | (a->lazy ? MNT_DETACH : 0)) < 0)
 		die(EXIT_FAIL, "%s: %s", esc(a->mnt, mb, sizeof(mb)),
 		    strerror(errno));
+	block_signals();
+	root_uids();
 	as_root();
 	recs.r[i] = recs.r[--recs.n];
 	r = rec_save(dir, c->uid, &recs);
