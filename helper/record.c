@@ -140,8 +140,14 @@ int rec_save(int dirfd, uid_t uid, const struct helper_recs *in)
 		int n = snprintf(line, sizeof(line), "%d %llu\n", in->r[i].id,
 				 in->r[i].uniq);
 
-		if (write(fd, line, (size_t)n) != n)
+		ssize_t w = write(fd, line, (size_t)n);
+
+		if (w != n) {
+			/* short (RLIMIT_FSIZE, a full disk): errno is stale */
+			if (w >= 0)
+				errno = EIO;
 			goto fail;
+		}
 	}
 	if (fsync(fd) < 0 || renameat(dirfd, tmp, dirfd, name) < 0)
 		goto fail;

@@ -269,3 +269,22 @@ def test_umount_in_own_fuse_filesystem_beside(helper_bin, helper_tree):
         assert mnt not in idmapped_targets(t.root)
     finally:
         fs.close()
+
+
+# --- a record that cannot be written ----------------------------------------
+
+def test_record_write_cut_short_by_rlimit_fsize_names_the_cause(
+        helper_bin, helper_tree):
+    """The caller's RLIMIT_FSIZE is inherited by the helper; the record
+    write is then cut short. The mount must not be made (it is not), and
+    the message must not name a stale errno ("No such file or directory"
+    from the unlink of the temporary file before it)."""
+    t = atk_tree(helper_tree)
+    r = subprocess.run(["runuser", "-u", ATTACKER, "--", "prlimit",
+                        "--fsize=1", "env", "-i", helper_bin, "mount"] +
+                       t.maps + [t.src, t.mnt], capture_output=True,
+                       text=True, timeout=60, cwd="/")
+    assert r.returncode == 1, r.stderr
+    assert idmapped_targets(t.root) == []
+    assert "No such file or directory" not in r.stderr, r.stderr
+    assert "Input/output error" in r.stderr, r.stderr
