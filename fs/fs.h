@@ -64,6 +64,7 @@ enum sfs_creds_mode {
 #define SFS_INODE_REF 0x04    /* clock: used since the hand last passed */
 #define SFS_INODE_SYMLINK 0x08
 #define SFS_INODE_DEAD 0x10   /* forgotten while pinned: freed at last put */
+#define SFS_INODE_STATKIDS 0x20 /* dir: a file in it was looked up */
 
 struct sfs_inode {
 	struct sfs_inode *next; /* hash chain */
@@ -191,6 +192,12 @@ int sfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 struct sfs_inode *sfs_lookup_known(struct sfs *fs, int dfd, const char *name,
 				   struct stat *st);
 void sfs_unref(struct sfs *fs, struct sfs_inode *inode, uint64_t n);
+/*
+ * A directory whose files someone stats (LOOKUP of a non-directory in
+ * it): its READDIRPLUS gives attributes of known entries from then on.
+ */
+void sfs_mark_statkids(struct sfs *fs, struct sfs_inode *dir);
+bool sfs_statkids(struct sfs *fs, struct sfs_inode *dir);
 /* Path through /proc for calls that have no fd-relative form. */
 void sfs_proc_path(char *buf, size_t len, int fd);
 #define SFS_PROC_PATH_MAX 32

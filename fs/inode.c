@@ -651,6 +651,23 @@ struct sfs_inode *sfs_lookup_known(struct sfs *fs, int dfd, const char *name,
 	return inode;
 }
 
+void sfs_mark_statkids(struct sfs *fs, struct sfs_inode *dir)
+{
+	pthread_mutex_lock(&fs->table.lock);
+	dir->flags |= SFS_INODE_STATKIDS;
+	pthread_mutex_unlock(&fs->table.lock);
+}
+
+bool sfs_statkids(struct sfs *fs, struct sfs_inode *dir)
+{
+	bool set;
+
+	pthread_mutex_lock(&fs->table.lock);
+	set = dir->flags & SFS_INODE_STATKIDS;
+	pthread_mutex_unlock(&fs->table.lock);
+	return set;
+}
+
 void sfs_unref(struct sfs *fs, struct sfs_inode *inode, uint64_t n)
 {
 	struct sfs_table *t = &fs->table;
