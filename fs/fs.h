@@ -112,6 +112,7 @@ struct sfs {
 	char *cache_opt;
 	char *max_write_opt;
 	char *fd_cache_opt;
+	char *stats_file;
 	int identity;
 	int rootless_self;
 	int writeback;
@@ -273,11 +274,12 @@ void sfs_killpriv_v2_arm(void);
 /*
  * stats.c: the request counter. sfs_stats_wrap() wraps every handler of ops
  * (before fuse_session_new); sfs_stats_start() blocks SIGUSR1 and starts the
- * thread that logs the counts on it (after fuse_daemonize(), before the loop
- * starts any worker). 0 or -errno.
+ * thread that logs the counts on it and, with file (absolute, -o
+ * stats_file=), writes them there as JSON (after fuse_daemonize(), before
+ * the loop starts any worker). 0 or -errno.
  */
 void sfs_stats_wrap(struct fuse_lowlevel_ops *ops);
-int sfs_stats_start(void);
+int sfs_stats_start(const char *file);
 void sfs_stats_log(void);
 
 /* ops_*.c: the lowlevel op handlers */

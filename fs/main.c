@@ -63,6 +63,7 @@ static const struct fuse_opt sfs_opts[] = {
 	SFS_OPT("writeback", writeback, 1),
 	SFS_OPT("max_write=%s", max_write_opt, 0),
 	SFS_OPT("fd_cache=%s", fd_cache_opt, 0),
+	SFS_OPT("stats_file=%s", stats_file, 0),
 	/* Recorded here and kept for the mount itself. */
 	SFS_OPT("suid", suid, 1),
 	FUSE_OPT_KEY("suid", FUSE_OPT_KEY_KEEP),
@@ -192,6 +193,8 @@ static void usage(const char *prog)
 	       "1048576)\n"
 	       "    -o fd_cache=N          at most N cached inode fds (default "
 	       "4096; 0: one fd per cached inode)\n"
+	       "    -o stats_file=PATH     write request counts there on "
+	       "SIGUSR1\n"
 	       "    -o suid, -o dev        allow setuid files, device nodes\n"
 	       "    -o ro                  read-only\n"
 	       "    -o allow_other         others may access (automatic as "
@@ -427,6 +430,8 @@ static void parse_other(struct sfs *fs)
 				  parse_u32_reason(r), SFS_FD_CACHE_MAX);
 		fs->fd_cache = v;
 	}
+	if (fs->stats_file && fs->stats_file[0] != '/')
+		opt_error("stats_file=%s: not an absolute path", fs->stats_file);
 #ifdef SHIFT_TEST_HOOKS
 	fs->test_fail_after_create =
 		getenv("SHIFTFS_TEST_FAIL_AFTER_CREATE") &&
@@ -608,7 +613,7 @@ static void free_options(struct sfs *fs)
 		      &fs->pid,		 &fs->subuid_file, &fs->subgid_file,
 		      &fs->owner,	 &fs->user,	   &fs->overflow_uid,
 		      &fs->overflow_gid, &fs->cache_opt,   &fs->max_write_opt,
-		      &fs->fd_cache_opt};
+		      &fs->fd_cache_opt, &fs->stats_file};
 	size_t i;
 
 	for (i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
@@ -742,7 +747,7 @@ int main(int argc, char *argv[])
 			  "can only be owned by disk uid %u",
 			  (unsigned int)fs.euid);
 	fuse_daemonize(opts.foreground);
-	if (sfs_stats_start() < 0)
+	if (sfs_stats_start(fs.stats_file) < 0)
 		shift_log(SHIFT_LOG_NOTICE, "no request counter on SIGUSR1");
 
 	/* A positive result is the signal that ended the loop: clean. */

@@ -6,7 +6,15 @@
  *
  *   shiftfs: stats: WRITE 1024 requests, mean 11.2 us
  *
- * then "stats: total N requests". Counting is two clock_gettime() (vDSO)
+ * then "stats: total N requests"; with -o stats_file=PATH it also writes
+ * them to PATH (a temporary file renamed over it, so a reader sees one
+ * whole dump), for shiftctl status --stats:
+ *
+ *   {"pid": 1234, "seq": 3, "total": 1100,
+ *    "ops": [{"op": "WRITE", "requests": 1024, "mean_us": 11.2}, ...]}
+ *
+ * seq counts the dumps, so a reader that signalled knows when its answer
+ * is there. Counting is two clock_gettime() (vDSO)
  * and two relaxed atomic adds per request; it is always on. A request is
  * counted when its handler starts (so before its reply); the mean is over
  * the requests whose handlers have returned, nearly all of them.
@@ -14,12 +22,18 @@
  * The handlers are wrapped at startup (sfs_stats_wrap()), so the op table
  * in main.c stays as it is: each wrapper calls the original from a copy.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fs.h"
 #include "log.h"
@@ -204,24 +218,129 @@ void sfs_stats_log(void)
 		  (unsigned long long)total);
 }
 
+/* -o stats_file=: its directory (opened at start) and name */
+static int file_dir = -1;
+static char file_name[NAME_MAX + 1];
+static char file_tmp[NAME_MAX + 16];
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The counts as JSON into the file, atomically (write, rename). */
+static int stats_write(uint64_t seq)
+{
+	char buf[OP_COUNT * 80 + 128];
+	uint64_t total = 0;
+	size_t len;
+	int i, fd, r, first = 1;
+
+	len = (size_t)snprintf(buf, sizeof(buf), "{\"pid\": %ld, \"seq\": %llu, "
+			       "\"ops\": [", (long)getpid(),
+			       (unsigned long long)seq);
+	for (i = 0; i < OP_COUNT; i++) {
+		uint64_t n = atomic_load_explicit(&counts[i].n,
+						  memory_order_relaxed);
+		uint64_t ns = atomic_load_explicit(&counts[i].ns,
+						   memory_order_relaxed);
+
+		if (!n)
+			continue;
+		total += n;
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+					"%s{\"op\": \"%s\", \"requests\": %llu, "
+					"\"mean_us\": %.1f}",
+					first ? "" : ", ", op_names[i],
+					(unsigned long long)n,
+					(double)ns / (double)n / 1e3);
+		first = 0;
+	}
+	len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+				"], \"total\": %llu}\n",
+				(unsigned long long)total);
+	fd = openat(file_dir, file_tmp,
+		    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, buf, len);
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	if (!r && renameat(file_dir, file_tmp, file_dir, file_name) < 0)
+		r = -errno;
+	if (r)
+		unlinkat(file_dir, file_tmp, 0);
+	return r;
+}
+
 /* The thread that waits for SIGUSR1 (blocked in every other thread). */
 static void *stats_thread(void *arg)
 {
 	sigset_t *set = arg;
-	int sig;
+	uint64_t seq = 0;
+	int sig, r, last = 0;
 
-	for (;;)
-		if (sigwait(set, &sig) == 0 && sig == SIGUSR1)
-			sfs_stats_log();
+	for (;;) {
+		if (sigwait(set, &sig) != 0 || sig != SIGUSR1)
+			continue;
+		sfs_stats_log();
+		if (file_dir < 0)
+			continue;
+		r = stats_write(++seq);
+		if (r && r != last) /* once per cause */
+			shift_log(SHIFT_LOG_WARNING,
+				  "stats: cannot write %s: %s", file_name,
+				  strerror(-r));
+		last = r;
+	}
 	return NULL;
 }
 
-int sfs_stats_start(void)
+/* Opens file's directory; the file itself is written on each SIGUSR1. */
+static int stats_file_open(const char *file)
+{
+	const char *slash = strrchr(file, '/');
+	char dir[PATH_MAX];
+	size_t dlen = (size_t)(slash - file);
+
+	if (!slash[1] || strlen(slash + 1) > NAME_MAX - 8 ||
+	    dlen >= sizeof(dir))
+		return -ENAMETOOLONG;
+	memcpy(dir, file, dlen);
+	dir[dlen ? dlen : 1] = '\0';
+	if (!dlen)
+		dir[0] = '/';
+	file_dir = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (file_dir < 0)
+		return -errno;
+	snprintf(file_name, sizeof(file_name), "%s", slash + 1);
+	snprintf(file_tmp, sizeof(file_tmp), ".%s.tmp", slash + 1);
+	return 0;
+}
+
+int sfs_stats_start(const char *file)
 {
 	static sigset_t set;
 	pthread_t t;
 	int r;
 
+	if (file) {
+		r = stats_file_open(file);
+		if (r < 0)
+			shift_log(SHIFT_LOG_WARNING,
+				  "stats_file=%s: %s: request counts only in "
+				  "the log", file, strerror(-r));
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	r = pthread_sigmask(SIG_BLOCK, &set, NULL);

@@ -1,21 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * shiftctl status: the active shifted mounts (mount.h, mount/status.c
- * gathers them from the state records and mountinfo), as text or --json.
+ * gathers them from the state records and mountinfo), as text or --json;
+ * --stats adds each FUSE daemon's request counts.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mount.h"
+#include "parse_int.h"
 #include "shiftctl.h"
 
-enum { OPT_JSON = OPT_VERB_FIRST };
+enum { OPT_JSON = OPT_VERB_FIRST, OPT_STATS };
 
 /* clang-format off */
 static const struct opt_def status_defs[] = {
 	{"json", no_argument, OPT_JSON,
 	 "     --json                 print a JSON array\n"},
+	{"stats", no_argument, OPT_STATS,
+	 "     --stats                with each FUSE daemon's requests per\n"
+	 "                            operation and their mean time\n"},
 	OPT_DEF_HELP,
 	OPT_DEF_END,
 };
@@ -31,10 +36,51 @@ static void usage(void)
 	      "backend and maps (or only MNT).\n",
 	      stdout);
 	opts_help(stdout, groups);
-	fputs("\nExit status: 0 ok, 1 failure (MNT is not a shifted mount, or\n"
-	      "its daemon is dead), 2 usage error.\n"
+	fputs("\nExit status: 0 ok, 1 failure (MNT is not a shifted mount, its\n"
+	      "daemon is dead, or --stats got no counts from it), 2 usage\n"
+	      "error.\n"
 	      "\nFor more details see shiftctl-mount(1).\n",
 	      stdout);
+}
+
+static int by_requests(const void *a, const void *b)
+{
+	long long x = state_int(*(struct json_object *const *)a, "requests");
+	long long y = state_int(*(struct json_object *const *)b, "requests");
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* "  requests: N" and one line per operation, most requests first. */
+static void print_stats(struct json_object *o)
+{
+	struct json_object *st = json_object_object_get(o, "stats"), *ops;
+	struct json_object *v[64];
+	char buf[32];
+	size_t i, n;
+
+	if (!st) {
+		if (json_object_object_get(o, "stats_unavailable"))
+			printf("  requests: unavailable: %s\n",
+			       state_str(o, "stats_unavailable"));
+		return;
+	}
+	ops = json_object_object_get(st, "ops");
+	n = json_object_array_length(ops);
+	if (n > sizeof(v) / sizeof(v[0]))
+		n = sizeof(v) / sizeof(v[0]);
+	for (i = 0; i < n; i++)
+		v[i] = json_object_array_get_idx(ops, i);
+	qsort(v, n, sizeof(v[0]), by_requests);
+	printf("  requests: %s since the daemon started\n",
+	       fmt_count((unsigned long long)state_int(st, "total"), buf));
+	for (i = 0; i < n; i++)
+		printf("    %-16s %12s  mean %.1f us\n", state_str(v[i], "op"),
+		       fmt_count((unsigned long long)state_int(v[i],
+							     "requests"),
+				 buf),
+		       json_object_get_double(
+			       json_object_object_get(v[i], "mean_us")));
 }
 
 static void print_text(struct json_object *list)
@@ -81,6 +127,7 @@ static void print_text(struct json_object *list)
 			printf(", %s mount not recorded by shiftctl: maps "
 			       "unknown\n",
 			       state_str(o, "fstype"));
+			print_stats(o);
 			continue;
 		}
 		printf(", %s, uid map %s, gid map %s%s\n",
@@ -90,6 +137,7 @@ static void print_text(struct json_object *list)
 			       json_object_object_get(o, "read_only"))
 			       ? ", read-only"
 			       : "");
+		print_stats(o);
 	}
 }
 
@@ -98,15 +146,19 @@ int cmd_status(int argc, char **argv)
 	struct json_object *list;
 	const char *only = NULL;
 	char mnt[PATH_MAX];
-	bool json = false;
+	bool json = false, stats = false;
 	struct opts p;
 	int ch, r, state_err;
+	size_t i;
 
 	opts_init(&p, "h", groups);
 	while ((ch = opts_next(&p, argc, argv)) != -1) {
 		switch (ch) {
 		case OPT_JSON:
 			json = true;
+			break;
+		case OPT_STATS:
+			stats = true;
 			break;
 		case 'h':
 			usage();
@@ -148,6 +200,15 @@ int cmd_status(int argc, char **argv)
 			    "dead")
 		    ? EXIT_FAIL
 		    : EXIT_OK;
+	/* Asked of active mounts only (a dead or stale one is listed so). */
+	for (i = 0; stats && i < json_object_array_length(list); i++) {
+		struct json_object *o = json_object_array_get_idx(list, i);
+
+		if (!strcmp(state_str(o, "state"), "active") &&
+		    mount_status_stats(o) < 0 && only &&
+		    !strcmp(state_str(o, "backend"), "fuse"))
+			r = EXIT_FAIL;
+	}
 	if (json) {
 		json_print(list);
 		return r;

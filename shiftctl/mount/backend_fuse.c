@@ -145,19 +145,44 @@ static int open_log(struct mount_result *r)
 	return fd;
 }
 
+/*
+ * ",stats_file=PATH": where the daemon writes its request counts on
+ * SIGUSR1 for status --stats, beside the mount's record (the state
+ * directory, ours alone); "" when there is none. fuse_opt takes "\\," as
+ * a comma inside an option.
+ */
+static void stats_opt(const char *mnt, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	size_t o = 0, i;
+
+	buf[0] = '\0';
+	if (mount_stats_path(mnt, path, sizeof(path), true) < 0)
+		return;
+	o = (size_t)snprintf(buf, len, ",stats_file=");
+	for (i = 0; path[i] && o + 3 < len; i++) {
+		if (path[i] == ',' || path[i] == '\\')
+			buf[o++] = '\\';
+		buf[o++] = path[i];
+	}
+	buf[path[i] ? 0 : o] = '\0';
+}
+
 /* Dies: options too long for the daemon. */
 static void build_fuse_opts(const struct mount_opts *o,
 			    const struct mount_result *r,
 			    const struct idmaps *m, char *buf, size_t len)
 {
 	static char u[IDMAP_MAX_RANGES * 36], g[IDMAP_MAX_RANGES * 36];
+	static char st[2 * PATH_MAX + 16];
 	size_t n;
 
 	idmap_format_opt(&m->uid, u, sizeof(u));
 	idmap_format_opt(&m->gid, g, sizeof(g));
+	stats_opt(r->mnt, st, sizeof(st));
 	n = (size_t)snprintf(buf, len,
-			     "uidmap=%s,gidmap=%s%s%s%s%s",
-			     u, g,
+			     "uidmap=%s,gidmap=%s%s%s%s%s%s",
+			     u, g, st,
 			     o->read_only ? ",ro" : "",
 			     r->auto_allow_other ? ",allow_other" : "",
 			     o->fuse_opts ? "," : "",

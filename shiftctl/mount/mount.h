@@ -137,6 +137,17 @@ enum unmount_status mount_unmount(const struct unmount_opts *o,
 int mount_status_list(const char *only, struct json_object **list,
 		      int *state_err);
 
+/*
+ * status --stats: the request counts of the FUSE daemon of record o (one
+ * of mount_status_list()'s), added to o as "stats" ({"total": N, "ops":
+ * [{"op", "requests", "mean_us"}...]}), or as "stats_unavailable" (why
+ * not: no daemon for this backend, not recorded, daemon gone or silent).
+ * Only the daemon whose pid and start time the record holds is signalled
+ * (SIGUSR1); it writes the counts into the mount's state directory, which
+ * only we can write. Returns 0 or -1 (unavailable).
+ */
+int mount_status_stats(struct json_object *o);
+
 /* Canonical absolute path of a mount point even when the mount is dead
  * (ENOTCONN): realpath of the parent plus the last component. */
 int mnt_canonical(const char *path, char *out, size_t len);

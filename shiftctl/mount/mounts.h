@@ -47,6 +47,8 @@ int state_write(const char *mnt, struct json_object *obj);
 int state_read(const char *mnt, struct json_object **obj);
 /* Remove the state of mnt (0 also when there was none). */
 int state_remove(const char *mnt);
+/* Where mnt's FUSE daemon writes its request counts (state_path, .stats). */
+int mount_stats_path(const char *mnt, char *buf, size_t len, bool create);
 
 /* Called for each state file (parsed) in the directory; the callback does
  * not own obj. Return non-zero to stop. */

@@ -212,9 +212,23 @@ int state_remove(const char *mnt)
 		return r == -ENOENT ? 0 : r;
 	if (unlink(path) < 0 && errno != ENOENT)
 		return -errno;
-	/* The FUSE daemon's log lives beside it. */
+	/* The FUSE daemon's log and request counts live beside it. */
 	strcpy(path + strlen(path) - strlen(".json"), ".log");
 	unlink(path);
+	strcpy(path + strlen(path) - strlen(".log"), ".stats");
+	unlink(path);
+	return 0;
+}
+
+int mount_stats_path(const char *mnt, char *buf, size_t len, bool create)
+{
+	int r = state_path(mnt, buf, len, create);
+
+	if (r < 0)
+		return r;
+	if (strlen(buf) + 2 > len)
+		return -ENAMETOOLONG;
+	strcpy(buf + strlen(buf) - strlen(".json"), ".stats");
 	return 0;
 }
 

@@ -5,11 +5,20 @@
  * is really mounted. A state file whose mount is gone is stale: dropped,
  * and listed once as "stale"; a fuse.shiftfs or idmapped mount without one
  * is still listed. A FUSE mount whose daemon is gone is listed "dead".
+ * With --stats, a recorded FUSE mount's daemon is asked for its request
+ * counts (mount_status_stats()).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "cleanup.h"
 
 #include "mounts.h"
 
@@ -170,5 +179,122 @@ int mount_status_list(const char *only, struct json_object **list,
 			json_object_get(json_object_array_get_idx(c.stale, i)));
 	json_object_put(c.stale);
 	*list = c.list;
+	return 0;
+}
+
+#define STATS_WAIT_MS 3000
+#define STATS_MAX 65536
+
+static void unavailable(struct json_object *o, const char *why)
+{
+	json_object_object_add(o, "stats_unavailable",
+			       json_object_new_string(why));
+}
+
+/*
+ * The daemon's last dump, if it is a regular file of ours that nobody else
+ * can write, and names pid: a new reference, or NULL.
+ */
+static struct json_object *read_stats(const char *path, long long pid)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct json_object *obj;
+	char buf[STATS_MAX];
+	struct stat st;
+	ssize_t n;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 022))
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	obj = json_tokener_parse(buf);
+	if (!obj || !json_object_is_type(obj, json_type_object) ||
+	    state_int(obj, "pid") != pid ||
+	    !json_object_is_type(json_object_object_get(obj, "ops"),
+				 json_type_array)) {
+		json_object_put(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+int mount_status_stats(struct json_object *o)
+{
+	const char *backend = state_str(o, "backend");
+	const char *mnt = state_str(o, "mountpoint");
+	long long pid = state_int(o, "pid");
+	long long start = state_int(o, "pid_start");
+	struct json_object *old, *now = NULL, *stats;
+	struct timespec ts = {0, 10 * 1000000L};
+	unsigned long long t;
+	char path[PATH_MAX], why[PATH_MAX + 300], state;
+	long long seq;
+	int waited;
+
+	if (strcmp(backend, "fuse")) {
+		snprintf(why, sizeof(why),
+			 "no daemon: the kernel shifts %s mounts, there are "
+			 "no requests to count",
+			 backend);
+		unavailable(o, why);
+		return -1;
+	}
+	if (!json_object_get_boolean(json_object_object_get(o, "recorded")) ||
+	    pid <= 0 || start < 0) {
+		unavailable(o, "not mounted by shiftctl: its daemon is not "
+			       "known");
+		return -1;
+	}
+	if (!strcmp(state_str(o, "state"), "dead") ||
+	    proc_stat((pid_t)pid, &state, &t) < 0 || state == 'Z' ||
+	    t != (unsigned long long)start) {
+		snprintf(why, sizeof(why), "its shiftfs daemon (pid %lld) is "
+			 "gone", pid);
+		unavailable(o, why);
+		return -1;
+	}
+	if (mount_stats_path(mnt, path, sizeof(path), false) < 0) {
+		unavailable(o, "no state directory for its request counts");
+		return -1;
+	}
+	old = read_stats(path, pid);
+	seq = old ? state_int(old, "seq") : -1;
+	json_object_put(old);
+	if (kill((pid_t)pid, SIGUSR1) < 0) {
+		snprintf(why, sizeof(why),
+			 "cannot signal its shiftfs daemon (pid %lld): %s", pid,
+			 strerror(errno));
+		unavailable(o, why);
+		return -1;
+	}
+	for (waited = 0; waited < STATS_WAIT_MS; waited += 10) {
+		nanosleep(&ts, NULL);
+		now = read_stats(path, pid);
+		if (now && state_int(now, "seq") > seq)
+			break;
+		json_object_put(now);
+		now = NULL;
+	}
+	if (!now) {
+		snprintf(why, sizeof(why),
+			 "its shiftfs daemon (pid %lld) wrote no request "
+			 "counts to %s within %d s (mounted by an older "
+			 "shiftctl?)",
+			 pid, path, STATS_WAIT_MS / 1000);
+		unavailable(o, why);
+		return -1;
+	}
+	stats = json_object_new_object();
+	json_object_object_add(
+		stats, "total",
+		json_object_new_int64(state_int(now, "total")));
+	json_object_object_add(
+		stats, "ops",
+		json_object_get(json_object_object_get(now, "ops")));
+	json_object_object_add(o, "stats", stats);
+	json_object_put(now);
 	return 0;
 }
