@@ -56,9 +56,6 @@ void sfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	} else if (err) {
 		fuse_reply_err(req, err);
 	} else {
-		/* Someone stats files here: see add_entry(). */
-		if (!S_ISDIR(e.attr.st_mode))
-			sfs_mark_statkids(sfs_data(req), sfs_inode(req, parent));
 		reply_entry_ref(req, &e);
 	}
 }
