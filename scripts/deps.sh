@@ -18,7 +18,7 @@ packages=(
 	libmicrohttpd-dev
 	acl attr libcap2-bin uidmap util-linux e2fsprogs
 	python3 python3-pytest mandoc shellcheck zsh
-	bindfs fio time
+	bindfs fio time strace
 )
 # shellcheck source=scripts/apt-install.sh
 . "$(dirname "$0")/apt-install.sh"
