@@ -692,6 +692,19 @@ static void undo(struct pre_move *pm, int tree)
 	}
 }
 
+/* The caller's record directory, locked (rec_dir_open); dies if it is not
+ * root's 0700 directory or cannot be had. */
+static int state_dir(uid_t uid)
+{
+	int dir = rec_dir_open(uid);
+
+	if (dir < 0)
+		die(EXIT_FAIL, "%s: %s", HELPER_STATE_DIR,
+		    dir == -EPERM ? "not root's 0700 directory"
+				  : strerror(-dir));
+	return dir;
+}
+
 static int cmd_mount(const struct helper_args *a, const struct caller *c,
 		     const struct helper_policy *p)
 {
@@ -718,11 +731,7 @@ static int cmd_mount(const struct helper_args *a, const struct caller *c,
 	/* The caller's own lock is waited for with the caller's uids (a
 	 * wait they can end), and held as root's from then on. */
 	as_root();
-	dir = rec_dir_open(c->uid);
-	if (dir < 0)
-		die(EXIT_FAIL, "%s: %s", HELPER_STATE_DIR,
-		    dir == -EPERM ? "not root's 0700 directory"
-				  : strerror(-dir));
+	dir = state_dir(c->uid);
 	block_signals();
 	root_uids();
 	as_root();
@@ -817,11 +826,7 @@ static int cmd_umount(const struct helper_args *a, const struct caller *c)
 	 * hold) must stay theirs to kill. Killed after the unmount, the
 	 * record goes at the next rec_load() (its mount is gone). */
 	as_root();
-	dir = rec_dir_open(c->uid);
-	if (dir < 0)
-		die(EXIT_FAIL, "%s: %s", HELPER_STATE_DIR,
-		    dir == -EPERM ? "not root's 0700 directory"
-				  : strerror(-dir));
+	dir = state_dir(c->uid);
 	r = rec_load(dir, c->uid, &recs);
 	if (r < 0)
 		die(EXIT_FAIL, "%s/%u: %s", HELPER_STATE_DIR,
