@@ -767,32 +767,6 @@ static int cmd_mount(const struct helper_args *a, const struct caller *c,
 	return EXIT_OK;
 }
 
-/* MNT's parent as the caller, and the mount id of the name under it. */
-static int mount_at(const char *mnt, int *pfd, const char **name, int *id,
-		    unsigned long long *uniq)
-{
-	char parent[PATH_MAX];
-	char *slash;
-	int r;
-
-	if (snprintf(parent, sizeof(parent), "%s", mnt) >= (int)sizeof(parent))
-		return -ENAMETOOLONG;
-	slash = strrchr(parent, '/');
-	if (!slash || !slash[1])
-		return -EINVAL;
-	*name = mnt + (slash - parent) + 1;
-	if (!strcmp(*name, ".") || !strcmp(*name, ".."))
-		return -EINVAL;
-	if (slash == parent)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	*pfd = fdpath_open(parent, O_DIRECTORY);
-	if (*pfd < 0)
-		return *pfd;
-	r = mnt_id_at(*pfd, *name, id, uniq);
-	return r;
-}
 
 static int cmd_umount(const struct helper_args *a, const struct caller *c)
 {
@@ -807,7 +781,7 @@ static int cmd_umount(const struct helper_args *a, const struct caller *c)
 	int id, now, r;
 
 	as_caller(c);
-	r = mount_at(a->mnt, &pfd, &name, &id, &uniq);
+	r = mnt_id_of_path(a->mnt, &pfd, &name, &id, &uniq); /* as the caller */
 	if (r == -ELOOP || r == -ESTALE)
 		die(EXIT_FAIL,
 		    "%s: has a symlink or \"..\" on it, or changed while it "

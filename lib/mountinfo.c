@@ -214,32 +214,42 @@ int mnt_by_id(int id, struct mnt_entry *out)
 	return r ? 0 : -ENOENT;
 }
 
-int umount_checked(const char *target, int id, int flags)
+int mnt_id_of_path(const char *path, int *pfd, const char **name, int *id,
+		   unsigned long long *uniq)
 {
-	char parent[PATH_MAX], via[PATH_MAX + 64];
-	unsigned long long uniq;
-	_cleanup_close_ int pfd = -1;
-	const char *name;
+	char parent[PATH_MAX];
 	char *slash;
-	int now, r;
 
-	if (snprintf(parent, sizeof(parent), "%s", target) >=
-	    (int)sizeof(parent))
+	*pfd = -1;
+	if (snprintf(parent, sizeof(parent), "%s", path) >= (int)sizeof(parent))
 		return -ENAMETOOLONG;
 	slash = strrchr(parent, '/');
-	if (!slash || !slash[1] || target[0] != '/')
+	if (!slash || !slash[1] || path[0] != '/')
 		return -EINVAL; /* "/" itself is never ours */
-	name = target + (slash - parent) + 1;
+	*name = path + (slash - parent) + 1;
+	if (!strcmp(*name, ".") || !strcmp(*name, ".."))
+		return -EINVAL;
 	if (slash == parent)
 		slash[1] = '\0';
 	else
 		*slash = '\0';
-	pfd = fdpath_open(parent, O_DIRECTORY);
-	if (pfd < 0)
-		return pfd == -ELOOP ? -ESTALE : pfd;
-	r = mnt_id_at(pfd, name, &now, &uniq);
+	*pfd = fdpath_open(parent, O_DIRECTORY);
+	if (*pfd < 0)
+		return *pfd;
+	return mnt_id_at(*pfd, *name, id, uniq);
+}
+
+int umount_checked(const char *target, int id, int flags)
+{
+	char via[PATH_MAX + 64];
+	unsigned long long uniq;
+	_cleanup_close_ int pfd = -1;
+	const char *name;
+	int now, r;
+
+	r = mnt_id_of_path(target, &pfd, &name, &now, &uniq);
 	if (r < 0)
-		return r;
+		return r == -ELOOP ? -ESTALE : r;
 	if (now != id)
 		return -ESTALE;
 	snprintf(via, sizeof(via), "/proc/self/fd/%d/%s", pfd, name);

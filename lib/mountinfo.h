@@ -61,6 +61,16 @@ int mnt_id_at(int dirfd, const char *name, int *id, unsigned long long *uniq);
 int mnt_by_id(int id, struct mnt_entry *out);
 
 /*
+ * The absolute path's parent opened with fdpath_open(O_DIRECTORY) into
+ * *pfd, *name pointing at its last component in path, and the mount ids
+ * of that name (mnt_id_at). 0, -ENAMETOOLONG, -EINVAL (not absolute, "/",
+ * or a last component "." or ".."), fdpath_open()'s -ELOOP / -ESTALE, or
+ * -errno. *pfd is the caller's to close whenever it is >= 0.
+ */
+int mnt_id_of_path(const char *path, int *pfd, const char **name, int *id,
+		   unsigned long long *uniq);
+
+/*
  * Unmount the mount with id id whose mount point is target (canonical):
  * target's parent is opened with fdpath_open(), the mount id of the
  * name under it is checked, and umount2 acts on that very name through

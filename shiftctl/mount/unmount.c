@@ -219,25 +219,13 @@ static bool recorded(struct json_object *st, const struct mnt_entry *e,
 static int find_mount(const char *mnt, struct mnt_entry *e,
 		      unsigned long long *uniq)
 {
-	char parent[PATH_MAX];
 	_cleanup_close_ int pfd = -1;
 	const char *name;
-	char *slash;
 	int id, r;
 
-	snprintf(parent, sizeof(parent), "%s", mnt);
-	slash = strrchr(parent, '/');
-	if (!slash || !slash[1])
-		return -ENOENT;
-	name = mnt + (slash - parent) + 1;
-	if (slash == parent)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	pfd = fdpath_open(parent, O_DIRECTORY);
-	if (pfd < 0)
-		return pfd;
-	r = mnt_id_at(pfd, name, &id, uniq);
+	r = mnt_id_of_path(mnt, &pfd, &name, &id, uniq);
+	if (r == -EINVAL)
+		return -ENOENT; /* "/" or no parent: nothing of ours */
 	if (r < 0)
 		return r;
 	r = mnt_by_id(id, e);
