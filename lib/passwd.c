@@ -161,6 +161,22 @@ static int open_db(const struct passwd_db *db, FILE **f, struct shift_diag *d)
 	return 0;
 }
 
+/* A user spec: 1 and *num for a uid, 0 for a name, or -errno with d
+ * set (empty, or a uid out of range). */
+static int user_spec(const char *spec, uint32_t *num, struct shift_diag *d)
+{
+	int r;
+
+	if (!spec || !*spec)
+		return shift_diag_set(d, EINVAL, "empty user name");
+	r = parse_u32(spec, 0, UINT32_MAX - 1, num);
+	if (r == -ERANGE)
+		return shift_diag_set(d, ERANGE,
+				      "uid %s is out of range (0 to %u)", spec,
+				      UINT32_MAX - 1);
+	return r == 0;
+}
+
 int passwd_db_user_lookup(const struct passwd_db *db, const char *spec,
 			  struct passwd_user *out, struct shift_diag *d)
 {
@@ -171,14 +187,10 @@ int passwd_db_user_lookup(const struct passwd_db *db, const char *spec,
 	bool numeric;
 	int r;
 
-	if (!spec || !*spec)
-		return shift_diag_set(d, EINVAL, "empty user name");
-	r = parse_u32(spec, 0, UINT32_MAX - 1, &num);
-	if (r == -ERANGE)
-		return shift_diag_set(d, ERANGE,
-				      "uid %s is out of range (0 to %u)", spec,
-				      UINT32_MAX - 1);
-	numeric = r == 0;
+	r = user_spec(spec, &num, d);
+	if (r < 0)
+		return r;
+	numeric = r == 1;
 	memset(out, 0, sizeof(*out));
 	if (db) {
 		r = open_db(db, &f, d);
@@ -369,14 +381,10 @@ int passwd_host_user(const char *spec, struct passwd_user *out,
 	bool numeric;
 	int r;
 
-	if (!spec || !*spec)
-		return shift_diag_set(d, EINVAL, "empty user name");
-	r = parse_u32(spec, 0, UINT32_MAX - 1, &num);
-	if (r == -ERANGE)
-		return shift_diag_set(d, ERANGE,
-				      "uid %s is out of range (0 to %u)", spec,
-				      UINT32_MAX - 1);
-	numeric = r == 0;
+	r = user_spec(spec, &num, d);
+	if (r < 0)
+		return r;
+	numeric = r == 1;
 	memset(out, 0, sizeof(*out));
 	if (numeric)
 		getpwuid_r(num, &pw, buf, sizeof(buf), &res);
