@@ -51,6 +51,15 @@ void loc_error(struct run *r, const struct loc *l, const char *what, int err)
 	walk_error(&r->w, &e, what, err);
 }
 
+/* An O_PATH fd of l's inode as named now (never following a symlink):
+ * the fd, or -1 with errno set. */
+static int loc_path_fd(const struct loc *l)
+{
+	if (l->at_empty)
+		return fcntl(l->dfd, F_DUPFD_CLOEXEC, 3);
+	return openat(l->dfd, l->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+}
+
 /* An O_PATH fd of the inode itself, checked to be the one we saw, not
  * renamed or changed since (ctime): so the xattr names listed by name
  * before were its own. */
@@ -59,10 +68,7 @@ int loc_open(const struct loc *l, const struct statx *seen)
 	struct statx st;
 	int fd;
 
-	if (l->at_empty)
-		fd = fcntl(l->dfd, F_DUPFD_CLOEXEC, 3);
-	else
-		fd = openat(l->dfd, l->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	fd = loc_path_fd(l);
 	if (fd < 0)
 		return -errno;
 	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW,
@@ -125,10 +131,7 @@ int target_open(const struct loc *l, uint64_t dev, uint64_t ino, bool want_gen,
 
 	t->fd = -1;
 	t->has_gen = false;
-	if (l->at_empty)
-		fd = fcntl(l->dfd, F_DUPFD_CLOEXEC, 3);
-	else
-		fd = openat(l->dfd, l->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	fd = loc_path_fd(l);
 	if (fd < 0)
 		return -errno;
 	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, TARGET_STATX,
