@@ -15,6 +15,7 @@ import pytest
 
 from conftest import is_mounted, need_root_and_fuse
 from mount_util import host_user, mounts, run_shiftctl, world_tmp  # noqa: F401
+from ns_util import private_run_shiftfs
 
 ENOTCONN = os.strerror(107)
 # Requests in flight when the daemon died get ECONNABORTED instead.
@@ -39,8 +40,15 @@ def setup_dirs(request, world_tmp):
         os.chown(d, u.pw_uid, u.pw_gid)
     os.chmod(run, 0o700)
     if request.param == "root":
-        return src, mnt, None, None, "/run/shiftfs/mounts"
-    return src, mnt, u.pw_name, {"XDG_RUNTIME_DIR": run}, \
+        # root's records in a /run/shiftfs of this test's own (ns_util): a
+        # root `shiftctl status` of a test beside it drops stale records.
+        back = private_run_shiftfs()
+        yield src, mnt, None, None, "/run/shiftfs/mounts"
+        if is_mounted(mnt):
+            subprocess.run(["umount", "-l", mnt])
+        back()
+        return
+    yield src, mnt, u.pw_name, {"XDG_RUNTIME_DIR": run}, \
         os.path.join(run, "shiftfs", "mounts")
 
 
