@@ -93,7 +93,7 @@ class Plugin:
 def shifted_mounts(where):
     """The shifted mounts (fuse.shiftfs or idmapped) at or below WHERE."""
     res = []
-    with open("/proc/self/mountinfo") as f:
+    with open("/proc/self/mountinfo", errors="surrogateescape") as f:
         for line in f:
             parts = line.split()
             mp = parts[4]

@@ -70,5 +70,5 @@ def test_rootless_podman_through_the_helper():
         s = shiftctl("status", mnt, user=user, env=env)
         assert "backend idmap (via shiftfs-idmap-helper)" in s.stdout
         shiftctl("umount", mnt, user=user, env=env)
-        with open("/proc/self/mountinfo") as f:
+        with open("/proc/self/mountinfo", errors="surrogateescape") as f:
             assert not any(line.split()[4] == mnt for line in f)

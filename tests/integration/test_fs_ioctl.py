@@ -173,7 +173,7 @@ def test_shiftfs_map_commas(scratch, opts):
         assert (st.st_uid, st.st_gid) == (1000, 1000)
         st = os.stat(os.path.join(s.mnt, "f"))
         assert (st.st_uid, st.st_gid) == (100000, 100000)
-        with open("/proc/self/mountinfo") as f:
+        with open("/proc/self/mountinfo", errors="surrogateescape") as f:
             line = [x for x in f if " %s " % s.mnt in x][0]
         assert (" ro," in line) == opts.endswith(",ro")
     finally:

@@ -115,7 +115,7 @@ def test_mount_helper(prefix, scratch):
         assert is_mounted(s.mnt)
         st = os.stat(s.mnt)
         assert (st.st_uid, st.st_gid) == (1000, 1000)
-        with open("/proc/self/mountinfo") as f:
+        with open("/proc/self/mountinfo", errors="surrogateescape") as f:
             line = [x for x in f if " %s " % s.mnt in x][0]
         assert " fuse.shiftfs " in line and "nosuid" in line
         # the daemon that serves it is the installed one

@@ -151,7 +151,7 @@ def test_restart_reattaches_no_double_mount(plugin):
     assert state(plugin)[name]["refs"] == ["a"], "references lost"
     call(plugin.sock, "/VolumeDriver.Mount", {"Name": name, "ID": "b"})
     assert state(plugin)[name]["mount"]["mount_id"] == first
-    assert sum(1 for ln in open("/proc/self/mountinfo")
+    assert sum(1 for ln in open("/proc/self/mountinfo", errors="surrogateescape")
                if ln.split()[4] == mnt) == 1, "mounted twice"
     call(plugin.sock, "/VolumeDriver.Unmount", {"Name": name, "ID": "a"})
     assert is_mounted(mnt)
@@ -190,7 +190,7 @@ def test_dead_daemon_is_remounted(plugin):
     assert rep == {"Mountpoint": mnt, "Err": ""}, rep
     assert state(plugin)[name]["mount"]["pid"] != pid
     assert os.stat(os.path.join(mnt, "kept")).st_uid == 1000
-    assert sum(1 for ln in open("/proc/self/mountinfo")
+    assert sum(1 for ln in open("/proc/self/mountinfo", errors="surrogateescape")
                if ln.split()[4] == mnt) == 1
     call(plugin.sock, "/VolumeDriver.Unmount", {"Name": name, "ID": "b"})
     assert not is_mounted(mnt)

@@ -109,7 +109,7 @@ def use_installed(s, files):
         f.write("%s %s fuse.shiftfs %s,ro,nofail 0 0\n" % (s.src, s.mnt, opts))
     r = run("mount", "-T", fstab, s.mnt, env=env)
     assert r.returncode == 0, r.stderr
-    with open("/proc/self/mountinfo") as f:
+    with open("/proc/self/mountinfo", errors="surrogateescape") as f:
         line = [x for x in f if " %s " % s.mnt in x][0]
     assert " ro," in line and "nosuid" in line and " fuse.shiftfs " in line
     assert os.stat(s.mnt).st_uid == 1000

@@ -191,7 +191,7 @@ EXCHANGE = textwrap.dedent("""\
             libc.renameat2(-100, mine.encode(), -100, theirs.encode(), 2)
         os._exit(0)
     def at(p):
-        return any(l.split()[4] == p for l in open("/proc/self/mountinfo"))
+        return any(l.split()[4] == p for l in open("/proc/self/mountinfo", errors="surrogateescape"))
     tries = 0
     while time.time() < end:
         tries += 1
@@ -405,7 +405,7 @@ KILLER = textwrap.dedent("""\
             return any(l.split()[1] == "FLOCK" and l.split()[4] == str(pid)
                        for l in f)
     def mounted(m):
-        return any(l.split()[4] == m for l in open("/proc/self/mountinfo"))
+        return any(l.split()[4] == m for l in open("/proc/self/mountinfo", errors="surrogateescape"))
     end = time.time() + 6
     made = i = 0
     while made < want and time.time() < end:
