@@ -64,12 +64,23 @@ static int parse_u64_n(const char *s, size_t n, unsigned long long *out)
 	return 0;
 }
 
-/* 1: r's mount is there (idmapped), 0: gone, -errno: cannot tell. */
+/*
+ * 1: r's mount is there (idmapped), 0: gone, -errno: cannot tell. By the
+ * unique id where the kernel has one: a mount id alone is reused, and a
+ * stale record would then count someone else's idmapped mount against
+ * the caller's max-mounts.
+ */
 static int rec_alive(const struct helper_rec *r)
 {
 	static struct mnt_entry e;
-	int err = mnt_by_id(r->id, &e);
+	bool idmapped = false;
+	int err = mnt_alive(r->id, r->uniq, &idmapped);
 
+	if (err >= 0)
+		return err && idmapped;
+	if (err != -ENOSYS)
+		return err;
+	err = mnt_by_id(r->id, &e);
 	if (err == -ENOENT)
 		return 0;
 	if (err < 0)

@@ -6,11 +6,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -212,6 +214,49 @@ int mnt_by_id(int id, struct mnt_entry *out)
 	if (r < 0)
 		return r;
 	return r ? 0 : -ENOENT;
+}
+
+/* statmount(2), 6.8+: bookworm's headers predate it. */
+#ifndef SYS_statmount
+#define SYS_statmount 457
+#endif
+#define SHIFT_STATMOUNT_MNT_BASIC 0x2ULL
+#define SHIFT_MOUNT_ATTR_IDMAP 0x00100000ULL
+
+struct shift_mnt_id_req {
+	uint32_t size, spare;
+	uint64_t mnt_id, param;
+};
+
+struct shift_statmount {
+	uint32_t size, spare1;
+	uint64_t mask;
+	uint32_t sb_dev_major, sb_dev_minor;
+	uint64_t sb_magic;
+	uint32_t sb_flags, fs_type;
+	uint64_t mnt_id, mnt_parent_id;
+	uint32_t mnt_id_old, mnt_parent_id_old;
+	uint64_t mnt_attr;
+	uint64_t spare2[64]; /* what later kernels add */
+};
+
+int mnt_alive(int id, unsigned long long uniq, bool *idmapped)
+{
+	struct shift_mnt_id_req req = {sizeof(req), 0, uniq,
+				       SHIFT_STATMOUNT_MNT_BASIC};
+	struct shift_statmount sm;
+
+	if (uniq == 0)
+		return -ENOSYS;
+	memset(&sm, 0, sizeof(sm));
+	if (syscall(SYS_statmount, &req, &sm, sizeof(sm), 0) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!(sm.mask & SHIFT_STATMOUNT_MNT_BASIC))
+		return -ENOSYS;
+	if (sm.mnt_id != uniq || (int)sm.mnt_id_old != id)
+		return 0; /* not the mount the record was written for */
+	*idmapped = sm.mnt_attr & SHIFT_MOUNT_ATTR_IDMAP;
+	return 1;
 }
 
 int mnt_id_of_path(const char *path, int *pfd, const char **name, int *id,

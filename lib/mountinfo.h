@@ -57,6 +57,15 @@ bool mnt_is_idmapped(const struct mnt_entry *e);
  */
 int mnt_id_at(int dirfd, const char *name, int *id, unsigned long long *uniq);
 
+/*
+ * Is the mount whose unique id (statx STATX_MNT_ID_UNIQUE) is uniq still
+ * there, in this mount namespace, with mount id id? 1 (and *idmapped says
+ * whether it is an idmapped mount), 0 when that mount is gone (a mount id
+ * reused since by another mount is not it), -ENOSYS when the kernel
+ * cannot say (no statmount(2), before 6.8; or uniq 0), -errno.
+ */
+int mnt_alive(int id, unsigned long long uniq, bool *idmapped);
+
 /* The mountinfo entry with mount id id: 0, -ENOENT or -errno. */
 int mnt_by_id(int id, struct mnt_entry *out);
 

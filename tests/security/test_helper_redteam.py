@@ -472,6 +472,41 @@ def test_mounts_up_to_the_limit_beside_the_kill(helper_bin, atk, policy):
     assert not os.path.exists(os.path.join(STATE, str(t.uid)))
 
 
+def test_a_reused_mount_id_does_not_count_against_the_limit(helper_bin, atk,
+                                                           policy):
+    """A record outlives its mount (the mount was detached by root, or by
+    a lazy unmount elsewhere) and the kernel hands its mount id to another
+    idmapped mount: the record must not count that mount against the
+    caller's max-mounts (it failed so in a CI run beside the kill test).
+    Played here by rewriting the attacker's record to its live mount's id
+    with another unique id: the helper must see it as gone."""
+    t = atk
+    policy("max-mounts = 1\n")
+    for name in ("a", "b"):
+        mkdirs(ATTACKER, os.path.join(t.top, name))
+    a, b = os.path.join(t.top, "a"), os.path.join(t.top, "b")
+    r = run_helper(helper_bin, ATTACKER, ["mount"] + t.maps + [t.src, a])
+    assert r.returncode == 0, r.stderr
+    rec = os.path.join(STATE, str(t.uid))
+    try:
+        with open(rec) as f:
+            mid, uniq = f.read().split()
+        r = run_helper(helper_bin, ATTACKER, ["mount"] + t.maps + [t.src, b])
+        assert r.returncode == 1 and "max-mounts = 1" in r.stderr, (
+            "the live mount counts: %s" % r.stderr)
+        with open(rec, "w") as f:
+            f.write("%s %d\n" % (mid, int(uniq) + 1000003))
+        r = run_helper(helper_bin, ATTACKER, ["mount"] + t.maps + [t.src, b])
+        assert r.returncode == 0, (
+            "a record whose mount id was reused kept counting: %s" % r.stderr)
+        assert run_helper(helper_bin, ATTACKER,
+                          ["umount", b]).returncode == 0
+    finally:
+        subprocess.run(["umount", "-l", a], capture_output=True)
+        subprocess.run(["umount", "-l", b], capture_output=True)
+    assert mounts_under(t.root) == []
+
+
 # --- groups ---------------------------------------------------------------
 
 @pytest.fixture
