@@ -55,6 +55,26 @@ static bool cap_effective(const struct __user_cap_data_struct d[2], int cap)
 	return d[cap / 32].effective & (1u << (cap % 32));
 }
 
+bool sfs_without_fsetid(bool drop)
+{
+	static __thread struct __user_cap_data_struct saved[2];
+	static __thread bool dropped;
+	struct __user_cap_data_struct d[2];
+
+	if (!drop) {
+		if (dropped)
+			caps_set(saved);
+		dropped = false;
+		return false;
+	}
+	if (caps_get(saved) < 0)
+		return false;
+	memcpy(d, saved, sizeof(d));
+	d[CAP_FSETID / 32].effective &= ~(1u << (CAP_FSETID % 32));
+	dropped = caps_set(d) == 0;
+	return dropped;
+}
+
 void sfs_log_unpriv(const char *what, unsigned int id)
 {
 	static atomic_bool said;

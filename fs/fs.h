@@ -14,6 +14,7 @@
 #define SHIFT_FS_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -23,6 +24,11 @@
 
 #include "idmap.h"
 #include "log.h"
+
+#define SFS_PT_LOCKS 64
+/* fi->fh of a file: the fd in the low 32 bits, passthrough.c's marks above */
+#define SFS_FH_PT (1ull << 32)
+#define SFS_FH_CACHED (1ull << 33)
 
 enum sfs_cache { SFS_CACHE_AUTO, SFS_CACHE_ALWAYS, SFS_CACHE_NEVER };
 
@@ -81,6 +87,9 @@ struct sfs_inode {
 	uint8_t hlen;	/* handle bytes (0: SFS_INODE_KEEP) */
 	uint8_t htype;	/* handle type */
 	uint8_t flags;	/* SFS_INODE_* ; table lock after insertion */
+	/* passthrough.c: backing id and open counts (its stripe lock) */
+	int32_t pt_id;
+	uint32_t pt_users, pt_cached;
 	unsigned char handle[];
 };
 
@@ -116,10 +125,12 @@ struct sfs {
 	int identity;
 	int rootless_self;
 	int writeback;
+	int nopassthrough;
 	int allow_other;
 	int suid, dev;
 	int debug;
 	bool test_fail_after_create; /* SHIFTFS_TEST_FAIL_AFTER_CREATE=1 */
+	unsigned test_create_pause_ms; /* SHIFTFS_TEST_CREATE_PAUSE_MS=N */
 
 	/* derived */
 	struct idmaps maps;
@@ -136,6 +147,9 @@ struct sfs {
 	struct fuse_session *se;
 	bool multithreaded; /* not -s: a worker may wait for the kernel */
 	bool noflush; /* SRC's filesystem reports nothing at close */
+	/* passthrough.c */
+	atomic_bool pt_off; /* the kernel refused: off for the mount */
+	pthread_mutex_t pt_locks[SFS_PT_LOCKS];
 };
 
 /* The state of the mount a request belongs to. */
@@ -268,8 +282,43 @@ int sfs_disarm(fuse_req_t req, int fd, bool fcaps);
  */
 int sfs_killpriv(fuse_req_t req, int fd);
 
-/* killpriv.c: ask for FUSE_HANDLE_KILLPRIV_V2 in this thread's INIT reply */
-void sfs_killpriv_v2_arm(void);
+/*
+ * killpriv.c: ask for FUSE_HANDLE_KILLPRIV_V2 (and, with passthrough, for
+ * FUSE_PASSTHROUGH) in this thread's INIT reply
+ */
+void sfs_init_reply_arm(bool passthrough);
+/*
+ * creds.c: drop CAP_FSETID from this thread's effective set (true: it is
+ * not there now), or (false) restore what was dropped.
+ */
+bool sfs_without_fsetid(bool drop);
+
+/*
+ * passthrough.c: FUSE passthrough of open files' data (see there).
+ * sfs_passthrough_open() opens the file of inode with reopen(arg, flags)
+ * (an fd or -errno), as a passthrough open when it can, and stores the fd
+ * and how it was counted in *fh; sfs_passthrough_release() uncounts it.
+ * A create opens with sfs_passthrough_create_flags() and hands the new fd
+ * to sfs_passthrough_adopt(). sfs_passthrough_arm() right before the
+ * reply: the reply of a passthrough open then carries its backing id.
+ */
+void sfs_passthrough_setup(struct sfs *fs);
+bool sfs_passthrough_wanted(const struct sfs *fs);
+int sfs_passthrough_open(struct sfs *fs, struct sfs_inode *inode,
+			 int (*reopen)(void *arg, int flags), void *arg,
+			 int flags, uint64_t *fh);
+int sfs_passthrough_create_flags(struct sfs *fs, dev_t dev, int flags);
+void sfs_passthrough_adopt(struct sfs *fs, struct sfs_inode *inode, int fd,
+			   int flags, uint64_t *fh);
+void sfs_passthrough_release(struct sfs *fs, struct sfs_inode *inode,
+			     uint64_t fh);
+void sfs_passthrough_arm(const struct sfs_inode *inode, uint64_t fh);
+/* For killpriv.c's writev(): an armed reply, and patching it. */
+struct fuse_init_out;
+struct iovec;
+bool sfs_passthrough_armed(void);
+void sfs_passthrough_patch(const struct iovec *iov, int iovcnt);
+void sfs_passthrough_init_reply(struct fuse_init_out *out);
 
 /*
  * stats.c: the request counter. sfs_stats_wrap() wraps every handler of ops

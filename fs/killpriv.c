@@ -29,22 +29,26 @@
 
 #include "fs.h"
 
-static __thread bool init_reply_armed;
+static __thread bool init_reply_armed, init_passthrough;
 
-void sfs_killpriv_v2_arm(void)
+void sfs_init_reply_arm(bool passthrough)
 {
 	init_reply_armed = true;
+	init_passthrough = passthrough;
 }
 
 /*
  * Every writev() of the daemon comes here (the executable's definition
- * interposes libc's for libfuse); all but the INIT reply pass unchanged.
+ * interposes libc's for libfuse); all but the INIT reply and the OPEN or
+ * CREATE reply of a passthrough open (passthrough.c) pass unchanged.
  */
 ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
 	const struct fuse_out_header *h;
 	struct fuse_init_out *out;
 
+	if (sfs_passthrough_armed())
+		sfs_passthrough_patch(iov, iovcnt);
 	if (!init_reply_armed)
 		return syscall(SYS_writev, fd, iov, iovcnt);
 	init_reply_armed = false; /* the reply to INIT, or nothing */
@@ -53,7 +57,10 @@ ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 	if (out && iov[0].iov_len == sizeof(*h) && h->error == 0 &&
 	    iov[1].iov_len == sizeof(*out) &&
 	    h->len == sizeof(*h) + sizeof(*out) &&
-	    out->major == FUSE_KERNEL_VERSION)
+	    out->major == FUSE_KERNEL_VERSION) {
 		out->flags |= FUSE_HANDLE_KILLPRIV_V2;
+		if (init_passthrough)
+			sfs_passthrough_init_reply(out);
+	}
 	return syscall(SYS_writev, fd, iov, iovcnt);
 }

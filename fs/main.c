@@ -61,6 +61,7 @@ static const struct fuse_opt sfs_opts[] = {
 	SFS_OPT("overflow_gid=%s", overflow_gid, 0),
 	SFS_OPT("cache=%s", cache_opt, 0),
 	SFS_OPT("writeback", writeback, 1),
+	SFS_OPT("nopassthrough", nopassthrough, 1),
 	SFS_OPT("max_write=%s", max_write_opt, 0),
 	SFS_OPT("fd_cache=%s", fd_cache_opt, 0),
 	SFS_OPT("stats_file=%s", stats_file, 0),
@@ -147,7 +148,7 @@ void sfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * keeps the GETXATTR and has the server kill even for CAP_FSETID.
 	 */
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
-	sfs_killpriv_v2_arm();
+	sfs_init_reply_arm(sfs_passthrough_wanted(fs));
 	/*
 	 * Nor atomic O_TRUNC (a libfuse default): an O_TRUNC open is OPEN
 	 * then SETATTR(size), where sfs_killpriv() applies: one request more.
@@ -188,7 +189,9 @@ static void usage(const char *prog)
 	       "\n"
 	       "Other:\n"
 	       "    -o cache=auto|always|never  caching (default auto)\n"
-	       "    -o writeback           enable the writeback cache\n"
+	       "    -o writeback           enable the writeback cache (no "
+	       "passthrough then)\n"
+	       "    -o nopassthrough       no FUSE passthrough of file data\n"
 	       "    -o max_write=N         largest write request (default "
 	       "1048576)\n"
 	       "    -o fd_cache=N          at most N cached inode fds (default "
@@ -436,6 +439,9 @@ static void parse_other(struct sfs *fs)
 	fs->test_fail_after_create =
 		getenv("SHIFTFS_TEST_FAIL_AFTER_CREATE") &&
 		strcmp(getenv("SHIFTFS_TEST_FAIL_AFTER_CREATE"), "1") == 0;
+	if (getenv("SHIFTFS_TEST_CREATE_PAUSE_MS"))
+		fs->test_create_pause_ms =
+			(unsigned)atoi(getenv("SHIFTFS_TEST_CREATE_PAUSE_MS"));
 #endif
 }
 
@@ -724,6 +730,7 @@ int main(int argc, char *argv[])
 	sfs_table_setup(&fs);
 	sfs_creds_setup(&fs);
 	sfs_flush_setup(&fs);
+	sfs_passthrough_setup(&fs);
 	/* Modes arrive unmasked (DONT_MASK): creds.c applies the caller's. */
 	umask(0);
 

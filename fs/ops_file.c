@@ -98,6 +98,19 @@ static void set_noflush(const struct sfs *fs, const struct sfs_inode *inode,
 }
 
 /*
+ * The open flags of the reply. A passthrough open's data is in the source's
+ * page cache, not the mount's: no FOPEN_KEEP_CACHE (the kernel fails such
+ * an open with EIO).
+ */
+static void set_open_flags(struct sfs *fs, struct sfs_inode *inode, int fd,
+			   struct fuse_file_info *fi)
+{
+	if (!(fi->fh & SFS_FH_PT))
+		set_cache_flags(fs, inode, fd, fi);
+	set_noflush(fs, inode, fi);
+}
+
+/*
  * A create either leaves a file that the caller got, or nothing: a step that
  * fails after the file was made removes it again.
  *
@@ -115,6 +128,7 @@ static int do_create(fuse_req_t req, fuse_ino_t parent, int pfd,
 {
 	struct sfs *fs = sfs_data(req);
 	struct fuse_entry_param e;
+	struct sfs_inode *inode;
 	int fd, err, flags;
 	gid_t fix_gid;
 
@@ -122,7 +136,9 @@ static int do_create(fuse_req_t req, fuse_ino_t parent, int pfd,
 	if (err)
 		return err;
 	/* Never follow a symlink planted at name since the kernel looked. */
-	flags = open_flags(fs, fi->flags) | O_NOFOLLOW;
+	flags = sfs_passthrough_create_flags(fs, sfs_inode(req, parent)->dev,
+					     open_flags(fs, fi->flags)) |
+		O_NOFOLLOW;
 	fd = openat(pfd, name, flags | O_CREAT | O_EXCL, mode);
 	err = fd < 0 ? errno : 0;
 	sfs_creds_leave(req);
@@ -137,6 +153,8 @@ static int do_create(fuse_req_t req, fuse_ino_t parent, int pfd,
 		sfs_log_unpriv("creating files owned by disk gid", fix_gid);
 		return EPERM;
 	}
+	if (fs->test_create_pause_ms) /* test hook: widen the race below */
+		usleep(fs->test_create_pause_ms * 1000u);
 	if (fs->test_fail_after_create)
 		err = EIO; /* test hook: a failure after the file exists */
 	else
@@ -146,11 +164,13 @@ static int do_create(fuse_req_t req, fuse_ino_t parent, int pfd,
 		sfs_undo_create(pfd, name, false);
 		return err;
 	}
-	fi->fh = (uint64_t)fd;
-	set_cache_flags(fs, sfs_inode(req, e.ino), fd, fi);
-	set_noflush(fs, sfs_inode(req, e.ino), fi);
+	inode = sfs_inode(req, e.ino);
+	sfs_passthrough_adopt(fs, inode, fd, flags, &fi->fh);
+	set_open_flags(fs, inode, fd, fi);
+	sfs_passthrough_arm(inode, fi->fh);
 	if (fuse_reply_create(req, &e, fi) != 0) {
 		/* The kernel is gone (interrupted): drop what it never saw. */
+		sfs_passthrough_release(fs, inode, fi->fh);
 		close(fd);
 		sfs_unref(fs, sfs_inode(req, e.ino), 1);
 		sfs_undo_create(pfd, name, false);
@@ -170,6 +190,14 @@ void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	sfs_put(fs, parent);
 	if (err)
 		fuse_reply_err(req, err);
+}
+
+/* sfs_passthrough_open()'s reopen: arg is the /proc path of an O_PATH fd */
+static int reopen_path(void *arg, int flags)
+{
+	int fd = open(arg, flags);
+
+	return fd < 0 ? -errno : fd;
 }
 
 void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -194,21 +222,23 @@ void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	/* Reopen the O_PATH fd: the same inode, no path resolved again. */
 	sfs_proc_path(path, sizeof(path), ofd);
-	fd = open(path, open_flags(fs, fi->flags) & ~O_NOFOLLOW);
-	err = fd < 0 ? errno : 0;
+	fd = sfs_passthrough_open(fs, inode, reopen_path, path,
+				  open_flags(fs, fi->flags) & ~O_NOFOLLOW,
+				  &fi->fh);
 	sfs_iput(fs, inode);
-	if (err)
-		return (void)fuse_reply_err(req, sfs_note_err(err));
-	fi->fh = (uint64_t)fd;
-	set_cache_flags(fs, inode, fd, fi);
-	set_noflush(fs, inode, fi);
-	if (fuse_reply_open(req, fi) != 0)
+	if (fd < 0)
+		return (void)fuse_reply_err(req, sfs_note_err(-fd));
+	set_open_flags(fs, inode, fd, fi);
+	sfs_passthrough_arm(inode, fi->fh);
+	if (fuse_reply_open(req, fi) != 0) {
+		sfs_passthrough_release(fs, inode, fi->fh);
 		close(fd);
+	}
 }
 
 void sfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)ino;
+	sfs_passthrough_release(sfs_data(req), sfs_inode(req, ino), fi->fh);
 	close((int)fi->fh);
 	fuse_reply_err(req, 0);
 }

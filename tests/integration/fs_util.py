@@ -14,11 +14,14 @@ import ctypes.util
 import errno
 import json
 import os
+import re
 import shutil
+import signal
 import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 import pytest
 
@@ -316,3 +319,38 @@ class UsernsProcess:
             os.close(self._hold)
             self._hold = None
             os.waitpid(self.pid, 0)
+
+
+# --- the daemon's request counter (SIGUSR1) ------------------------------
+
+STATS_LINE = re.compile(r"stats: ([A-Z_]+) (\d+) requests, mean (\d+\.\d) us$")
+
+
+def snapshot(m):
+    """{opcode: requests so far} of mount m (conftest.Mount)."""
+    before = m.output().count("stats: total")
+    m.proc.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + 10
+    while m.output().count("stats: total") <= before:
+        assert time.monotonic() < deadline, "no stats after SIGUSR1: " + \
+            m.output()[-500:]
+        time.sleep(0.02)
+    block = m.output().split("stats: total")[-2].splitlines()
+    counts = {}
+    for line in block:
+        g = STATS_LINE.search(line)
+        if g:
+            counts[g.group(1)] = int(g.group(2))
+    return counts
+
+
+def cost(m, fn):
+    """Requests fn() sent, by opcode (FORGET, which the kernel sends when
+    it likes, left out); waits for asynchronous RELEASEs."""
+    time.sleep(0.3)
+    a = snapshot(m)
+    fn()
+    time.sleep(0.3)
+    b = snapshot(m)
+    return {k: b[k] - a.get(k, 0) for k in b
+            if k != "FORGET" and b[k] > a.get(k, 0)}

@@ -14,49 +14,15 @@ close, and an fd opened per listed entry.
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 
 import pytest
 
 from conftest import need, need_root_and_fuse
-from fs_util import scratch_fixture
+from fs_util import STATS_LINE, cost, scratch_fixture, snapshot
 
 FIXTURES = (scratch_fixture,)
-LINE = re.compile(r"stats: ([A-Z_]+) (\d+) requests, mean (\d+\.\d) us$")
-
-
-def snapshot(m):
-    """{opcode: requests so far} of mount m (conftest.Mount)."""
-    before = m.output().count("stats: total")
-    m.proc.send_signal(signal.SIGUSR1)
-    deadline = time.monotonic() + 10
-    while m.output().count("stats: total") <= before:
-        assert time.monotonic() < deadline, "no stats after SIGUSR1: " + \
-            m.output()[-500:]
-        time.sleep(0.02)
-    block = m.output().split("stats: total")[-2].splitlines()
-    counts = {}
-    for line in block:
-        g = LINE.search(line)
-        if g:
-            counts[g.group(1)] = int(g.group(2))
-    return counts
-
-
-def cost(m, fn):
-    """Requests fn() sent, by opcode (FORGET, which the kernel sends when
-    it likes, left out); waits for asynchronous RELEASEs."""
-    time.sleep(0.3)
-    a = snapshot(m)
-    fn()
-    time.sleep(0.3)
-    b = snapshot(m)
-    return {k: b[k] - a.get(k, 0) for k in b
-            if k != "FORGET" and b[k] > a.get(k, 0)}
-
-
 @pytest.fixture
 def mnt(scratch, shiftfs_mount):
     need_root_and_fuse()
@@ -64,17 +30,28 @@ def mnt(scratch, shiftfs_mount):
     return shiftfs_mount(scratch.src, scratch.mnt, "map=100000:0:65536")
 
 
+@pytest.fixture
+def mnt_daemon_io(scratch, shiftfs_mount):
+    """Reads and writes through the daemon, as an unprivileged daemon (which
+    cannot register FUSE passthrough files) always has them."""
+    need_root_and_fuse()
+    os.chown(scratch.src, 100000, 100000)
+    return shiftfs_mount(scratch.src, scratch.mnt,
+                         "map=100000:0:65536,nopassthrough")
+
+
 def test_stats_lines(mnt):
     with open(os.path.join(mnt.mnt, "f"), "w") as f:
         f.write("x")
     snapshot(mnt)
     lines = [l for l in mnt.output().splitlines() if "stats:" in l]
-    assert any(LINE.search(l) and "CREATE 1 requests" in l for l in lines), \
+    assert any(STATS_LINE.search(l) and "CREATE 1 requests" in l for l in lines), \
         lines
     assert re.search(r"stats: total \d+ requests$", lines[-1]), lines
 
 
-def test_writes_ask_no_getxattr(mnt):
+def test_writes_ask_no_getxattr(mnt_daemon_io):
+    mnt = mnt_daemon_io
     path = os.path.join(mnt.mnt, "w")
     open(path, "w").close()
 

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * FUSE passthrough (kernel 6.9+, CONFIG_FUSE_PASSTHROUGH): the kernel reads
+ * and writes an open file's data straight on a backing file of the source
+ * that the daemon registered (FUSE_DEV_IOC_BACKING_OPEN), so no READ or
+ * WRITE request is sent at all and the data sits in the source's own page
+ * cache, coherent with every other user of the file. libfuse 3.14 knows
+ * none of it: the INIT reply gets FUSE_PASSTHROUGH and max_stack_depth 1
+ * (sfs_passthrough_init_reply(), from killpriv.c's writev), and an OPEN or
+ * CREATE reply gets FOPEN_PASSTHROUGH and the backing id on its way out of
+ * the thread that armed it (sfs_passthrough_patch()).
+ *
+ * When: registering a backing file needs CAP_SYS_ADMIN (a root daemon; the
+ * first EPERM turns it off for the mount), not with -o writeback (the
+ * kernel refuses both) nor -o nopassthrough, only for regular files on
+ * SRC's own local filesystem (the FOPEN_NOFLUSH list; an overlay or FUSE
+ * source would stack too deep). The kernel wants every open of an inode to
+ * use one backing file while any passthrough open lives, and no
+ * passthrough open beside a cached one, so the choice is per inode
+ * (counted under a lock striped by inode; the counts are dropped at
+ * RELEASE, after the kernel dropped its own, so they never undercount):
+ *  - a write open of an inode with no other open, on a file that is not
+ *    setuid or setgid, starts passthrough: its fd is opened O_RDWR
+ *    without O_APPEND/O_SYNC/O_DSYNC (the kernel passes those per write
+ *    from its own file: RWF_APPEND, RWF_DSYNC; the fd serves no READ or
+ *    WRITE of its own) and registered (a create: when it has none of those
+ *    flags); later opens of the inode reuse that backing file until the
+ *    last one is released;
+ *  - every other open is cached as before (reads spliced by the daemon,
+ *    setuid files cleared by sfs_killpriv() on each WRITE).
+ * Read-only opens do not start it: an O_RDWR backing file would make the
+ * source's file busy for execve and report a close-after-write to inotify.
+ *
+ * Killpriv: a passthrough write is the backing file's write, done by the
+ * source filesystem with the credentials the daemon registered it with.
+ * Those are the daemon's minus CAP_FSETID (sfs_without_fsetid()), so a
+ * file made setuid while it is open loses the bit on the next write, as
+ * natively for every writer without CAP_FSETID (stricter for one with it);
+ * security.capability is dropped as for any writer.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fuse.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "log.h"
+
+/* The 6.9 uapi, which bookworm's linux-libc-dev 6.1 predates. */
+#define SFS_FUSE_PASSTHROUGH_FLAG2 (1u << (37 - 32)) /* FUSE_PASSTHROUGH */
+#define SFS_FOPEN_PASSTHROUGH (1u << 7)
+struct sfs_backing_map {
+	int32_t fd;
+	uint32_t flags;
+	uint64_t padding;
+};
+#define SFS_FUSE_DEV_IOC_BACKING_OPEN _IOW(229, 1, struct sfs_backing_map)
+#define SFS_FUSE_DEV_IOC_BACKING_CLOSE _IOW(229, 2, uint32_t)
+
+/* The 6.9 layout of struct fuse_open_out: padding became backing_id. */
+struct sfs_open_out {
+	uint64_t fh;
+	uint32_t open_flags;
+	int32_t backing_id;
+};
+
+/* The backing id this thread's next OPEN/CREATE reply carries (0: none). */
+static __thread int32_t reply_backing_id;
+
+void sfs_passthrough_init_reply(struct fuse_init_out *out)
+{
+	/* The unused[0] of libfuse's struct is max_stack_depth since 7.40. */
+	out->flags |= FUSE_INIT_EXT;
+	out->flags2 |= SFS_FUSE_PASSTHROUGH_FLAG2;
+	out->unused[0] = 1;
+}
+
+bool sfs_passthrough_wanted(const struct sfs *fs)
+{
+	return !fs->nopassthrough && !fs->writeback;
+}
+
+void sfs_passthrough_patch(const struct iovec *iov, int iovcnt)
+{
+	const struct fuse_out_header *h = iov[0].iov_base;
+	struct sfs_open_out *o;
+	int32_t id = reply_backing_id;
+
+	reply_backing_id = 0;
+	/* OPEN: the open_out alone; CREATE: entry_out, then open_out. */
+	if (iovcnt != 2 || iov[0].iov_len != sizeof(*h) || h->error != 0 ||
+	    (iov[1].iov_len != sizeof(*o) &&
+	     iov[1].iov_len != sizeof(struct fuse_entry_out) + sizeof(*o)) ||
+	    h->len != sizeof(*h) + iov[1].iov_len)
+		return;
+	o = (struct sfs_open_out *)((char *)iov[1].iov_base + iov[1].iov_len -
+				    sizeof(*o));
+	o->open_flags |= SFS_FOPEN_PASSTHROUGH;
+	o->backing_id = id;
+}
+
+bool sfs_passthrough_armed(void)
+{
+	return reply_backing_id != 0;
+}
+
+void sfs_passthrough_arm(const struct sfs_inode *inode, uint64_t fh)
+{
+	/* pt_id is fixed while this open holds one of pt_users */
+	reply_backing_id = (fh & SFS_FH_PT) ? inode->pt_id : 0;
+}
+
+static pthread_mutex_t *stripe(struct sfs *fs, const struct sfs_inode *inode)
+{
+	uintptr_t h = (uintptr_t)inode >> 6;
+
+	return &fs->pt_locks[(h ^ (h >> 7)) % SFS_PT_LOCKS];
+}
+
+static int backing_open(struct sfs *fs, int fd)
+{
+	struct sfs_backing_map map = {.fd = fd};
+	int id, err;
+
+	if (!sfs_without_fsetid(true)) {
+		/* Never register one that would keep setuid bits (above). */
+		id = -1;
+		err = EPERM;
+	} else {
+		id = ioctl(fuse_session_fd(fs->se),
+			   SFS_FUSE_DEV_IOC_BACKING_OPEN, &map);
+		err = id < 0 ? errno : 0;
+	}
+	sfs_without_fsetid(false);
+	if (id > 0)
+		return id;
+	if (err == EPERM || err == ENOTTY || err == ENOSYS) {
+		/* Not root, or a kernel without it: off for the mount. */
+		if (atomic_exchange(&fs->pt_off, true) == false)
+			shift_log(SHIFT_LOG_INFO,
+				  "FUSE passthrough unavailable (%s): reads "
+				  "and writes go through the daemon",
+				  strerror(err));
+	}
+	return -(err ? err : EIO);
+}
+
+static void backing_close(struct sfs *fs, int32_t id)
+{
+	uint32_t i = (uint32_t)id;
+
+	if (ioctl(fuse_session_fd(fs->se), SFS_FUSE_DEV_IOC_BACKING_CLOSE,
+		  &i) < 0)
+		shift_log(SHIFT_LOG_WARNING,
+			  "closing FUSE backing file %d: %s", id,
+			  strerror(errno));
+}
+
+/* Flags for the fd that becomes the backing file of an inode. */
+static int backing_flags(int flags)
+{
+	flags &= ~(O_ACCMODE | O_TRUNC);
+	return flags | O_RDWR;
+}
+
+/* Can an open with flags (of a file on device dev) start passthrough? */
+static bool can_start(struct sfs *fs, dev_t dev, int flags)
+{
+	return sfs_passthrough_wanted(fs) && !atomic_load(&fs->pt_off) &&
+	       (flags & O_ACCMODE) != O_RDONLY && fs->noflush &&
+	       dev == fs->root.dev;
+}
+
+/* Make fd, an O_RDWR open file of inode, its backing file. Stripe held. */
+static bool start(struct sfs *fs, struct sfs_inode *inode, int fd)
+{
+	struct stat st;
+	int id;
+
+	if (inode->pt_users > 0 || inode->pt_cached > 0 || fstat(fd, &st) < 0 ||
+	    !S_ISREG(st.st_mode) || st.st_dev != inode->dev ||
+	    st.st_ino != inode->ino || (st.st_mode & (S_ISUID | S_ISGID)))
+		return false;
+	id = backing_open(fs, fd);
+	if (id <= 0)
+		return false;
+	inode->pt_id = id;
+	inode->pt_users = 1;
+	return true;
+}
+
+/* Count a new open of inode, fd, in *fh: passthrough or not. Stripe held. */
+static void count(struct sfs *fs, struct sfs_inode *inode, int fd, bool pt,
+		  uint64_t *fh)
+{
+	*fh = (uint64_t)fd;
+	if (pt) {
+		*fh |= SFS_FH_PT;
+	} else if (sfs_passthrough_wanted(fs)) {
+		inode->pt_cached++;
+		*fh |= SFS_FH_CACHED;
+	}
+}
+
+int sfs_passthrough_open(struct sfs *fs, struct sfs_inode *inode,
+			 int (*reopen)(void *arg, int flags), void *arg,
+			 int flags, uint64_t *fh)
+{
+	pthread_mutex_t *lock = stripe(fs, inode);
+	bool pt = false;
+	int fd = -1;
+
+	pthread_mutex_lock(lock);
+	if (inode->pt_users > 0) {
+		fd = reopen(arg, flags);
+		if (fd >= 0)
+			inode->pt_users++;
+		pt = true;
+	} else if (inode->pt_cached == 0 && can_start(fs, inode->dev, flags)) {
+		fd = reopen(arg, backing_flags(flags));
+		pt = fd >= 0 && start(fs, inode, fd);
+		if (fd >= 0 && !pt) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (!pt)
+		fd = reopen(arg, flags);
+	if (fd >= 0)
+		count(fs, inode, fd, pt, fh);
+	pthread_mutex_unlock(lock);
+	return fd;
+}
+
+/*
+ * A create's fd is its own one (fi->fh) whether or not it becomes the
+ * backing file: created with the backing file's flags only where those
+ * are what the plain path needs too (not O_APPEND, O_SYNC or O_DSYNC).
+ */
+#define SFS_PER_FILE (O_APPEND | O_SYNC | O_DSYNC)
+
+int sfs_passthrough_create_flags(struct sfs *fs, dev_t dev, int flags)
+{
+	return can_start(fs, dev, flags) && !(flags & SFS_PER_FILE)
+		       ? backing_flags(flags)
+		       : flags;
+}
+
+void sfs_passthrough_adopt(struct sfs *fs, struct sfs_inode *inode, int fd,
+			   int flags, uint64_t *fh)
+{
+	pthread_mutex_t *lock = stripe(fs, inode);
+	bool pt = false;
+
+	pthread_mutex_lock(lock);
+	if ((flags & (O_ACCMODE | SFS_PER_FILE)) == O_RDWR &&
+	    can_start(fs, inode->dev, flags))
+		pt = start(fs, inode, fd);
+	count(fs, inode, fd, pt, fh);
+	pthread_mutex_unlock(lock);
+}
+
+void sfs_passthrough_release(struct sfs *fs, struct sfs_inode *inode,
+			     uint64_t fh)
+{
+	pthread_mutex_t *lock = stripe(fs, inode);
+
+	if (!(fh & (SFS_FH_PT | SFS_FH_CACHED)))
+		return;
+	pthread_mutex_lock(lock);
+	if (fh & SFS_FH_CACHED) {
+		inode->pt_cached--;
+	} else if (--inode->pt_users == 0) {
+		backing_close(fs, inode->pt_id);
+		inode->pt_id = 0;
+	}
+	pthread_mutex_unlock(lock);
+}
+
+void sfs_passthrough_setup(struct sfs *fs)
+{
+	size_t i;
+
+	for (i = 0; i < SFS_PT_LOCKS; i++)
+		pthread_mutex_init(&fs->pt_locks[i], NULL);
+}

@@ -1,0 +1,221 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""FUSE passthrough must not keep a privilege a native write would kill.
+
+A passthrough write is done by the source filesystem on the daemon's
+backing file, with the credentials the daemon registered it with; the
+daemon is root and would hold CAP_FSETID, with which ext4 keeps setuid and
+setgid bits on a write. The classic attack on that: open a file for
+writing while it is harmless, wait for its owner to make it setuid (or to
+give it a file capability), then write your own code into it. Natively the
+write clears the bits (the writer lacks CAP_FSETID) and drops the
+capability. The attacker here is a host user (uid 2000, no capabilities)
+writing through the mount with an fd opened before the owner's chmod or
+setcap, side by side with the same sequence on a native directory; each
+case also shows that the write was passed through (no WRITE request), so
+the backing file's credentials are what is tested. Beside them the
+legitimate uses: the owner's own writes keep an ordinary file's mode and
+land on the source.
+
+Then the create race: an attacker who owns a directory renames a victim's
+file onto the name it is creating, so that the daemon's lookup after the
+create finds the victim's inode (a test hook holds the create there). The daemon must never make
+its own new file the backing file of the victim's inode (later opens of
+the victim's file would read and write the attacker's file): the victim
+reads its own bytes through the mount every time.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import need_root_and_fuse, need_test_hooks
+from fs_util import cost, fcaps_v2, scratch_fixture
+
+FIXTURES = (scratch_fixture,)
+CAPS = "security.capability"
+ATTACKER = 2000
+
+ATTACK = r"""
+import os, sys
+path, go, done = sys.argv[1:4]
+fd = os.open(path, os.O_WRONLY)
+open(go, "w").close()
+while not os.path.exists(done):
+    pass
+os.pwrite(fd, b"evil", 0)
+os.close(fd)
+"""
+
+
+def attack(path, owner_step, tmp):
+    """Open path for writing as ATTACKER, let owner_step() run, write."""
+    go, done = os.path.join(tmp, "go"), os.path.join(tmp, "done")
+    for p in (go, done):
+        if os.path.exists(p):
+            os.unlink(p)
+    proc = subprocess.Popen(["setpriv", "--reuid=%d" % ATTACKER,
+                             "--regid=%d" % ATTACKER, "--clear-groups",
+                             "--inh-caps=-all", "--",
+                             sys.executable, "-c", ATTACK, path, go, done],
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not os.path.exists(go):
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline, "attacker did not open"
+        time.sleep(0.01)
+    owner_step()
+    open(done, "w").close()
+    assert proc.wait(timeout=20) == 0, proc.stderr.read()
+
+
+def state(p):
+    try:
+        caps = os.getxattr(p, CAPS) != b""
+    except OSError:
+        caps = False
+    return oct(os.stat(p).st_mode & 0o7777), caps
+
+
+@pytest.fixture
+def side(scratch, shiftfs_mount):
+    """(native dir, source dir, mount, sync dir) on one map: disk ids
+    100000+ shown as 0+, files owned by disk 101000 (view 1000)."""
+    need_root_and_fuse()
+    native = os.path.join(os.path.dirname(scratch.src), "native")
+    tmp = os.path.join(os.path.dirname(scratch.src), "sync")
+    for d in (native, tmp):
+        os.mkdir(d)
+        os.chmod(d, 0o1777)
+    os.chown(scratch.src, 100000, 100000)
+    os.chmod(scratch.src, 0o1777)
+    m = shiftfs_mount(scratch.src, scratch.mnt, "map=100000:0:65536")
+    yield native, scratch.src, m, tmp
+    shutil.rmtree(native, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+CASES = {
+    # name: (mode before, what the owner does after the open)
+    "setuid": (0o666, lambda p: os.chmod(p, 0o4777)),
+    "setgid-gx": (0o666, lambda p: os.chmod(p, 0o2777)),
+    "setuid-setgid": (0o666, lambda p: os.chmod(p, 0o6777)),
+    "capability": (0o777, lambda p: os.setxattr(p, CAPS, fcaps_v2())),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_privilege_granted_after_the_open_dies_at_the_write(side, case):
+    native, src, m, tmp = side
+    mode, grant = CASES[case]
+    results = []
+    for where, top, own_uid, path_of in (
+            ("native", native, 1000, lambda n: os.path.join(native, n)),
+            ("mount", src, 101000, lambda n: os.path.join(m.mnt, n))):
+        f = os.path.join(top, case)
+        with open(f, "wb") as fh:
+            fh.write(b"harmless")
+        os.chown(f, own_uid, own_uid)
+        os.chmod(f, mode)
+
+        def run():
+            attack(path_of(case), lambda: grant(f), tmp)
+        c = cost(m, run)
+        if where == "mount":
+            assert "WRITE" not in c, (
+                "not a passthrough write: the test tests nothing", c)
+        with open(f, "rb") as fh:
+            assert fh.read() == b"evilless"
+        results.append(state(f))
+    # natively the write kills every one of them
+    assert results[0] == ("0o777", False), results[0]
+    assert results[1] == results[0], (
+        "through the mount %s, natively %s" % (results[1], results[0]))
+
+
+def test_owner_writes_keep_an_ordinary_file_as_it_is(side):
+    native, src, m, tmp = side
+    f = os.path.join(src, "plain")
+    with open(f, "wb") as fh:
+        fh.write(b"0" * 10)
+    os.chown(f, 101000, 101000)
+    os.chmod(f, 0o640)
+
+    def write():
+        r = subprocess.run(["setpriv", "--reuid=1000", "--regid=1000",
+                            "--clear-groups", "--", "sh", "-c",
+                            "printf abc | dd of=%s conv=notrunc status=none"
+                            % os.path.join(m.mnt, "plain")],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+    c = cost(m, write)
+    assert "WRITE" not in c, c
+    with open(f, "rb") as fh:
+        assert fh.read() == b"abc" + b"0" * 7
+    assert os.stat(f).st_mode & 0o7777 == 0o640
+    assert (os.stat(f).st_uid, os.stat(f).st_gid) == (101000, 101000)
+
+
+CREATOR = r"""
+import os, sys, time
+path, done = sys.argv[1:3]
+fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+os.write(fd, b"attacker")
+while not os.path.exists(done):
+    time.sleep(0.01)
+os.close(fd)
+"""
+
+
+def test_create_race_never_backs_the_victims_inode(scratch, shiftfs_mount,
+                                                   monkeypatch):
+    """The daemon's create is openat(O_CREAT|O_EXCL), then a lookup of the
+    name for the kernel's entry. An attacker who owns the directory renames
+    the victim's file onto the name in between (the test hook holds the
+    create there for 300 ms; without it the window is microseconds wide
+    and the attacker loops). The kernel's entry is then the victim's inode
+    while the daemon's open file is the attacker's new one: that file must
+    not become the victim's inode's backing file, or the victim's next open
+    through the mount reads the attacker's bytes (and writes into them)."""
+    need_root_and_fuse()
+    need_test_hooks()
+    os.chown(scratch.src, 100000, 100000)
+    monkeypatch.setenv("SHIFTFS_TEST_CREATE_PAUSE_MS", "300")
+    m = shiftfs_mount(scratch.src, scratch.mnt, "map=100000:0:65536")
+    monkeypatch.delenv("SHIFTFS_TEST_CREATE_PAUSE_MS")
+    d = os.path.join(scratch.src, "atk")
+    os.mkdir(d)
+    os.chown(d, 100000 + ATTACKER, 100000 + ATTACKER)
+    v = os.path.join(d, "v")
+    with open(v, "wb") as fh:
+        fh.write(b"victim's own bytes")
+    os.chown(v, 101000, 101000)
+    os.chmod(v, 0o644)
+    done = os.path.join(os.path.dirname(scratch.src), "creator-done")
+    creator = subprocess.Popen(
+        ["setpriv", "--reuid=%d" % ATTACKER, "--regid=%d" % ATTACKER,
+         "--clear-groups", "--", sys.executable, "-c", CREATOR,
+         os.path.join(m.mnt, "atk", "n"), done],
+        stderr=subprocess.PIPE, text=True)
+    try:
+        # wait for the daemon's file, then swap the victim's in over it
+        deadline = time.monotonic() + 10
+        while not os.path.exists(os.path.join(d, "n")):
+            assert time.monotonic() < deadline and creator.poll() is None, \
+                creator.stderr.read() if creator.poll() is not None else ""
+            time.sleep(0.005)
+        os.rename(os.path.join(d, "n"), os.path.join(d, "attackers"))
+        os.rename(v, os.path.join(d, "n"))
+        time.sleep(0.6)  # the create finishes, the attacker writes
+        with open(os.path.join(m.mnt, "atk", "n"), "rb") as fh:
+            assert os.fstat(fh.fileno()).st_uid == 1000  # the victim's
+            got = fh.read()
+        assert got == b"victim's own bytes", (
+            "the victim's file read the attacker's bytes: %r" % got)
+    finally:
+        open(done, "w").close()
+        creator.wait(timeout=20)
+    with open(os.path.join(d, "n"), "rb") as fh:
+        assert fh.read() == b"victim's own bytes"
