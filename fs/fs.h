@@ -295,21 +295,16 @@ bool sfs_without_fsetid(bool drop);
 
 /*
  * passthrough.c: FUSE passthrough of open files' data (see there).
- * sfs_passthrough_open() opens the file of inode with reopen(arg, flags)
- * (an fd or -errno), as a passthrough open when it can, and stores the fd
- * and how it was counted in *fh; sfs_passthrough_release() uncounts it.
- * A create opens with sfs_passthrough_create_flags() and hands the new fd
- * to sfs_passthrough_adopt(). sfs_passthrough_arm() right before the
- * reply: the reply of a passthrough open then carries its backing id.
+ * sfs_passthrough_count() takes fd, a new open file of inode (an OPEN's or
+ * a CREATE's), as a passthrough open when it can, and stores the fd and
+ * how it was counted in *fh; sfs_passthrough_release() uncounts it.
+ * sfs_passthrough_arm() right before the reply: the reply of a passthrough
+ * open then carries its backing id.
  */
 void sfs_passthrough_setup(struct sfs *fs);
 bool sfs_passthrough_wanted(const struct sfs *fs);
-int sfs_passthrough_open(struct sfs *fs, struct sfs_inode *inode,
-			 int (*reopen)(void *arg, int flags), void *arg,
-			 int flags, uint64_t *fh);
-int sfs_passthrough_create_flags(struct sfs *fs, dev_t dev, int flags);
-void sfs_passthrough_adopt(struct sfs *fs, struct sfs_inode *inode, int fd,
-			   int flags, uint64_t *fh);
+void sfs_passthrough_count(struct sfs *fs, struct sfs_inode *inode, int fd,
+			   uint64_t *fh);
 void sfs_passthrough_release(struct sfs *fs, struct sfs_inode *inode,
 			     uint64_t fh);
 void sfs_passthrough_arm(const struct sfs_inode *inode, uint64_t fh);

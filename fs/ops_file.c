@@ -136,9 +136,7 @@ static int do_create(fuse_req_t req, fuse_ino_t parent, int pfd,
 	if (err)
 		return err;
 	/* Never follow a symlink planted at name since the kernel looked. */
-	flags = sfs_passthrough_create_flags(fs, sfs_inode(req, parent)->dev,
-					     open_flags(fs, fi->flags)) |
-		O_NOFOLLOW;
+	flags = open_flags(fs, fi->flags) | O_NOFOLLOW;
 	fd = openat(pfd, name, flags | O_CREAT | O_EXCL, mode);
 	err = fd < 0 ? errno : 0;
 	sfs_creds_leave(req);
@@ -165,7 +163,7 @@ static int do_create(fuse_req_t req, fuse_ino_t parent, int pfd,
 		return err;
 	}
 	inode = sfs_inode(req, e.ino);
-	sfs_passthrough_adopt(fs, inode, fd, flags, &fi->fh);
+	sfs_passthrough_count(fs, inode, fd, &fi->fh);
 	set_open_flags(fs, inode, fd, fi);
 	sfs_passthrough_arm(inode, fi->fh);
 	if (fuse_reply_create(req, &e, fi) != 0) {
@@ -192,14 +190,6 @@ void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, err);
 }
 
-/* sfs_passthrough_open()'s reopen: arg is the /proc path of an O_PATH fd */
-static int reopen_path(void *arg, int flags)
-{
-	int fd = open(arg, flags);
-
-	return fd < 0 ? -errno : fd;
-}
-
 void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct sfs *fs = sfs_data(req);
@@ -222,12 +212,12 @@ void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	/* Reopen the O_PATH fd: the same inode, no path resolved again. */
 	sfs_proc_path(path, sizeof(path), ofd);
-	fd = sfs_passthrough_open(fs, inode, reopen_path, path,
-				  open_flags(fs, fi->flags) & ~O_NOFOLLOW,
-				  &fi->fh);
+	fd = open(path, open_flags(fs, fi->flags) & ~O_NOFOLLOW);
+	err = fd < 0 ? errno : 0;
 	sfs_iput(fs, inode);
-	if (fd < 0)
-		return (void)fuse_reply_err(req, sfs_note_err(-fd));
+	if (err)
+		return (void)fuse_reply_err(req, sfs_note_err(err));
+	sfs_passthrough_count(fs, inode, fd, &fi->fh);
 	set_open_flags(fs, inode, fd, fi);
 	sfs_passthrough_arm(inode, fi->fh);
 	if (fuse_reply_open(req, fi) != 0) {

@@ -14,22 +14,19 @@
  * first EPERM turns it off for the mount), not with -o writeback (the
  * kernel refuses both) nor -o nopassthrough, only for regular files on
  * SRC's own local filesystem (the FOPEN_NOFLUSH list; an overlay or FUSE
- * source would stack too deep). The kernel wants every open of an inode to
- * use one backing file while any passthrough open lives, and no
- * passthrough open beside a cached one, so the choice is per inode
- * (counted under a lock striped by inode; the counts are dropped at
- * RELEASE, after the kernel dropped its own, so they never undercount):
- *  - a write open of an inode with no other open, on a file that is not
- *    setuid or setgid, starts passthrough: its fd is opened O_RDWR
- *    without O_APPEND/O_SYNC/O_DSYNC (the kernel passes those per write
- *    from its own file: RWF_APPEND, RWF_DSYNC; the fd serves no READ or
- *    WRITE of its own) and registered (a create: when it has none of those
- *    flags); later opens of the inode reuse that backing file until the
- *    last one is released;
- *  - every other open is cached as before (reads spliced by the daemon,
- *    setuid files cleared by sfs_killpriv() on each WRITE).
- * Read-only opens do not start it: an O_RDWR backing file would make the
- * source's file busy for execve and report a close-after-write to inotify.
+ * source would stack too deep) that are not setuid or setgid. The kernel
+ * opens a backing file of its own for each open, with that open's flags
+ * (O_APPEND, O_DIRECT, the access mode), from the registered file's path
+ * and credentials; it wants every open of an inode to use the one
+ * registered file while any passthrough open lives, and no passthrough
+ * open beside a cached one (it fails such an open with EIO). So the choice
+ * is per inode, counted under a lock striped by inode (the counts are
+ * dropped at RELEASE, after the kernel dropped its own, so they never
+ * undercount): an open of an inode with no other open registers its own fd
+ * and is passed through, as is every later open until the last one is
+ * released; with a cached open living (a setuid file's, say), every open
+ * is cached as before (reads spliced by the daemon, setuid bits cleared by
+ * sfs_killpriv() on each WRITE).
  *
  * Killpriv: a passthrough write is the backing file's write, done by the
  * source filesystem with the credentials the daemon registered it with.
@@ -162,22 +159,14 @@ static void backing_close(struct sfs *fs, int32_t id)
 			  strerror(errno));
 }
 
-/* Flags for the fd that becomes the backing file of an inode. */
-static int backing_flags(int flags)
-{
-	flags &= ~(O_ACCMODE | O_TRUNC);
-	return flags | O_RDWR;
-}
-
-/* Can an open with flags (of a file on device dev) start passthrough? */
-static bool can_start(struct sfs *fs, dev_t dev, int flags)
+/* Can an open of a file on device dev start passthrough? */
+static bool can_start(struct sfs *fs, dev_t dev)
 {
 	return sfs_passthrough_wanted(fs) && !atomic_load(&fs->pt_off) &&
-	       (flags & O_ACCMODE) != O_RDONLY && fs->noflush &&
-	       dev == fs->root.dev;
+	       fs->noflush && dev == fs->root.dev;
 }
 
-/* Make fd, an O_RDWR open file of inode, its backing file. Stripe held. */
+/* Make fd, an open file of inode, its backing file. Stripe held. */
 static bool start(struct sfs *fs, struct sfs_inode *inode, int fd)
 {
 	struct stat st;
@@ -195,12 +184,20 @@ static bool start(struct sfs *fs, struct sfs_inode *inode, int fd)
 	return true;
 }
 
-/* Count a new open of inode, fd, in *fh: passthrough or not. Stripe held. */
-static void count(struct sfs *fs, struct sfs_inode *inode, int fd, bool pt,
+/*
+ * A new open of inode, fd: passed through when a passthrough open of the
+ * inode lives (the kernel wants the same backing file then) or when it
+ * can start one; counted in *fh either way. Stripe held.
+ */
+static void count(struct sfs *fs, struct sfs_inode *inode, int fd,
 		  uint64_t *fh)
 {
 	*fh = (uint64_t)fd;
-	if (pt) {
+	if (inode->pt_users > 0) {
+		inode->pt_users++;
+		*fh |= SFS_FH_PT;
+	} else if (inode->pt_cached == 0 && can_start(fs, inode->dev) &&
+		   start(fs, inode, fd)) {
 		*fh |= SFS_FH_PT;
 	} else if (sfs_passthrough_wanted(fs)) {
 		inode->pt_cached++;
@@ -208,61 +205,13 @@ static void count(struct sfs *fs, struct sfs_inode *inode, int fd, bool pt,
 	}
 }
 
-int sfs_passthrough_open(struct sfs *fs, struct sfs_inode *inode,
-			 int (*reopen)(void *arg, int flags), void *arg,
-			 int flags, uint64_t *fh)
+void sfs_passthrough_count(struct sfs *fs, struct sfs_inode *inode, int fd,
+			   uint64_t *fh)
 {
 	pthread_mutex_t *lock = stripe(fs, inode);
-	bool pt = false;
-	int fd = -1;
 
 	pthread_mutex_lock(lock);
-	if (inode->pt_users > 0) {
-		fd = reopen(arg, flags);
-		if (fd >= 0)
-			inode->pt_users++;
-		pt = true;
-	} else if (inode->pt_cached == 0 && can_start(fs, inode->dev, flags)) {
-		fd = reopen(arg, backing_flags(flags));
-		pt = fd >= 0 && start(fs, inode, fd);
-		if (fd >= 0 && !pt) {
-			close(fd);
-			fd = -1;
-		}
-	}
-	if (!pt)
-		fd = reopen(arg, flags);
-	if (fd >= 0)
-		count(fs, inode, fd, pt, fh);
-	pthread_mutex_unlock(lock);
-	return fd;
-}
-
-/*
- * A create's fd is its own one (fi->fh) whether or not it becomes the
- * backing file: created with the backing file's flags only where those
- * are what the plain path needs too (not O_APPEND, O_SYNC or O_DSYNC).
- */
-#define SFS_PER_FILE (O_APPEND | O_SYNC | O_DSYNC)
-
-int sfs_passthrough_create_flags(struct sfs *fs, dev_t dev, int flags)
-{
-	return can_start(fs, dev, flags) && !(flags & SFS_PER_FILE)
-		       ? backing_flags(flags)
-		       : flags;
-}
-
-void sfs_passthrough_adopt(struct sfs *fs, struct sfs_inode *inode, int fd,
-			   int flags, uint64_t *fh)
-{
-	pthread_mutex_t *lock = stripe(fs, inode);
-	bool pt = false;
-
-	pthread_mutex_lock(lock);
-	if ((flags & (O_ACCMODE | SFS_PER_FILE)) == O_RDWR &&
-	    can_start(fs, inode->dev, flags))
-		pt = start(fs, inode, fd);
-	count(fs, inode, fd, pt, fh);
+	count(fs, inode, fd, fh);
 	pthread_mutex_unlock(lock);
 }
 

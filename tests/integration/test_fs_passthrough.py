@@ -1,17 +1,18 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """FUSE passthrough of file data (fs/passthrough.c).
 
-A root daemon registers a write-opened file of the source as the backing
-file of the open, and the kernel then reads and writes the data there
-itself: no READ or WRITE request reaches the daemon. Asserted here with the
-request counter, beside what a user sees: the bytes on the source, the
-size through the mount right after, opens of the same inode while one is
-live (every kind shares the one backing file), append and positional
-writers together (compared with the same sequence on a native file), a
-read-only first open that keeps the cached path, shared mmap, a setuid
-file (its writes go through the daemon, which clears the bits), and the
-mounts where passthrough is off (-o nopassthrough, -o writeback, an
-unprivileged daemon) doing the same through the daemon.
+A root daemon registers an open file of the source as the backing file of
+the open, and the kernel then reads and writes the data there itself: no
+READ or WRITE request reaches the daemon. Asserted here with the request
+counter, beside what a user sees: the bytes on the source (and a change
+made there, at once), the size through the mount right after, opens of
+the same inode while one is live (every kind shares the one backing
+file), append and positional writers together (compared with the same
+sequence on a native file), opens beside a cached one (a setuid file's)
+staying cached, shared mmap, a setuid file (its writes go through the
+daemon, which clears the bits), and the mounts where passthrough is off
+(-o nopassthrough, -o writeback, an unprivileged daemon) doing the same
+through the daemon.
 """
 import mmap
 import os
@@ -128,19 +129,43 @@ def test_append_and_positional_writers_as_natively(scratch, mount):
     assert "WRITE" not in c, c
 
 
-def test_read_only_first_open_keeps_the_daemon_path(scratch, mount):
-    """A file open for reading only (cached) when a writer opens it: the
-    writer goes through the daemon too, and both work; once both are
-    closed, the next writer is passed through."""
+def test_reads_send_no_request(scratch, mount):
     m = mount()
-    path = os.path.join(m.mnt, "r")
-    with open(path, "wb") as f:
+    src = os.path.join(scratch.src, "r")
+    with open(src, "wb") as f:
+        f.write(os.urandom(1 << 20))
+    with open(src, "rb") as f:
+        want = f.read()
+
+    def read():
+        with open(os.path.join(m.mnt, "r"), "rb") as f:
+            assert f.read() == want
+    c = cost(m, read)
+    assert "READ" not in c and c.get("OPEN") == 1, c
+    # a change made on the source shows at once (one page cache)
+    with open(src, "r+b") as f:
+        f.write(b"changed")
+    with open(os.path.join(m.mnt, "r"), "rb") as f:
+        assert f.read(7) == b"changed"
+
+
+def test_opens_beside_a_cached_one_stay_cached(scratch, mount):
+    """A setuid file is opened cached; an open of the same inode while that
+    one lives must be cached too (the kernel fails a passthrough open beside
+    a cached one with EIO), even after the bit is gone; once both are
+    closed, the next open is passed through."""
+    m = mount(idmap="identity")
+    src = os.path.join(scratch.src, "c")
+    with open(src, "wb") as f:
         f.write(b"x" * 4096)
+    os.chmod(src, 0o4755)
+    path = os.path.join(m.mnt, "c")
 
     def both():
         r = os.open(path, os.O_RDONLY)
         try:
             assert os.pread(r, 4096, 0) == b"x" * 4096
+            os.chmod(src, 0o755)
             write_20(path)
             assert os.pread(r, 4096, 4096) == bytes([66]) * 4096
         finally:
