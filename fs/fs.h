@@ -299,7 +299,7 @@ bool sfs_without_fsetid(bool drop);
  * a CREATE's), as a passthrough open when it can, and stores the fd and
  * how it was counted in *fh; sfs_passthrough_release() uncounts it.
  * sfs_passthrough_arm() right before the reply: the reply of a passthrough
- * open then carries its backing id.
+ * open then carries its backing id (the reply whose fh is fi->fh).
  */
 void sfs_passthrough_setup(struct sfs *fs);
 bool sfs_passthrough_wanted(const struct sfs *fs);
@@ -308,6 +308,8 @@ void sfs_passthrough_count(struct sfs *fs, struct sfs_inode *inode, int fd,
 void sfs_passthrough_release(struct sfs *fs, struct sfs_inode *inode,
 			     uint64_t fh);
 void sfs_passthrough_arm(const struct sfs_inode *inode, uint64_t fh);
+/* After the reply (sent or not): nothing armed is left for another one. */
+void sfs_passthrough_disarm(void);
 /* For killpriv.c's writev(): an armed reply, and patching it. */
 struct fuse_init_out;
 struct iovec;

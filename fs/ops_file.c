@@ -166,7 +166,9 @@ static int do_create(fuse_req_t req, fuse_ino_t parent, int pfd,
 	sfs_passthrough_count(fs, inode, fd, &fi->fh);
 	set_open_flags(fs, inode, fd, fi);
 	sfs_passthrough_arm(inode, fi->fh);
-	if (fuse_reply_create(req, &e, fi) != 0) {
+	err = fuse_reply_create(req, &e, fi);
+	sfs_passthrough_disarm();
+	if (err != 0) {
 		/* The kernel is gone (interrupted): drop what it never saw. */
 		sfs_passthrough_release(fs, inode, fi->fh);
 		close(fd);
@@ -220,7 +222,9 @@ void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	sfs_passthrough_count(fs, inode, fd, &fi->fh);
 	set_open_flags(fs, inode, fd, fi);
 	sfs_passthrough_arm(inode, fi->fh);
-	if (fuse_reply_open(req, fi) != 0) {
+	err = fuse_reply_open(req, fi);
+	sfs_passthrough_disarm();
+	if (err != 0) {
 		sfs_passthrough_release(fs, inode, fi->fh);
 		close(fd);
 	}

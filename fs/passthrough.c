@@ -67,8 +67,12 @@ struct sfs_open_out {
 	int32_t backing_id;
 };
 
-/* The backing id this thread's next OPEN/CREATE reply carries (0: none). */
+/*
+ * The backing id this thread's next OPEN/CREATE reply carries (0: none),
+ * and the fh that reply has: a reply with another fh is not the one.
+ */
 static __thread int32_t reply_backing_id;
+static __thread uint64_t reply_fh;
 
 void sfs_passthrough_init_reply(struct fuse_init_out *out)
 {
@@ -98,6 +102,8 @@ void sfs_passthrough_patch(const struct iovec *iov, int iovcnt)
 		return;
 	o = (struct sfs_open_out *)((char *)iov[1].iov_base + iov[1].iov_len -
 				    sizeof(*o));
+	if (o->fh != reply_fh)
+		return;
 	o->open_flags |= SFS_FOPEN_PASSTHROUGH;
 	o->backing_id = id;
 }
@@ -111,6 +117,12 @@ void sfs_passthrough_arm(const struct sfs_inode *inode, uint64_t fh)
 {
 	/* pt_id is fixed while this open holds one of pt_users */
 	reply_backing_id = (fh & SFS_FH_PT) ? inode->pt_id : 0;
+	reply_fh = fh;
+}
+
+void sfs_passthrough_disarm(void)
+{
+	reply_backing_id = 0;
 }
 
 static pthread_mutex_t *stripe(struct sfs *fs, const struct sfs_inode *inode)
