@@ -20,6 +20,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -55,19 +56,51 @@ static bool cap_effective(const struct __user_cap_data_struct d[2], int cap)
 	return d[cap / 32].effective & (1u << (cap % 32));
 }
 
+/*
+ * The group the registering thread is in while its credentials are copied
+ * into a backing file (passthrough.c): no file's group, so that the source
+ * filesystem's in_group_p() never keeps a setgid-without-group-execute
+ * mark for a writer who is not in the group (root's fsgid 0 was in group 0).
+ */
+#define SFS_NO_GID ((gid_t)-2)
+
 bool sfs_without_fsetid(bool drop)
 {
 	static __thread struct __user_cap_data_struct saved[2];
-	static __thread bool dropped;
+	static __thread bool dropped, regrouped;
+	static __thread gid_t *groups, fsgid;
+	static __thread int ngroups;
 	struct __user_cap_data_struct d[2];
+	int n;
 
 	if (!drop) {
 		if (dropped)
 			caps_set(saved);
-		dropped = false;
+		if (regrouped) {
+			/* raw syscalls: this thread's credentials only */
+			syscall(SYS_setgroups, (size_t)ngroups, groups);
+			syscall(SYS_setfsgid, fsgid);
+		}
+		free(groups);
+		groups = NULL;
+		dropped = regrouped = false;
 		return false;
 	}
 	if (caps_get(saved) < 0)
+		return false;
+	n = (int)syscall(SYS_getgroups, 0, NULL);
+	groups = n > 0 ? calloc((size_t)n, sizeof(*groups)) : NULL;
+	if (n < 0 || (n > 0 && !groups))
+		return false;
+	ngroups = (int)syscall(SYS_getgroups, n, groups);
+	if (ngroups != n)
+		return false;
+	fsgid = (gid_t)syscall(SYS_setfsgid, -1);
+	regrouped = true;
+	if (syscall(SYS_setgroups, 0, NULL) < 0)
+		return false;
+	syscall(SYS_setfsgid, SFS_NO_GID);
+	if ((gid_t)syscall(SYS_setfsgid, -1) != SFS_NO_GID)
 		return false;
 	memcpy(d, saved, sizeof(d));
 	d[CAP_FSETID / 32].effective &= ~(1u << (CAP_FSETID % 32));

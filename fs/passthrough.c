@@ -30,9 +30,10 @@
  *
  * Killpriv: a passthrough write is the backing file's write, done by the
  * source filesystem with the credentials the daemon registered it with.
- * Those are the daemon's minus CAP_FSETID (sfs_without_fsetid()), so a
- * file made setuid while it is open loses the bit on the next write, as
- * natively for every writer without CAP_FSETID (stricter for one with it);
+ * Those are the daemon's minus CAP_FSETID and in no file's group
+ * (sfs_without_fsetid()), so a file made setuid or setgid while it is open
+ * loses the bit on the next write, as natively for every writer without
+ * CAP_FSETID outside the group (stricter for one with it or in the group);
  * security.capability is dropped as for any writer.
  */
 #include <errno.h>
@@ -178,17 +179,35 @@ static bool can_start(struct sfs *fs, dev_t dev)
 	       fs->noflush && dev == fs->root.dev;
 }
 
-/* Make fd, an open file of inode, its backing file. Stripe held. */
+/*
+ * Make the file of fd, an open file of inode, its backing file. Stripe
+ * held. What is registered is a read-only open of it (fd itself if it is
+ * one, else a reopen through its /proc link: no path resolved): the kernel
+ * uses the registered file only for its path and credentials, and it lives
+ * as long as any open of the inode does, readers' included, so a write
+ * open there would keep the source's file busy for execve (ETXTBSY) after
+ * its last writer closed.
+ */
 static bool start(struct sfs *fs, struct sfs_inode *inode, int fd)
 {
+	char path[SFS_PROC_PATH_MAX];
 	struct stat st;
-	int id;
+	int id, rfd = fd, fl;
 
 	if (inode->pt_users > 0 || inode->pt_cached > 0 || fstat(fd, &st) < 0 ||
 	    !S_ISREG(st.st_mode) || st.st_dev != inode->dev ||
 	    st.st_ino != inode->ino || (st.st_mode & (S_ISUID | S_ISGID)))
 		return false;
-	id = backing_open(fs, fd);
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (fl & O_ACCMODE) != O_RDONLY) {
+		sfs_proc_path(path, sizeof(path), fd);
+		rfd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+		if (rfd < 0)
+			return false;
+	}
+	id = backing_open(fs, rfd);
+	if (rfd != fd)
+		close(rfd);
 	if (id <= 0)
 		return false;
 	inode->pt_id = id;
