@@ -362,7 +362,7 @@ static int disarm_bits(const struct sfs *fs, const char *path,
 
 	if (bits && chmod(path, st->st_mode & ~bits & 07777) < 0)
 		return errno;
-	return 0;
+	return bits ? -1 : 0; /* -1: changed */
 }
 
 /* Remove a file capability of fd that is effective for a privileged id. */
@@ -380,11 +380,23 @@ static int disarm_fcaps(const struct sfs *fs, const char *path)
 	return 0;
 }
 
-int sfs_disarm(fuse_req_t req, int fd, bool fcaps)
+void sfs_mode_changed(fuse_req_t req, fuse_ino_t ino)
+{
+	/*
+	 * The kernel keeps the mode it was given until the attribute timeout
+	 * (a write's or an open's reply carries none): with -o suid an execve
+	 * through the mount in that window would still run the file setuid.
+	 * Attributes only (offset -1): no page is waited for.
+	 */
+	fuse_lowlevel_notify_inval_inode(sfs_data(req)->se, ino, -1, 0);
+}
+
+int sfs_disarm(fuse_req_t req, fuse_ino_t ino, int fd, bool fcaps)
 {
 	struct sfs *fs = sfs_data(req);
 	char path[SFS_PROC_PATH_MAX];
 	struct stat st;
+	bool changed;
 	int err;
 
 	if (sfs_trusted(req))
@@ -395,8 +407,13 @@ int sfs_disarm(fuse_req_t req, int fd, bool fcaps)
 		return 0;
 	sfs_proc_path(path, sizeof(path), fd);
 	err = disarm_bits(fs, path, &st);
+	changed = err < 0;
+	if (err < 0)
+		err = 0;
 	if (!err && fcaps)
 		err = disarm_fcaps(fs, path);
+	if (changed)
+		sfs_mode_changed(req, ino);
 	return err;
 }
 
@@ -452,7 +469,7 @@ static bool caller_fsetid(fuse_req_t req)
 	return cap;
 }
 
-int sfs_killpriv(fuse_req_t req, int fd)
+int sfs_killpriv(fuse_req_t req, fuse_ino_t ino, int fd)
 {
 	struct sfs *fs = sfs_data(req);
 	char path[SFS_PROC_PATH_MAX];
@@ -483,5 +500,6 @@ int sfs_killpriv(fuse_req_t req, int fd)
 	sfs_proc_path(path, sizeof(path), fd);
 	if (chmod(path, st.st_mode & ~kill & 07777) < 0)
 		return errno;
+	sfs_mode_changed(req, ino);
 	return 0;
 }

@@ -267,7 +267,9 @@ bool sfs_priv_fcaps(const struct sfs *fs, const void *value, size_t size);
  * privileged file capabilities; after its chown, the bits alone. 0 or a
  * positive errno (then refuse the request).
  */
-int sfs_disarm(fuse_req_t req, int fd, bool fcaps);
+int sfs_disarm(fuse_req_t req, fuse_ino_t ino, int fd, bool fcaps);
+/* The disk mode of ino changed behind the kernel: drop its attributes. */
+void sfs_mode_changed(fuse_req_t req, fuse_ino_t ino);
 /*
  * Before a write, truncation, fallocate or copy into the file of fd: clear
  * its setuid/setgid bits exactly as the native filesystem would for this
@@ -280,7 +282,7 @@ int sfs_disarm(fuse_req_t req, int fd, bool fcaps);
  * does natively for every writer. One fstat when the file has no such bit.
  * 0 or a positive errno.
  */
-int sfs_killpriv(fuse_req_t req, int fd);
+int sfs_killpriv(fuse_req_t req, fuse_ino_t ino, int fd);
 
 /*
  * killpriv.c: ask for FUSE_HANDLE_KILLPRIV_V2 (and, with passthrough, for

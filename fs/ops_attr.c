@@ -201,14 +201,15 @@ static int do_setattr(fuse_req_t req, struct sfs_inode *inode, int fd,
 	 * bits: the kernel clears them on chown only for callers without
 	 * CAP_FSETID, and a container's root has it. */
 	if (!err && (uid != (uid_t)-1 || gid != (gid_t)-1))
-		err = sfs_disarm(req, fd, false);
+		err = sfs_disarm(req, sfs_ino(sfs_data(req), inode), fd, false);
 	if (err)
 		return err;
 	/* Only ftruncate() comes with a file handle, and only for files. */
 	if (valid & FUSE_SET_ATTR_SIZE) {
-		err = sfs_disarm(req, fd, true);
+		err = sfs_disarm(req, sfs_ino(sfs_data(req), inode), fd, true);
 		if (!err)
-			err = sfs_killpriv(req, fd);
+			err = sfs_killpriv(req, sfs_ino(sfs_data(req), inode),
+					   fd);
 		if (err)
 			return err;
 		res = fi ? ftruncate((int)fi->fh, attr->st_size)

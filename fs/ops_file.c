@@ -207,7 +207,7 @@ void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	/* No write to a privileged setuid/capable file keeps it so (creds.c) */
 	err = 0;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
-		err = sfs_disarm(req, ofd, true);
+		err = sfs_disarm(req, ino, ofd, true);
 	if (err) {
 		sfs_iput(fs, inode);
 		return (void)fuse_reply_err(req, err);
@@ -335,7 +335,7 @@ void sfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
 	int err;
 
 	/* The kernel leaves killpriv to us (killpriv.c). */
-	err = sfs_killpriv(req, (int)fi->fh);
+	err = sfs_killpriv(req, ino, (int)fi->fh);
 	if (err)
 		return (void)fuse_reply_err(req, err);
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
@@ -359,9 +359,8 @@ void sfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
 void sfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		   off_t length, struct fuse_file_info *fi)
 {
-	int res = sfs_killpriv(req, (int)fi->fh);
+	int res = sfs_killpriv(req, ino, (int)fi->fh);
 
-	(void)ino;
 	if (!res && fallocate((int)fi->fh, mode, offset, length) < 0)
 		res = errno;
 	fuse_reply_err(req, res);
@@ -375,8 +374,7 @@ void sfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	ssize_t res;
 
 	(void)ino_in;
-	(void)ino_out;
-	res = sfs_killpriv(req, (int)fi_out->fh);
+	res = sfs_killpriv(req, ino_out, (int)fi_out->fh);
 	if (res)
 		return (void)fuse_reply_err(req, (int)res);
 	res = copy_file_range((int)fi_in->fh, &off_in, (int)fi_out->fh,

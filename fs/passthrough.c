@@ -12,7 +12,8 @@
  *
  * When: registering a backing file needs CAP_SYS_ADMIN (a root daemon; the
  * first EPERM turns it off for the mount), not with -o writeback (the
- * kernel refuses both) nor -o nopassthrough, only for regular files on
+ * kernel refuses both), -o suid (see sfs_passthrough_wanted()) nor
+ * -o nopassthrough, only for regular files on
  * SRC's own local filesystem (the FOPEN_NOFLUSH list; an overlay or FUSE
  * source would stack too deep) that are not setuid or setgid. The kernel
  * opens a backing file of its own for each open, with that open's flags
@@ -85,7 +86,14 @@ void sfs_passthrough_init_reply(struct fuse_init_out *out)
 
 bool sfs_passthrough_wanted(const struct sfs *fs)
 {
-	return !fs->nopassthrough && !fs->writeback;
+	/*
+	 * Not on a -o suid mount: a passthrough write that clears a setuid
+	 * bit on the source tells the kernel's cached mode nothing, and an
+	 * execve through the mount before the attribute timeout would still
+	 * run the new content setuid (the daemon's own clearing drops the
+	 * cached attributes: sfs_mode_changed()).
+	 */
+	return !fs->nopassthrough && !fs->writeback && !fs->suid;
 }
 
 void sfs_passthrough_patch(const struct iovec *iov, int iovcnt)
