@@ -63,17 +63,22 @@ static bool cap_effective(const struct __user_cap_data_struct d[2], int cap)
  * mark for a writer who is not in the group (root's fsgid 0 was in group 0).
  */
 #define SFS_NO_GID ((gid_t)-2)
+#define SFS_NO_UID ((uid_t)-2)
 
-bool sfs_without_fsetid(bool drop)
+bool sfs_backing_creds(bool drop)
 {
 	static __thread struct __user_cap_data_struct saved[2];
 	static __thread bool dropped, regrouped;
 	static __thread gid_t *groups, fsgid;
+	static __thread uid_t fsuid;
+	static __thread bool reuid;
 	static __thread int ngroups;
 	struct __user_cap_data_struct d[2];
 	int n;
 
 	if (!drop) {
+		if (reuid)
+			syscall(SYS_setfsuid, fsuid);
 		if (dropped)
 			caps_set(saved);
 		if (regrouped) {
@@ -83,7 +88,7 @@ bool sfs_without_fsetid(bool drop)
 		}
 		free(groups);
 		groups = NULL;
-		dropped = regrouped = false;
+		dropped = regrouped = reuid = false;
 		return false;
 	}
 	if (caps_get(saved) < 0)
@@ -102,8 +107,16 @@ bool sfs_without_fsetid(bool drop)
 	syscall(SYS_setfsgid, SFS_NO_GID);
 	if ((gid_t)syscall(SYS_setfsgid, -1) != SFS_NO_GID)
 		return false;
+	/* not root's fsuid: ext4 gives its reserved blocks to s_resuid 0 */
+	fsuid = (uid_t)syscall(SYS_setfsuid, -1);
+	reuid = true;
+	syscall(SYS_setfsuid, SFS_NO_UID);
+	if ((uid_t)syscall(SYS_setfsuid, -1) != SFS_NO_UID)
+		return false;
 	memcpy(d, saved, sizeof(d));
+	/* CAP_SYS_RESOURCE too: quotas and ext4's reserved blocks hold */
 	d[CAP_FSETID / 32].effective &= ~(1u << (CAP_FSETID % 32));
+	d[CAP_SYS_RESOURCE / 32].effective &= ~(1u << (CAP_SYS_RESOURCE % 32));
 	dropped = caps_set(d) == 0;
 	return dropped;
 }

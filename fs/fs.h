@@ -290,10 +290,12 @@ int sfs_killpriv(fuse_req_t req, fuse_ino_t ino, int fd);
  */
 void sfs_init_reply_arm(bool passthrough);
 /*
- * creds.c: drop CAP_FSETID from this thread's effective set (true: it is
- * not there now), or (false) restore what was dropped.
+ * creds.c: the credentials a FUSE backing file keeps (passthrough.c) for
+ * this thread (true: done; false: put nothing in, register nothing):
+ * CAP_FSETID and CAP_SYS_RESOURCE out of the effective set, no
+ * supplementary groups, an fsuid and fsgid no file has. false: restore.
  */
-bool sfs_without_fsetid(bool drop);
+bool sfs_backing_creds(bool drop);
 
 /*
  * passthrough.c: FUSE passthrough of open files' data (see there).

@@ -31,11 +31,13 @@
  *
  * Killpriv: a passthrough write is the backing file's write, done by the
  * source filesystem with the credentials the daemon registered it with.
- * Those are the daemon's minus CAP_FSETID and in no file's group
- * (sfs_without_fsetid()), so a file made setuid or setgid while it is open
- * loses the bit on the next write, as natively for every writer without
- * CAP_FSETID outside the group (stricter for one with it or in the group);
- * security.capability is dropped as for any writer.
+ * Those are the daemon's minus CAP_FSETID and CAP_SYS_RESOURCE, in no
+ * file's group (sfs_backing_creds()), so a file made setuid or setgid while
+ * it is open loses the bit on the next write, as natively for every writer
+ * without CAP_FSETID outside the group (stricter for one with it or in the
+ * group);
+ * security.capability is dropped as for any writer; quotas and ext4's
+ * reserved blocks hold for a passthrough write as for an unprivileged one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -146,7 +148,7 @@ static int backing_open(struct sfs *fs, int fd)
 	struct sfs_backing_map map = {.fd = fd};
 	int id, err;
 
-	if (!sfs_without_fsetid(true)) {
+	if (!sfs_backing_creds(true)) {
 		/* Never register one that would keep setuid bits (above). */
 		id = -1;
 		err = EPERM;
@@ -155,7 +157,7 @@ static int backing_open(struct sfs *fs, int fd)
 			   SFS_FUSE_DEV_IOC_BACKING_OPEN, &map);
 		err = id < 0 ? errno : 0;
 	}
-	sfs_without_fsetid(false);
+	sfs_backing_creds(false);
 	if (id > 0)
 		return id;
 	if (err == EPERM || err == ENOTTY || err == ENOSYS) {

@@ -32,6 +32,7 @@ import time
 import pytest
 
 from conftest import need_root_and_fuse, need_test_hooks
+from chown_util import ext4_image  # noqa: F401
 from fs_util import cost, fcaps_v2, scratch_fixture
 
 FIXTURES = (scratch_fixture,)
@@ -219,3 +220,46 @@ def test_create_race_never_backs_the_victims_inode(scratch, shiftfs_mount,
         creator.wait(timeout=20)
     with open(os.path.join(d, "n"), "rb") as fh:
         assert fh.read() == b"victim's own bytes"
+
+
+def test_passthrough_writes_keep_out_of_reserved_blocks(ext4_image,
+                                                       shiftfs_mount):
+    """ext4 keeps 5 % of its blocks for root (CAP_SYS_RESOURCE); a host user
+    who fills the disk natively stops there with ENOSPC. Through the mount
+    the same user's passthrough write is done with the backing file's
+    credentials, which must not hold CAP_SYS_RESOURCE: it stops there too,
+    and root's own write still may go on."""
+    need_root_and_fuse()
+    top = ext4_image(64)
+    src = os.path.join(top, "src")
+    mnt = os.path.join(top, "mnt")  # reachable by the attacker
+    os.mkdir(src)
+    os.mkdir(mnt)
+    os.chown(src, 100000 + ATTACKER, 100000 + ATTACKER)
+    native = os.path.join(top, "native")
+    os.mkdir(native)
+    os.chown(native, ATTACKER, ATTACKER)
+    fill = ("dd if=/dev/zero of={} bs=4k count=60000 status=none 2>/dev/null;"
+            " echo $?")
+
+    def as_attacker(cmd):
+        return subprocess.run(
+            ["setpriv", "--reuid=%d" % ATTACKER, "--regid=%d" % ATTACKER,
+             "--clear-groups", "--inh-caps=-all", "--", "sh", "-c", cmd],
+            capture_output=True, text=True, timeout=120).stdout.split()
+    # natively: the user's fill stops short (ENOSPC), blocks are left
+    assert as_attacker(fill.format(os.path.join(native, "big"))) == ["1"]
+    free = os.statvfs(top)
+    assert free.f_bavail * free.f_bsize < 64 << 10 < free.f_bfree * free.f_bsize
+    m = shiftfs_mount(src, mnt, "map=100000:0:65536")
+    path = os.path.join(mnt, "more")
+
+    def write():
+        assert as_attacker(fill.format(path)) == ["1"]
+    c = cost(m, write)
+    assert "WRITE" not in c, ("not a passthrough write", c)
+    assert os.path.getsize(os.path.join(src, "more")) < 64 << 10, (
+        "the user's passthrough write went into root's reserved blocks")
+    # root may (natively and through the mount): the reserve is root's
+    with open(os.path.join(top, "root-native"), "wb") as f:
+        f.write(b"r" * 65536)

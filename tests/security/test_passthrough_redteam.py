@@ -216,7 +216,8 @@ def test_setgid_of_a_group_the_writer_is_not_in_dies_at_the_write(
 
 
 def thread_creds(pid):
-    """{tid: (CapEff, Groups, Gid line)} of every thread of pid."""
+    """{tid: (CapEff, Groups, Gid line, Uid line)} of every thread of
+    pid."""
     out = {}
     for tid in os.listdir("/proc/%d/task" % pid):
         try:
@@ -225,13 +226,14 @@ def thread_creds(pid):
         except FileNotFoundError:
             continue
         out[tid] = (lines["CapEff"].strip(), lines["Groups"].strip(),
-                    lines["Gid"].strip())
+                    lines["Gid"].strip(), lines["Uid"].strip())
     return out
 
 
 def test_workers_get_their_credentials_back_after_registering(side):
     """Every registration changes the worker's credentials for a moment
-    (CAP_FSETID, groups, fsgid): afterwards every thread of the daemon
+    (CAP_FSETID, CAP_SYS_RESOURCE, groups, fsgid, fsuid): afterwards
+    every thread of the daemon
     has the main thread's again, or a later daemon write would kill what
     a root caller keeps, and a create would get a wrong group."""
     src, m, tmp = side
