@@ -8,6 +8,9 @@
   whose map the test chooses (the container side of an attack).
 - race(): run a hostile loop in a thread for a bounded time while the
   victim operation runs, and always stop it.
+- write_after(): a uid opens a file for writing, waits while the owner
+  does something to it, then writes (the open-then-wait attack on
+  killpriv).
 """
 import ctypes
 import ctypes.util
@@ -145,3 +148,41 @@ class race:
         self.stop.set()
         self.t.join()
         return False
+
+
+_WRITE_AFTER = r"""
+import os, sys, time
+path, go, done = sys.argv[1:4]
+fd = os.open(path, os.O_WRONLY)
+open(go, "w").close()
+deadline = time.monotonic() + 15
+while not os.path.exists(done) and time.monotonic() < deadline:
+    time.sleep(0.01)
+os.pwrite(fd, b"evil", 0)
+os.close(fd)
+"""
+
+
+def write_after(uid, path, owner_step, tmp):
+    """As uid (no groups, no capabilities) open path for writing, run
+    owner_step() while that fd is open, then write b"evil" at offset 0.
+    tmp: a directory uid can read, for the two handshake files."""
+    import sys
+    go, done = os.path.join(tmp, "go"), os.path.join(tmp, "done")
+    for p in (go, done):
+        if os.path.exists(p):
+            os.unlink(p)
+    proc = subprocess.Popen(["setpriv", "--reuid=%d" % uid,
+                             "--regid=%d" % uid, "--clear-groups",
+                             "--inh-caps=-all", "--",
+                             sys.executable, "-c", _WRITE_AFTER, path, go,
+                             done],
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not os.path.exists(go):
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline, "the writer did not open"
+        time.sleep(0.01)
+    owner_step()
+    open(done, "w").close()
+    assert proc.wait(timeout=20) == 0, proc.stderr.read()

@@ -31,6 +31,7 @@ import time
 
 import pytest
 
+from attack import write_after
 from conftest import need_root_and_fuse, need_test_hooks
 from chown_util import ext4_image  # noqa: F401
 from fs_util import cost, fcaps_v2, scratch_fixture
@@ -39,37 +40,9 @@ FIXTURES = (scratch_fixture,)
 CAPS = "security.capability"
 ATTACKER = 2000
 
-ATTACK = r"""
-import os, sys
-path, go, done = sys.argv[1:4]
-fd = os.open(path, os.O_WRONLY)
-open(go, "w").close()
-while not os.path.exists(done):
-    pass
-os.pwrite(fd, b"evil", 0)
-os.close(fd)
-"""
-
-
 def attack(path, owner_step, tmp):
     """Open path for writing as ATTACKER, let owner_step() run, write."""
-    go, done = os.path.join(tmp, "go"), os.path.join(tmp, "done")
-    for p in (go, done):
-        if os.path.exists(p):
-            os.unlink(p)
-    proc = subprocess.Popen(["setpriv", "--reuid=%d" % ATTACKER,
-                             "--regid=%d" % ATTACKER, "--clear-groups",
-                             "--inh-caps=-all", "--",
-                             sys.executable, "-c", ATTACK, path, go, done],
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 20
-    while not os.path.exists(go):
-        assert proc.poll() is None, proc.stderr.read()
-        assert time.monotonic() < deadline, "attacker did not open"
-        time.sleep(0.01)
-    owner_step()
-    open(done, "w").close()
-    assert proc.wait(timeout=20) == 0, proc.stderr.read()
+    write_after(ATTACKER, path, owner_step, tmp)
 
 
 def state(p):

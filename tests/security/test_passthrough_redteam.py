@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from attack import write_after
 from conftest import need_root_and_fuse
 from fs_util import cost, scratch_fixture
 
@@ -141,37 +142,9 @@ def test_the_writers_own_open_still_passes_through_and_keeps_it_busy(side):
     assert exec_errno(p) == 0
 
 
-ATTACK = r"""
-import os, sys, time
-path, go, done = sys.argv[1:4]
-fd = os.open(path, os.O_WRONLY)
-open(go, "w").close()
-deadline = time.monotonic() + 15
-while not os.path.exists(done) and time.monotonic() < deadline:
-    time.sleep(0.01)
-os.pwrite(fd, b"evil", 0)
-os.close(fd)
-"""
-
-
 def attack(path, owner_step, tmp):
-    go, done = os.path.join(tmp, "go"), os.path.join(tmp, "done")
-    for p in (go, done):
-        if os.path.exists(p):
-            os.unlink(p)
-    proc = subprocess.Popen(["setpriv", "--reuid=%d" % ATTACKER,
-                             "--regid=%d" % ATTACKER, "--clear-groups",
-                             "--inh-caps=-all", "--",
-                             sys.executable, "-c", ATTACK, path, go, done],
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 10
-    while not os.path.exists(go):
-        assert proc.poll() is None, proc.stderr.read()
-        assert time.monotonic() < deadline, "attacker did not open"
-        time.sleep(0.01)
-    owner_step()
-    open(done, "w").close()
-    assert proc.wait(timeout=20) == 0, proc.stderr.read()
+    """Open path for writing as ATTACKER, let owner_step() run, write."""
+    write_after(ATTACKER, path, owner_step, tmp)
 
 
 @pytest.mark.parametrize("gid", [0, VICTIM])
