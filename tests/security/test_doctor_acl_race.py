@@ -136,6 +136,11 @@ while time.monotonic() < end:
         time.sleep(0.001)
         os.unlink(mid)
         os.rename(real, mid)
+        # the real directory stays in place as long as the symlink does:
+        # without it doctor almost never found it there (a CI run under
+        # ASan: 139 runs, every one at the symlink), and the legitimate
+        # walk beside the race went untested
+        time.sleep(0.001)
     except OSError:
         pass
 """
