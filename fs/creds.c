@@ -17,10 +17,10 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/securebits.h>
+#include <grp.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -57,68 +57,42 @@ static bool cap_effective(const struct __user_cap_data_struct d[2], int cap)
 }
 
 /*
- * The group the registering thread is in while its credentials are copied
- * into a backing file (passthrough.c): no file's group, so that the source
- * filesystem's in_group_p() never keeps a setgid-without-group-execute
- * mark for a writer who is not in the group (root's fsgid 0 was in group 0).
+ * The ids the registering thread has while its credentials are copied into
+ * a FUSE backing file (passthrough.c): no file's, so that the source
+ * filesystem's in_group_p() never keeps a setgid-without-group-execute mark
+ * for a writer who is not in the group (root's fsgid 0 was in group 0), and
+ * ext4 gives no reserved blocks to it (s_resuid 0). A root daemon has no
+ * supplementary groups at all (sfs_creds_setup()).
  */
 #define SFS_NO_GID ((gid_t)-2)
 #define SFS_NO_UID ((uid_t)-2)
 
-bool sfs_backing_creds(bool drop)
+bool sfs_backing_creds(const struct sfs *fs, bool drop)
 {
-	static __thread struct __user_cap_data_struct saved[2];
-	static __thread bool dropped, regrouped;
-	static __thread gid_t *groups, fsgid;
-	static __thread uid_t fsuid;
-	static __thread bool reuid;
-	static __thread int ngroups;
+	static __thread bool changed;
 	struct __user_cap_data_struct d[2];
-	int n;
+	bool ok;
 
 	if (!drop) {
-		if (reuid)
-			syscall(SYS_setfsuid, fsuid);
-		if (dropped)
-			caps_set(saved);
-		if (regrouped) {
-			/* raw syscalls: this thread's credentials only */
-			syscall(SYS_setgroups, (size_t)ngroups, groups);
-			syscall(SYS_setfsgid, fsgid);
-		}
-		free(groups);
-		groups = NULL;
-		dropped = regrouped = reuid = false;
-		return false;
+		if (!changed)
+			return false;
+		changed = false;
+		/* raw syscalls: this thread's credentials only; each returns
+		 * the id before it, which says whether the change took */
+		ok = (uid_t)syscall(SYS_setfsuid, fs->euid) == SFS_NO_UID;
+		ok = (gid_t)syscall(SYS_setfsgid, fs->egid) == SFS_NO_GID && ok;
+		return caps_set(saved_caps) == 0 && ok;
 	}
-	if (caps_get(saved) < 0)
+	if (fs->creds == SFS_CREDS_UNPRIV || !fs->no_groups)
 		return false;
-	n = (int)syscall(SYS_getgroups, 0, NULL);
-	groups = n > 0 ? calloc((size_t)n, sizeof(*groups)) : NULL;
-	if (n < 0 || (n > 0 && !groups))
-		return false;
-	ngroups = (int)syscall(SYS_getgroups, n, groups);
-	if (ngroups != n)
-		return false;
-	fsgid = (gid_t)syscall(SYS_setfsgid, -1);
-	regrouped = true;
-	if (syscall(SYS_setgroups, 0, NULL) < 0)
-		return false;
+	changed = true;
 	syscall(SYS_setfsgid, SFS_NO_GID);
-	if ((gid_t)syscall(SYS_setfsgid, -1) != SFS_NO_GID)
-		return false;
-	/* not root's fsuid: ext4 gives its reserved blocks to s_resuid 0 */
-	fsuid = (uid_t)syscall(SYS_setfsuid, -1);
-	reuid = true;
 	syscall(SYS_setfsuid, SFS_NO_UID);
-	if ((uid_t)syscall(SYS_setfsuid, -1) != SFS_NO_UID)
-		return false;
-	memcpy(d, saved, sizeof(d));
+	memcpy(d, saved_caps, sizeof(d));
 	/* CAP_SYS_RESOURCE too: quotas and ext4's reserved blocks hold */
 	d[CAP_FSETID / 32].effective &= ~(1u << (CAP_FSETID % 32));
 	d[CAP_SYS_RESOURCE / 32].effective &= ~(1u << (CAP_SYS_RESOURCE % 32));
-	dropped = caps_set(d) == 0;
-	return dropped;
+	return caps_set(d) == 0;
 }
 
 void sfs_log_unpriv(const char *what, unsigned int id)
@@ -168,6 +142,12 @@ void sfs_creds_setup(struct sfs *fs)
 	saved_caps[0] = d[0];
 	saved_caps[1] = d[1];
 	fs->creds = SFS_CREDS_CAPSET;
+	/*
+	 * No supplementary groups: the daemon's own access is root's with
+	 * DAC_OVERRIDE, and a backing file's credentials (passthrough.c) must
+	 * be in no file's group. Only the main thread exists yet.
+	 */
+	fs->no_groups = setgroups(0, NULL) == 0;
 	bits = prctl(PR_GET_SECUREBITS);
 	if (bits < 0)
 		return;

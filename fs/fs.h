@@ -140,6 +140,7 @@ struct sfs {
 	size_t fd_cache;
 	enum sfs_creds_mode creds;
 	bool guard; /* some disk id is privileged (creds.c): not identity */
+	bool no_groups; /* creds.c: supplementary groups dropped at start */
 	uid_t euid;
 	gid_t egid;
 	struct sfs_inode root;
@@ -290,12 +291,13 @@ int sfs_killpriv(fuse_req_t req, fuse_ino_t ino, int fd);
  */
 void sfs_init_reply_arm(bool passthrough);
 /*
- * creds.c: the credentials a FUSE backing file keeps (passthrough.c) for
- * this thread (true: done; false: put nothing in, register nothing):
- * CAP_FSETID and CAP_SYS_RESOURCE out of the effective set, no
- * supplementary groups, an fsuid and fsgid no file has. false: restore.
+ * creds.c: drop: give this thread the credentials a FUSE backing file keeps
+ * (passthrough.c): CAP_FSETID and CAP_SYS_RESOURCE out of the effective
+ * set, an fsuid and fsgid no file has (a root daemon has no supplementary
+ * groups); false: register nothing (then still restore). !drop: restore
+ * them; false: they were not what was asked (drop what was registered).
  */
-bool sfs_backing_creds(bool drop);
+bool sfs_backing_creds(const struct sfs *fs, bool drop);
 
 /*
  * passthrough.c: FUSE passthrough of open files' data (see there).

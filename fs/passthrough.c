@@ -143,21 +143,24 @@ static pthread_mutex_t *stripe(struct sfs *fs, const struct sfs_inode *inode)
 	return &fs->pt_locks[(h ^ (h >> 7)) % SFS_PT_LOCKS];
 }
 
+static void backing_close(struct sfs *fs, int32_t id);
+
 static int backing_open(struct sfs *fs, int fd)
 {
 	struct sfs_backing_map map = {.fd = fd};
-	int id, err;
+	int id = -1, err = EPERM;
 
-	if (!sfs_backing_creds(true)) {
-		/* Never register one that would keep setuid bits (above). */
-		id = -1;
-		err = EPERM;
-	} else {
+	/* Never register one that would keep setuid bits (above). */
+	if (sfs_backing_creds(fs, true)) {
 		id = ioctl(fuse_session_fd(fs->se),
 			   SFS_FUSE_DEV_IOC_BACKING_OPEN, &map);
 		err = id < 0 ? errno : 0;
 	}
-	sfs_backing_creds(false);
+	if (!sfs_backing_creds(fs, false) && id > 0) {
+		backing_close(fs, id); /* registered with the wrong ones */
+		id = -1;
+		err = EPERM;
+	}
 	if (id > 0)
 		return id;
 	if (err == EPERM || err == ENOTTY || err == ENOSYS) {
