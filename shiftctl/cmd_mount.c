@@ -41,7 +41,8 @@ static const struct opt_def mount_defs[] = {
 	 "     --backend=auto|idmap|fuse  (default auto: idmap, else fuse)\n"},
 	{"options", required_argument, 'o',
 	 " -o OPT[,OPT...]            shiftfs options (cache=, writeback,\n"
-	 "                              suid, dev, allow_other, ...)\n"},
+	 "                              nopassthrough, suid, dev,\n"
+	 "                              allow_other, ...)\n"},
 	{"mkdir", no_argument, OPT_MKDIR,
 	 "     --mkdir                create MNT (and its parents) if missing\n"},
 	{"private", no_argument, OPT_PRIVATE,
