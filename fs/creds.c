@@ -95,6 +95,13 @@ bool sfs_backing_creds(const struct sfs *fs, bool drop)
 	return caps_set(d) == 0;
 }
 
+bool sfs_has_cap(int cap)
+{
+	struct __user_cap_data_struct d[2];
+
+	return caps_get(d) == 0 && cap_effective(d, cap);
+}
+
 void sfs_log_unpriv(const char *what, unsigned int id)
 {
 	static atomic_bool said;

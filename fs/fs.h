@@ -298,6 +298,8 @@ void sfs_init_reply_arm(bool passthrough);
  * them; false: they were not what was asked (drop what was registered).
  */
 bool sfs_backing_creds(const struct sfs *fs, bool drop);
+/* creds.c: is cap in this thread's effective set? */
+bool sfs_has_cap(int cap);
 
 /*
  * passthrough.c: FUSE passthrough of open files' data (see there).
@@ -309,6 +311,8 @@ bool sfs_backing_creds(const struct sfs *fs, bool drop);
  */
 void sfs_passthrough_setup(struct sfs *fs);
 bool sfs_passthrough_wanted(const struct sfs *fs);
+/* Ask for passthrough in the INIT reply? (wanted, and possible) */
+bool sfs_passthrough_init_wanted(struct sfs *fs);
 void sfs_passthrough_count(struct sfs *fs, struct sfs_inode *inode, int fd,
 			   uint64_t *fh);
 void sfs_passthrough_release(struct sfs *fs, struct sfs_inode *inode,

@@ -148,7 +148,7 @@ void sfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * keeps the GETXATTR and has the server kill even for CAP_FSETID.
 	 */
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
-	sfs_init_reply_arm(sfs_passthrough_wanted(fs));
+	sfs_init_reply_arm(sfs_passthrough_init_wanted(fs));
 	/*
 	 * Nor atomic O_TRUNC (a libfuse default): an O_TRUNC open is OPEN
 	 * then SETATTR(size), where sfs_killpriv() applies: one request more.

@@ -41,6 +41,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/fuse.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -144,6 +145,7 @@ static pthread_mutex_t *stripe(struct sfs *fs, const struct sfs_inode *inode)
 }
 
 static void backing_close(struct sfs *fs, int32_t id);
+static void say_off(struct sfs *fs, const char *why);
 
 static int backing_open(struct sfs *fs, int fd)
 {
@@ -163,14 +165,9 @@ static int backing_open(struct sfs *fs, int fd)
 	}
 	if (id > 0)
 		return id;
-	if (err == EPERM || err == ENOTTY || err == ENOSYS) {
+	if (err == EPERM || err == ENOTTY || err == ENOSYS)
 		/* Not root, or a kernel without it: off for the mount. */
-		if (atomic_exchange(&fs->pt_off, true) == false)
-			shift_log(SHIFT_LOG_INFO,
-				  "FUSE passthrough unavailable (%s): reads "
-				  "and writes go through the daemon",
-				  strerror(err));
-	}
+		say_off(fs, strerror(err));
 	return -(err ? err : EIO);
 }
 
@@ -276,10 +273,32 @@ void sfs_passthrough_release(struct sfs *fs, struct sfs_inode *inode,
 	pthread_mutex_unlock(lock);
 }
 
+static void say_off(struct sfs *fs, const char *why)
+{
+	if (atomic_exchange(&fs->pt_off, true) == false)
+		shift_log(SHIFT_LOG_INFO,
+			  "FUSE passthrough unavailable (%s): reads and writes "
+			  "go through the daemon",
+			  why);
+}
+
 void sfs_passthrough_setup(struct sfs *fs)
 {
 	size_t i;
 
 	for (i = 0; i < SFS_PT_LOCKS; i++)
 		pthread_mutex_init(&fs->pt_locks[i], NULL);
+	/*
+	 * Registering needs CAP_SYS_ADMIN: without it the INIT reply does not
+	 * ask for passthrough either (the kernel would stack the mount one
+	 * deeper for nothing: max_stack_depth).
+	 */
+	if (sfs_passthrough_wanted(fs) &&
+	    (fs->creds == SFS_CREDS_UNPRIV || !sfs_has_cap(CAP_SYS_ADMIN)))
+		say_off(fs, "no CAP_SYS_ADMIN");
+}
+
+bool sfs_passthrough_init_wanted(struct sfs *fs)
+{
+	return sfs_passthrough_wanted(fs) && !atomic_load(&fs->pt_off);
 }
