@@ -354,3 +354,19 @@ def cost(m, fn):
     b = snapshot(m)
     return {k: b[k] - a.get(k, 0) for k in b
             if k != "FORGET" and b[k] > a.get(k, 0)}
+
+
+def users_own_mount(shiftfs_mount, top, user=TEST_USER):
+    """user's own daemon (runuser) showing top/src at top/mnt, both made
+    and owned by user, with user's uid and gid mapped to themselves:
+    (src, mnt, conftest.Mount)."""
+    import pwd
+    need(shutil.which("runuser") is not None, "needs runuser")
+    pw = pwd.getpwnam(user)
+    src, mnt = os.path.join(top, "src"), os.path.join(top, "mnt")
+    for d in (src, mnt):
+        os.mkdir(d)
+        os.chown(d, pw.pw_uid, pw.pw_gid)
+    m = shiftfs_mount(src, mnt, "uidmap=%d:%d:1,gidmap=%d:%d:1" % (
+        pw.pw_uid, pw.pw_uid, pw.pw_gid, pw.pw_gid), user=user)
+    return src, mnt, m

@@ -16,14 +16,13 @@ through the daemon.
 """
 import mmap
 import os
-import pwd
 import shutil
 import subprocess
 
 import pytest
 
-from conftest import TEST_USER, need, need_root_and_fuse
-from fs_util import cost, scratch_fixture
+from conftest import TEST_USER, need_root_and_fuse
+from fs_util import cost, scratch_fixture, users_own_mount
 
 FIXTURES = (scratch_fixture,)
 MAP = "map=100000:0:65536"
@@ -260,14 +259,7 @@ class BehindRunuser:
 def test_unprivileged_daemon_writes_through_itself(user_top, shiftfs_mount):
     """A user's daemon cannot register backing files (CAP_SYS_ADMIN): it
     says so once and serves the writes itself."""
-    need(shutil.which("runuser") is not None, "needs runuser")
-    pw = pwd.getpwnam(TEST_USER)
-    src, mnt = os.path.join(user_top, "src"), os.path.join(user_top, "mnt")
-    for d in (src, mnt):
-        os.mkdir(d)
-        os.chown(d, pw.pw_uid, pw.pw_gid)
-    m = shiftfs_mount(src, mnt, "uidmap=%d:%d:1,gidmap=%d:%d:1" % (
-        pw.pw_uid, pw.pw_uid, pw.pw_gid, pw.pw_gid), user=TEST_USER)
+    src, mnt, m = users_own_mount(shiftfs_mount, user_top)
 
     def write():
         r = subprocess.run(["runuser", "-u", TEST_USER, "--", "sh", "-c",

@@ -12,7 +12,6 @@ and no crash.
 """
 import errno
 import os
-import pwd
 import resource
 import shutil
 import subprocess
@@ -25,6 +24,7 @@ import pytest
 
 from conftest import (SHIFTFS, TEST_USER, is_mounted, need, need_root_and_fuse, need_test_hooks, umount,
                       wait_for_mount)
+from fs_util import users_own_mount
 
 SLACK = 64  # fds besides the cache: std streams, /dev/fuse clones, mount fds
 
@@ -231,14 +231,7 @@ def world_top():
 
 def test_unprivileged_daemon_keeps_fds(world_top, shiftfs_mount):
     """Without CAP_DAC_READ_SEARCH the daemon says so once and still works."""
-    need(shutil.which("runuser") is not None, "needs runuser")
-    pw = pwd.getpwnam(TEST_USER)
-    src, mnt = os.path.join(world_top, "src"), os.path.join(world_top, "mnt")
-    for d in (src, mnt):
-        os.mkdir(d)
-        os.chown(d, pw.pw_uid, pw.pw_gid)
-    m = shiftfs_mount(src, mnt, "uidmap=%d:%d:1,gidmap=%d:%d:1" % (
-        pw.pw_uid, pw.pw_uid, pw.pw_gid, pw.pw_gid), user=TEST_USER)
+    src, mnt, m = users_own_mount(shiftfs_mount, world_top)
     r = subprocess.run(["runuser", "-u", TEST_USER, "--", "sh", "-c",
                         "echo hi > %s/a && mkdir %s/d && cat %s/a" % (mnt, mnt, mnt)],
                        capture_output=True, text=True)
