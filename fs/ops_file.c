@@ -129,6 +129,7 @@ static int do_create(fuse_req_t req, fuse_ino_t parent, int pfd,
 	struct sfs *fs = sfs_data(req);
 	struct fuse_entry_param e;
 	struct sfs_inode *inode;
+	struct stat st;
 	int fd, err, flags;
 	gid_t fix_gid;
 
@@ -163,6 +164,19 @@ static int do_create(fuse_req_t req, fuse_ino_t parent, int pfd,
 		return err;
 	}
 	inode = sfs_inode(req, e.ino);
+	/*
+	 * The name is another file since the openat() (rule 1: someone who
+	 * may rename in the directory swapped it in). Never hand the kernel
+	 * an open of that inode: with a passthrough open of it living, this
+	 * open would be one more of its registered backing file, O_RDWR with
+	 * no permission checked on it. Lost like an existing name (above).
+	 */
+	if (fstat(fd, &st) < 0 || st.st_dev != inode->dev ||
+	    st.st_ino != inode->ino) {
+		close(fd);
+		sfs_unref(fs, inode, 1);
+		return ESTALE;
+	}
 	sfs_passthrough_count(fs, inode, fd, &fi->fh);
 	set_open_flags(fs, inode, fd, fi);
 	sfs_passthrough_arm(inode, fi->fh);
