@@ -11,6 +11,8 @@
 - write_after(): a uid opens a file for writing, waits while the owner
   does something to it, then writes (the open-then-wait attack on
   killpriv).
+- swap_onto_create(): once a create through the mount made its file,
+  rename another file onto the name (the create/lookup race).
 """
 import ctypes
 import ctypes.util
@@ -186,3 +188,17 @@ def write_after(uid, path, owner_step, tmp):
     owner_step()
     open(done, "w").close()
     assert proc.wait(timeout=20) == 0, proc.stderr.read()
+
+
+def swap_onto_create(d, name, other, creator):
+    """Wait until the file a create (by process creator) makes appears as
+    d/name on the source, then move it away (to d/attackers) and rename
+    other onto the name, as someone who may rename in d can."""
+    deadline = time.monotonic() + 10
+    path = os.path.join(d, name)
+    while not os.path.exists(path):
+        assert time.monotonic() < deadline and creator.poll() is None, \
+            creator.stderr.read() if creator.poll() is not None else ""
+        time.sleep(0.005)
+    os.rename(path, os.path.join(d, "attackers"))
+    os.rename(other, path)

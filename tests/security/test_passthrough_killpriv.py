@@ -31,7 +31,7 @@ import time
 
 import pytest
 
-from attack import write_after
+from attack import swap_onto_create, write_after
 from conftest import need_root_and_fuse, need_test_hooks
 from chown_util import ext4_image  # noqa: F401
 from fs_util import cost, fcaps_v2, scratch_fixture
@@ -175,13 +175,7 @@ def test_create_race_never_backs_the_victims_inode(scratch, shiftfs_mount,
         stderr=subprocess.PIPE, text=True)
     try:
         # wait for the daemon's file, then swap the victim's in over it
-        deadline = time.monotonic() + 10
-        while not os.path.exists(os.path.join(d, "n")):
-            assert time.monotonic() < deadline and creator.poll() is None, \
-                creator.stderr.read() if creator.poll() is not None else ""
-            time.sleep(0.005)
-        os.rename(os.path.join(d, "n"), os.path.join(d, "attackers"))
-        os.rename(v, os.path.join(d, "n"))
+        swap_onto_create(d, "n", v, creator)
         time.sleep(0.6)  # the create finishes, the attacker writes
         with open(os.path.join(m.mnt, "atk", "n"), "rb") as fh:
             assert os.fstat(fh.fileno()).st_uid == 1000  # the victim's

@@ -15,8 +15,8 @@ the victim's inode, served by the kernel from the victim's backing file.
 import os
 import subprocess
 import sys
-import time
 
+from attack import swap_onto_create
 from conftest import need_root_and_fuse, need_test_hooks
 from fs_util import scratch_fixture
 from test_passthrough_redteam import Holder
@@ -82,14 +82,8 @@ def test_create_race_onto_an_open_inode_gives_no_access(scratch,
          CREATOR, os.path.join(m.mnt, "atk", "n"), swapped, out],
         stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 10
-        while not os.path.exists(os.path.join(d, "n")):
-            assert time.monotonic() < deadline and creator.poll() is None, \
-                creator.stderr.read() if creator.poll() is not None else ""
-            time.sleep(0.005)
         # the attacker's renames, in its own directory
-        os.rename(os.path.join(d, "n"), os.path.join(d, "attackers"))
-        os.rename(v, os.path.join(d, "n"))
+        swap_onto_create(d, "n", v, creator)
         open(swapped, "w").close()
         creator.wait(timeout=20)
     finally:
