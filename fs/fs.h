@@ -304,7 +304,8 @@ bool sfs_has_cap(int cap);
 /*
  * passthrough.c: FUSE passthrough of open files' data (see there).
  * sfs_passthrough_count() takes fd, a new open file of inode (an OPEN's or
- * a CREATE's), as a passthrough open when it can, and stores the fd and
+ * a CREATE's; st: fd's fstat() if the caller has it, else NULL), as a
+ * passthrough open when it can, and stores the fd and
  * how it was counted in *fh; sfs_passthrough_release() uncounts it.
  * sfs_passthrough_arm() right before the reply: the reply of a passthrough
  * open then carries its backing id (the reply whose fh is fi->fh).
@@ -314,7 +315,7 @@ bool sfs_passthrough_wanted(const struct sfs *fs);
 /* Ask for passthrough in the INIT reply? (wanted, and possible) */
 bool sfs_passthrough_init_wanted(struct sfs *fs);
 void sfs_passthrough_count(struct sfs *fs, struct sfs_inode *inode, int fd,
-			   uint64_t *fh);
+			   const struct stat *st, uint64_t *fh);
 void sfs_passthrough_release(struct sfs *fs, struct sfs_inode *inode,
 			     uint64_t fh);
 void sfs_passthrough_arm(const struct sfs_inode *inode, uint64_t fh);

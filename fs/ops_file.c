@@ -177,7 +177,7 @@ static int do_create(fuse_req_t req, fuse_ino_t parent, int pfd,
 		sfs_unref(fs, inode, 1);
 		return ESTALE;
 	}
-	sfs_passthrough_count(fs, inode, fd, &fi->fh);
+	sfs_passthrough_count(fs, inode, fd, &st, &fi->fh);
 	set_open_flags(fs, inode, fd, fi);
 	sfs_passthrough_arm(inode, fi->fh);
 	err = fuse_reply_create(req, &e, fi);
@@ -233,7 +233,7 @@ void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	sfs_iput(fs, inode);
 	if (err)
 		return (void)fuse_reply_err(req, sfs_note_err(err));
-	sfs_passthrough_count(fs, inode, fd, &fi->fh);
+	sfs_passthrough_count(fs, inode, fd, NULL, &fi->fh);
 	set_open_flags(fs, inode, fd, fi);
 	sfs_passthrough_arm(inode, fi->fh);
 	err = fuse_reply_open(req, fi);

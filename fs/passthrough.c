@@ -198,15 +198,23 @@ static bool can_start(struct sfs *fs, dev_t dev)
  * open there would keep the source's file busy for execve (ETXTBSY) after
  * its last writer closed.
  */
-static bool start(struct sfs *fs, struct sfs_inode *inode, int fd)
+static bool start(struct sfs *fs, struct sfs_inode *inode, int fd,
+		  const struct stat *known)
 {
 	char path[SFS_PROC_PATH_MAX];
-	struct stat st;
+	struct stat mine;
+	const struct stat *st = known;
 	int id, rfd = fd, fl;
 
-	if (inode->pt_users > 0 || inode->pt_cached > 0 || fstat(fd, &st) < 0 ||
-	    !S_ISREG(st.st_mode) || st.st_dev != inode->dev ||
-	    st.st_ino != inode->ino || (st.st_mode & (S_ISUID | S_ISGID)))
+	if (inode->pt_users > 0 || inode->pt_cached > 0)
+		return false;
+	if (!st) {
+		if (fstat(fd, &mine) < 0)
+			return false;
+		st = &mine;
+	}
+	if (!S_ISREG(st->st_mode) || st->st_dev != inode->dev ||
+	    st->st_ino != inode->ino || (st->st_mode & (S_ISUID | S_ISGID)))
 		return false;
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || (fl & O_ACCMODE) != O_RDONLY) {
@@ -231,14 +239,14 @@ static bool start(struct sfs *fs, struct sfs_inode *inode, int fd)
  * can start one; counted in *fh either way. Stripe held.
  */
 static void count(struct sfs *fs, struct sfs_inode *inode, int fd,
-		  uint64_t *fh)
+		  const struct stat *st, uint64_t *fh)
 {
 	*fh = (uint64_t)fd;
 	if (inode->pt_users > 0) {
 		inode->pt_users++;
 		*fh |= SFS_FH_PT;
 	} else if (inode->pt_cached == 0 && can_start(fs, inode->dev) &&
-		   start(fs, inode, fd)) {
+		   start(fs, inode, fd, st)) {
 		*fh |= SFS_FH_PT;
 	} else if (sfs_passthrough_wanted(fs)) {
 		inode->pt_cached++;
@@ -247,12 +255,12 @@ static void count(struct sfs *fs, struct sfs_inode *inode, int fd,
 }
 
 void sfs_passthrough_count(struct sfs *fs, struct sfs_inode *inode, int fd,
-			   uint64_t *fh)
+			   const struct stat *st, uint64_t *fh)
 {
 	pthread_mutex_t *lock = stripe(fs, inode);
 
 	pthread_mutex_lock(lock);
-	count(fs, inode, fd, fh);
+	count(fs, inode, fd, st, fh);
 	pthread_mutex_unlock(lock);
 }
 
