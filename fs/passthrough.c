@@ -190,21 +190,21 @@ static bool can_start(struct sfs *fs, dev_t dev)
 }
 
 /*
- * Make the file of fd, an open file of inode, its backing file. Stripe
- * held. What is registered is a read-only open of it (fd itself if it is
- * one, else a reopen through its /proc link: no path resolved): the kernel
- * uses the registered file only for its path and credentials, and it lives
- * as long as any open of the inode does, readers' included, so a write
- * open there would keep the source's file busy for execve (ETXTBSY) after
- * its last writer closed.
+ * Make inode's file its backing file. Stripe held. What is registered is
+ * the inode's own O_PATH fd (sfs_iget(): the very inode, by handle, no path
+ * resolved): the kernel uses the registered file only for its path and
+ * credentials (it opens a backing file of its own per open), and it lives
+ * as long as any open of the inode does, readers' included. An O_PATH file
+ * holds no access at all, so it neither keeps the source's file busy for
+ * execve (ETXTBSY, as a write open there would after its last writer
+ * closed) nor costs an open of the file.
  */
 static bool start(struct sfs *fs, struct sfs_inode *inode, int fd,
 		  const struct stat *known)
 {
-	char path[SFS_PROC_PATH_MAX];
 	struct stat mine;
 	const struct stat *st = known;
-	int id, rfd = fd, fl;
+	int id, pfd;
 
 	if (inode->pt_users > 0 || inode->pt_cached > 0)
 		return false;
@@ -216,16 +216,11 @@ static bool start(struct sfs *fs, struct sfs_inode *inode, int fd,
 	if (!S_ISREG(st->st_mode) || st->st_dev != inode->dev ||
 	    st->st_ino != inode->ino || (st->st_mode & (S_ISUID | S_ISGID)))
 		return false;
-	fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || (fl & O_ACCMODE) != O_RDONLY) {
-		sfs_proc_path(path, sizeof(path), fd);
-		rfd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
-		if (rfd < 0)
-			return false;
-	}
-	id = backing_open(fs, rfd);
-	if (rfd != fd)
-		close(rfd);
+	pfd = sfs_iget(fs, inode);
+	if (pfd < 0)
+		return false;
+	id = backing_open(fs, pfd);
+	sfs_iput(fs, inode);
 	if (id <= 0)
 		return false;
 	inode->pt_id = id;
