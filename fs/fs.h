@@ -122,6 +122,7 @@ struct sfs {
 	char *max_write_opt;
 	char *fd_cache_opt;
 	char *stats_file;
+	char *spin_opt;
 	int identity;
 	int rootless_self;
 	int writeback;
@@ -138,6 +139,7 @@ struct sfs {
 	double timeout;
 	unsigned int max_write;
 	size_t fd_cache;
+	unsigned int spin_us; /* loop.c */
 	enum sfs_creds_mode creds;
 	bool guard; /* some disk id is privileged (creds.c): not identity */
 	bool no_groups; /* creds.c: supplementary groups dropped at start */
@@ -164,6 +166,16 @@ static inline struct sfs *sfs_data(fuse_req_t req)
 		if ((fs)->debug)                                               \
 			shift_log(SHIFT_LOG_DEBUG, __VA_ARGS__);               \
 	} while (0)
+
+/*
+ * loop.c: the session loop, libfuse's workers (workers, idle) on cloned
+ * fds and, with spin_us, the spinning receiver beside them (single: it
+ * alone). 0 or -errno.
+ */
+#define SFS_SPIN_DEFAULT 200
+#define SFS_SPIN_MAX 100000
+int sfs_loop(struct fuse_session *se, unsigned int spin_us, bool single,
+	     unsigned int workers, unsigned int idle);
 
 /* inode.c */
 #define SFS_FD_CACHE_DEFAULT 4096

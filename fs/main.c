@@ -65,6 +65,7 @@ static const struct fuse_opt sfs_opts[] = {
 	SFS_OPT("max_write=%s", max_write_opt, 0),
 	SFS_OPT("fd_cache=%s", fd_cache_opt, 0),
 	SFS_OPT("stats_file=%s", stats_file, 0),
+	SFS_OPT("spin=%s", spin_opt, 0),
 	/* Recorded here and kept for the mount itself. */
 	SFS_OPT("suid", suid, 1),
 	FUSE_OPT_KEY("suid", FUSE_OPT_KEY_KEEP),
@@ -192,6 +193,10 @@ static void usage(const char *prog)
 	       "    -o writeback           enable the writeback cache (no "
 	       "passthrough then)\n"
 	       "    -o nopassthrough       no FUSE passthrough of file data\n"
+	       "    -o spin=US             look for the next request for US "
+	       "microseconds\n"
+	       "                           before sleeping (default %u; 0: "
+	       "never)\n"
 	       "    -o max_write=N         largest write request (default "
 	       "1048576)\n"
 	       "    -o fd_cache=N          at most N cached inode fds (default "
@@ -209,7 +214,7 @@ static void usage(const char *prog)
 	       "    -V, --version          version\n"
 	       "\n"
 	       "FUSE options:\n",
-	       prog);
+	       prog, SFS_SPIN_DEFAULT);
 	fuse_cmdline_help();
 	fuse_lowlevel_help();
 	printf("\nFor more details see shiftfs(8).\n");
@@ -424,6 +429,15 @@ static void parse_other(struct sfs *fs)
 				  fs->max_write_opt, parse_u32_reason(r),
 				  SFS_MAX_WRITE);
 		fs->max_write = v;
+	}
+	fs->spin_us = SFS_SPIN_DEFAULT;
+	if (fs->spin_opt) {
+		r = parse_u32(fs->spin_opt, 0, SFS_SPIN_MAX, &v);
+		if (r < 0)
+			opt_error("spin=%s: %s (0 to %u microseconds)",
+				  fs->spin_opt, parse_u32_reason(r),
+				  SFS_SPIN_MAX);
+		fs->spin_us = v;
 	}
 	fs->fd_cache = SFS_FD_CACHE_DEFAULT;
 	if (fs->fd_cache_opt) {
@@ -641,30 +655,23 @@ static bool cmdline_has(int argc, char *argv[], const char *name)
 
 /*
  * The loop, chosen by measurement on 2 vCPUs (docs/benchmarks.md, "Session
- * loop"): libfuse's default of up to 10 workers with 4 idle wakes a
- * different, cold worker for each request of a sequential caller and was
- * the slowest (stat with expired attributes 2x, unlink 1.4x slower than
- * with 2 workers); without clone_fd the workers contend for one fd and are
- * created and destroyed per request (7x slower); -s was faster still on
- * sequential metadata (~30 %) but slower on ls -lR and 4k random writes
- * (~25 %) and lets one slow request hold up all others. So: one /dev/fuse
- * fd per worker, as many workers as CPUs this daemon may run on (at least
- * 2), all kept. -o max_threads= / max_idle_threads= override; -s is single.
+ * loop" and "Spinning receiver"): libfuse's default of up to 10 workers
+ * with 4 idle wakes a different, cold worker for each request of a
+ * sequential caller and was the slowest (stat with expired attributes 2x,
+ * unlink 1.4x slower than with 2 workers); without clone_fd the workers
+ * contend for one fd and are created and destroyed per request (7x
+ * slower). So: one /dev/fuse fd per worker, as many workers as CPUs this
+ * daemon may run on (at least 2), all kept, and the spinning receiver of
+ * loop.c beside them. -o max_threads= / max_idle_threads= override; -s is
+ * single (the receiver alone, or libfuse's loop with spin=0).
  */
-static int run_loop(struct fuse_session *se,
+static int run_loop(struct fuse_session *se, const struct sfs *fs,
 		    const struct fuse_cmdline_opts *opts, int argc,
 		    char *argv[])
 {
-	struct fuse_loop_config *cfg;
 	unsigned int max = opts->max_threads, idle = opts->max_idle_threads;
 	cpu_set_t cpus;
-	int ret;
 
-	if (opts->singlethread)
-		return fuse_session_loop(se);
-	cfg = fuse_loop_cfg_create();
-	if (!cfg)
-		return -ENOMEM;
 	if (!cmdline_has(argc, argv, "max_threads=")) {
 		max = 2;
 		if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0 &&
@@ -673,12 +680,7 @@ static int run_loop(struct fuse_session *se,
 	}
 	if (idle == UINT_MAX || idle > max)
 		idle = max;
-	fuse_loop_cfg_set_clone_fd(cfg, 1);
-	fuse_loop_cfg_set_max_threads(cfg, max);
-	fuse_loop_cfg_set_idle_threads(cfg, idle);
-	ret = fuse_session_loop_mt(se, cfg);
-	fuse_loop_cfg_destroy(cfg);
-	return ret;
+	return sfs_loop(se, fs->spin_us, opts->singlethread, max, idle);
 }
 
 int main(int argc, char *argv[])
@@ -758,7 +760,7 @@ int main(int argc, char *argv[])
 		shift_log(SHIFT_LOG_NOTICE, "no request counter on SIGUSR1");
 
 	/* A positive result is the signal that ended the loop: clean. */
-	ret = run_loop(se, &opts, argc, argv) < 0 ? 1 : 0;
+	ret = run_loop(se, &fs, &opts, argc, argv) < 0 ? 1 : 0;
 
 	fuse_session_unmount(se);
 out_signals:

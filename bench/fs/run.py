@@ -16,7 +16,7 @@ Run as root, by hand:
     sudo bench/fs/run.py --walk-million          # daemon RSS after 1M inodes
 
 Targets: native, bindfs, bindfs-mt, passthrough_ll, shiftfs-before, shiftfs,
-shiftfs-wb, idmap (only when `shiftctl mount --backend=idmap` works;
+shiftfs-nospin (-o spin=0: no spinning receiver), shiftfs-wb, idmap (only when `shiftctl mount --backend=idmap` works;
 probed at start), helper-user and fuse-user (an ordinary user, shiftfs-mapped,
 mounts its own directory with `shiftctl mount --rootless --user 1000`, through
 shiftfs-idmap-helper or with FUSE). passthrough_ll is libfuse's example, built from
@@ -46,7 +46,8 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 
 DISK_ID = 100000  # every target shows disk id 100000 as view id 0
 ALL_TARGETS = ["native", "bindfs", "bindfs-mt", "passthrough_ll",
-               "shiftfs-before", "shiftfs", "shiftfs-wb", "idmap",
+               "shiftfs-before", "shiftfs", "shiftfs-nospin", "shiftfs-wb",
+               "idmap",
                "helper-user", "fuse-user"]
 PASSTHROUGH_LL_C = "/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c"
 # helper-user, fuse-user: an ordinary user (BENCH_USER) mounts its own
@@ -304,7 +305,8 @@ class Bench:
                 cmd = [binary, "-f", "-o", f"source={src}", mnt]
                 self.start_daemon(name, cmd, mnt)
                 self.targets[name] = {"path": mnt, "cmd": cmd}
-            elif name in ("shiftfs", "shiftfs-wb", "shiftfs-before"):
+            elif name in ("shiftfs", "shiftfs-wb", "shiftfs-before",
+                          "shiftfs-nospin"):
                 binary = shiftfs
                 if name == "shiftfs-before":
                     binary = a.shiftfs_before
@@ -319,6 +321,8 @@ class Bench:
                 opts = f"uidmap={m},gidmap={m}"
                 if name == "shiftfs-wb":
                     opts += ",writeback"
+                if name == "shiftfs-nospin":
+                    opts += ",spin=0"  # libfuse's loop alone (fs/loop.c)
                 if a.shiftfs_opts:
                     opts += "," + a.shiftfs_opts
                 cmd = [binary, src, mnt, "-f", "-o", opts]
