@@ -585,6 +585,9 @@ int sfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 			return ENOMEM;
 	}
 	e->ino = sfs_ino(fs, inode);
+	/* The kernel now knows a file here: READDIRPLUS gives attributes. */
+	if (!S_ISDIR(e->attr.st_mode))
+		sfs_mark_statkids(fs, sfs_inode(req, parent));
 	sfs_stat_to_view(fs, &e->attr);
 	sfs_debug(fs, "lookup %llu/%s -> %llu (source ino %llu)",
 		  (unsigned long long)parent, name, (unsigned long long)e->ino,

@@ -56,16 +56,6 @@ void sfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	} else if (err) {
 		fuse_reply_err(req, err);
 	} else {
-		/*
-		 * Someone stats the files here (ls -l, du, git status): from
-		 * now on READDIRPLUS gives their attributes. Not for a create
-		 * (sfs_do_lookup() there): a file just made is no sign that
-		 * anyone will stat its siblings, and a find after an untar
-		 * was 2.5x slower for attributes it never used.
-		 */
-		if (!S_ISDIR(e.attr.st_mode))
-			sfs_mark_statkids(sfs_data(req),
-					  sfs_inode(req, parent));
 		reply_entry_ref(req, &e);
 	}
 }
