@@ -172,7 +172,7 @@ static inline struct sfs *sfs_data(fuse_req_t req)
  * fds and, with spin_us, the spinning receiver beside them (single: it
  * alone). 0 or -errno.
  */
-#define SFS_SPIN_DEFAULT 200
+#define SFS_SPIN_DEFAULT 50
 #define SFS_SPIN_MAX 100000
 int sfs_loop(struct fuse_session *se, unsigned int spin_us, bool single,
 	     unsigned int workers, unsigned int idle);
