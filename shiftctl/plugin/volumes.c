@@ -402,13 +402,17 @@ static bool mount_present(struct json_object *rec)
 }
 
 /* A FUSE mount whose shiftfs daemon is gone: no such process, a zombie
- * nobody reaped, or another process under its pid (start time). */
+ * nobody reaped, one on its way out (PF_EXITING: a killed daemon has
+ * closed its /dev/fuse fds, so the mount is dead, a moment before it
+ * becomes a zombie), or another process under its pid (start time). */
+#define SFS_PF_EXITING 0x4u
 static bool daemon_dead(struct json_object *rec)
 {
 	long long pid = state_int(rec, "pid");
 	long long want = state_int(rec, "pid_start");
 	char path[64], buf[1024], st;
 	unsigned long long start;
+	unsigned int flags;
 	FILE *f;
 	char *p;
 
@@ -422,11 +426,11 @@ static bool daemon_dead(struct json_object *rec)
 	fclose(f);
 	p = p ? strrchr(buf, ')') : NULL;
 	if (!p || sscanf(p + 2,
-			 "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+			 "%c %*d %*d %*d %*d %*d %u %*u %*u %*u %*u "
 			 "%*u %*u %*d %*d %*d %*d %*d %*d %llu",
-			 &st, &start) != 2)
+			 &st, &flags, &start) != 3)
 		return false;
-	if (st == 'Z' || st == 'X')
+	if (st == 'Z' || st == 'X' || (flags & SFS_PF_EXITING))
 		return true;
 	return want >= 0 && (long long)start != want;
 }
