@@ -176,6 +176,8 @@ static inline struct sfs *sfs_data(fuse_req_t req)
 #define SFS_SPIN_MAX 100000
 int sfs_loop(struct fuse_session *se, unsigned int spin_us, bool single,
 	     unsigned int workers, unsigned int idle);
+/* After fuse_session_unmount(): false if the session must not be freed. */
+bool sfs_loop_finish(void);
 
 /* inode.c */
 #define SFS_FD_CACHE_DEFAULT 4096

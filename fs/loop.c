@@ -9,8 +9,8 @@
  * when a thread was already looking for the next request, native 6 us.
  *
  * So besides libfuse's workers (each on its own cloned /dev/fuse fd,
- * blocked in read) one receiver reads the session's own fd without
- * blocking for up to -o spin=US microseconds after its last request,
+ * blocked in read) one receiver polls the session's own fd with a zero
+ * timeout for up to -o spin=US microseconds after its last request,
  * yielding the CPU between tries, and only then sleeps in poll(). A
  * sequential caller's next request is then picked up as soon as it is
  * queued. The spin is bounded: an idle mount costs no CPU, a busy one at
@@ -24,7 +24,6 @@
  * through libfuse's public fuse_session_receive_buf()/process_buf().
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -51,7 +50,13 @@ struct receiver {
 	int err;
 };
 
-/* Serve requests of the session fd until the session ends. */
+/*
+ * Serve requests of the session fd until the session ends. The fd stays
+ * blocking: libfuse falls back to it for a worker whose clone failed
+ * (EMFILE, say), and such a worker would end the session on EAGAIN. So
+ * readiness is asked with poll() (timeout 0 while spinning), and a request
+ * another reader took meanwhile only makes the read wait for the next one.
+ */
 static void *receive(void *arg)
 {
 	struct receiver *r = arg;
@@ -59,25 +64,25 @@ static void *receive(void *arg)
 	struct fuse_buf buf = {.mem = NULL};
 	struct pollfd p = {.fd = fuse_session_fd(se), .events = POLLIN};
 	uint64_t last = now_us();
-	int res;
+	int res, n;
 
 	r->err = 0;
 	while (!fuse_session_exited(se)) {
-		res = fuse_session_receive_buf(se, &buf);
-		if (res == -EAGAIN) {
-			if (now_us() - last < r->spin_us) {
+		bool spinning = now_us() - last < r->spin_us;
+
+		/* A bounded sleep: a signal may end the session. */
+		n = poll(&p, 1, spinning ? 0 : 250);
+		if (n < 0 && errno != EINTR) {
+			r->err = -errno;
+			break;
+		}
+		if (n <= 0) {
+			if (spinning)
 				sched_yield();
-				continue;
-			}
-			/* A bounded sleep: a signal may end the session. */
-			if (poll(&p, 1, 250) < 0 && errno != EINTR) {
-				r->err = -errno;
-				break;
-			}
-			last = now_us();
 			continue;
 		}
-		if (res == -EINTR)
+		res = fuse_session_receive_buf(se, &buf);
+		if (res == -EINTR || res == -EAGAIN)
 			continue;
 		if (res <= 0) {
 			/* 0: unmounted (libfuse ended the session) */
@@ -91,13 +96,6 @@ static void *receive(void *arg)
 	if (r->err < 0)
 		fuse_session_exit(se);
 	return NULL;
-}
-
-static bool nonblocking(struct fuse_session *se)
-{
-	int fd = fuse_session_fd(se), fl = fcntl(fd, F_GETFL);
-
-	return fl >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0;
 }
 
 /*
@@ -116,26 +114,24 @@ static bool receiver_start(struct receiver *r, pthread_t *t)
 	return ok;
 }
 
+static struct receiver receiver;
+static pthread_t receiver_thread;
+static bool receiver_running;
+
 int sfs_loop(struct fuse_session *se, unsigned int spin_us, bool single,
 	     unsigned int workers, unsigned int idle)
 {
-	struct receiver r = {.se = se, .spin_us = spin_us};
 	struct fuse_loop_config *cfg;
-	bool spin = spin_us > 0 && nonblocking(se);
-	pthread_t t;
 	int ret;
 
-	if (spin_us > 0 && !spin)
-		shift_log(SHIFT_LOG_WARNING,
-			  "spin=%u: cannot make the FUSE fd non-blocking (%s): "
-			  "not spinning",
-			  spin_us, strerror(errno));
+	receiver.se = se;
+	receiver.spin_us = spin_us;
 	if (single) {
-		if (!spin)
+		if (!spin_us)
 			return fuse_session_loop(se);
-		receive(&r);
+		receive(&receiver);
 		fuse_session_reset(se);
-		return r.err;
+		return receiver.err;
 	}
 	cfg = fuse_loop_cfg_create();
 	if (!cfg)
@@ -143,18 +139,38 @@ int sfs_loop(struct fuse_session *se, unsigned int spin_us, bool single,
 	fuse_loop_cfg_set_clone_fd(cfg, 1);
 	fuse_loop_cfg_set_max_threads(cfg, workers);
 	fuse_loop_cfg_set_idle_threads(cfg, idle);
-	if (spin && !receiver_start(&r, &t)) {
-		shift_log(SHIFT_LOG_WARNING, "spin=%u: no receiver thread: %s",
-			  spin_us, strerror(errno));
-		spin = false;
+	if (spin_us) {
+		receiver_running = receiver_start(&receiver, &receiver_thread);
+		if (!receiver_running)
+			shift_log(SHIFT_LOG_WARNING,
+				  "spin=%u: no receiver thread: %s", spin_us,
+				  strerror(errno));
 	}
 	ret = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
-	if (spin) {
-		fuse_session_exit(se);
-		pthread_join(t, NULL);
-		if (ret == 0 && r.err < 0)
-			ret = r.err;
-	}
+	/* libfuse's loop reset the session: ended for the receiver again */
+	fuse_session_exit(se);
+	if (ret == 0 && receiver_running && receiver.err < 0)
+		ret = receiver.err;
 	return ret;
+}
+
+bool sfs_loop_finish(void)
+{
+	struct timespec until;
+
+	if (!receiver_running)
+		return true;
+	/*
+	 * After the unmount: a receiver waiting in read() gets ENODEV then.
+	 * If the connection lives on (the mount is still held elsewhere), the
+	 * process exits with the session in place rather than free it under
+	 * the receiver's feet.
+	 */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	if (pthread_timedjoin_np(receiver_thread, NULL, &until) != 0)
+		return false;
+	receiver_running = false;
+	return true;
 }

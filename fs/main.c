@@ -763,6 +763,8 @@ int main(int argc, char *argv[])
 	ret = run_loop(se, &fs, &opts, argc, argv) < 0 ? 1 : 0;
 
 	fuse_session_unmount(se);
+	if (!sfs_loop_finish())
+		return ret; /* a receiver still uses it all: exit frees it */
 out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:
