@@ -118,10 +118,9 @@ def test_a_slow_request_holds_up_no_other(scratch, shiftfs_mount,
     os.close(done[0])
 
 
-def test_sigterm_ends_the_daemon_and_the_mount(scratch):
-    """SIGTERM reaches a thread that ends the loop (the receiver blocks
-    every signal), whoever was spinning: the daemon exits 0 within a
-    second and the mount is gone."""
+def run_then_stop(scratch, stop):
+    """A foreground daemon, busy for a moment, then stop(proc): its exit
+    code (the mount must be gone by then)."""
     need_root_and_fuse()
     os.chown(scratch.src, 100000, 100000)
     p = subprocess.Popen([SHIFTFS, scratch.src, scratch.mnt, "-f", "-o", MAP],
@@ -132,10 +131,11 @@ def test_sigterm_ends_the_daemon_and_the_mount(scratch):
             assert time.monotonic() < deadline and p.poll() is None
             time.sleep(0.05)
         busy(scratch.mnt, 200)
-        p.send_signal(signal.SIGTERM)
+        stop(p)
         rc = p.wait(timeout=5)
         assert rc == 0, p.stderr.read()
         assert not os.path.ismount(scratch.mnt)
+        return rc
     finally:
         if p.poll() is None:
             p.kill()
@@ -143,23 +143,16 @@ def test_sigterm_ends_the_daemon_and_the_mount(scratch):
         subprocess.run(["umount", "-l", scratch.mnt], capture_output=True)
 
 
+def test_sigterm_ends_the_daemon_and_the_mount(scratch):
+    """SIGTERM reaches a thread that ends the loop (the receiver blocks
+    every signal), whoever was spinning: the daemon exits 0 within a
+    few seconds and the mount is gone."""
+    run_then_stop(scratch, lambda p: p.send_signal(signal.SIGTERM))
+
+
 def test_unmount_ends_the_daemon(scratch):
-    need_root_and_fuse()
-    os.chown(scratch.src, 100000, 100000)
-    p = subprocess.Popen([SHIFTFS, scratch.src, scratch.mnt, "-f", "-o", MAP],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 10
-        while not os.path.ismount(scratch.mnt):
-            assert time.monotonic() < deadline and p.poll() is None
-            time.sleep(0.05)
-        busy(scratch.mnt, 200)
-        subprocess.run(["umount", scratch.mnt], check=True)
-        assert p.wait(timeout=5) == 0, p.stderr.read()
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    run_then_stop(scratch, lambda p: subprocess.run(["umount", scratch.mnt],
+                                                    check=True))
 
 
 @pytest.mark.parametrize("value,why", [
