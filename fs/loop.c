@@ -4,9 +4,10 @@
  * machine is not the daemon's work but the two wake-ups around it: the
  * caller's request wakes a sleeping worker, usually on the other CPU (an
  * IPI, and a halted vCPU brought back), and the reply wakes the caller.
- * Measured on 2 vCPUs (docs/benchmarks.md, "Spinning receiver"): a
- * negative LOOKUP costs the caller 47 us through a sleeping worker, 25 us
- * when a thread was already looking for the next request, native 6 us.
+ * Measured on 2 vCPUs (docs/benchmarks.md, "Round trips are
+ * wake-ups"): a negative LOOKUP costs the caller 47 us through a sleeping
+ * worker, 25 us when a thread was already looking for the next request,
+ * native 6 us.
  *
  * So besides libfuse's workers (each on its own cloned /dev/fuse fd,
  * blocked in read) one receiver polls the session's own fd with a zero
@@ -24,7 +25,6 @@
  * through libfuse's public fuse_session_receive_buf()/process_buf().
  */
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -102,16 +102,16 @@ static void *receive(void *arg)
  * The receiver beside libfuse's workers. It blocks every signal, so that
  * the one that ends the daemon reaches a thread libfuse's loop waits on.
  */
-static bool receiver_start(struct receiver *r, pthread_t *t)
+static int receiver_start(struct receiver *r, pthread_t *t)
 {
 	sigset_t all, old;
-	bool ok;
+	int err;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	ok = pthread_create(t, NULL, receive, r) == 0;
+	err = pthread_create(t, NULL, receive, r);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return ok;
+	return err;
 }
 
 static struct receiver receiver;
@@ -140,11 +140,14 @@ int sfs_loop(struct fuse_session *se, unsigned int spin_us, bool single,
 	fuse_loop_cfg_set_max_threads(cfg, workers);
 	fuse_loop_cfg_set_idle_threads(cfg, idle);
 	if (spin_us) {
-		receiver_running = receiver_start(&receiver, &receiver_thread);
-		if (!receiver_running)
+		int err = receiver_start(&receiver, &receiver_thread);
+
+		receiver_running = err == 0;
+		/* pthread_create() returns its error; errno is not it */
+		if (err)
 			shift_log(SHIFT_LOG_WARNING,
 				  "spin=%u: no receiver thread: %s", spin_us,
-				  strerror(errno));
+				  strerror(err));
 	}
 	ret = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);

@@ -246,6 +246,22 @@ static void check_spec(const char *opt, const char *spec)
 		opt_error("%s=%s: %s", opt, spec, d.msg);
 }
 
+/* opt=s, lo to hi (unit after hi in the error); def when not given. */
+static uint32_t parse_bounded(const char *opt, const char *s, uint32_t lo,
+			      uint32_t hi, const char *unit, uint32_t def)
+{
+	uint32_t v;
+	int r;
+
+	if (!s)
+		return def;
+	r = parse_u32(s, lo, hi, &v);
+	if (r < 0)
+		opt_error("%s=%s: %s (%u to %u%s)", opt, s, parse_u32_reason(r),
+			  lo, hi, unit);
+	return v;
+}
+
 static uint32_t parse_id(const char *opt, const char *s)
 {
 	uint32_t v;
@@ -406,9 +422,6 @@ static void build_maps(struct sfs *fs)
 
 static void parse_other(struct sfs *fs)
 {
-	uint32_t v;
-	int r;
-
 	if (!fs->cache_opt || strcmp(fs->cache_opt, "auto") == 0)
 		fs->cache = SFS_CACHE_AUTO;
 	else if (strcmp(fs->cache_opt, "always") == 0)
@@ -421,34 +434,16 @@ static void parse_other(struct sfs *fs)
 	fs->timeout = fs->cache == SFS_CACHE_ALWAYS  ? 86400.0
 		      : fs->cache == SFS_CACHE_NEVER ? 0.0
 						     : 1.0;
-	fs->max_write = SFS_MAX_WRITE;
-	if (fs->max_write_opt) {
-		r = parse_u32(fs->max_write_opt, 4096, SFS_MAX_WRITE, &v);
-		if (r < 0)
-			opt_error("max_write=%s: %s (4096 to %u)",
-				  fs->max_write_opt, parse_u32_reason(r),
-				  SFS_MAX_WRITE);
-		fs->max_write = v;
-	}
-	fs->spin_us = SFS_SPIN_DEFAULT;
-	if (fs->spin_opt) {
-		r = parse_u32(fs->spin_opt, 0, SFS_SPIN_MAX, &v);
-		if (r < 0)
-			opt_error("spin=%s: %s (0 to %u microseconds)",
-				  fs->spin_opt, parse_u32_reason(r),
-				  SFS_SPIN_MAX);
-		fs->spin_us = v;
-	}
-	fs->fd_cache = SFS_FD_CACHE_DEFAULT;
-	if (fs->fd_cache_opt) {
-		r = parse_u32(fs->fd_cache_opt, 0, SFS_FD_CACHE_MAX, &v);
-		if (r < 0)
-			opt_error("fd_cache=%s: %s (0 to %u)", fs->fd_cache_opt,
-				  parse_u32_reason(r), SFS_FD_CACHE_MAX);
-		fs->fd_cache = v;
-	}
+	fs->max_write = parse_bounded("max_write", fs->max_write_opt, 4096,
+				      SFS_MAX_WRITE, "", SFS_MAX_WRITE);
+	fs->spin_us = parse_bounded("spin", fs->spin_opt, 0, SFS_SPIN_MAX,
+				    " microseconds", SFS_SPIN_DEFAULT);
+	fs->fd_cache =
+		parse_bounded("fd_cache", fs->fd_cache_opt, 0, SFS_FD_CACHE_MAX,
+			      "", SFS_FD_CACHE_DEFAULT);
 	if (fs->stats_file && fs->stats_file[0] != '/')
-		opt_error("stats_file=%s: not an absolute path", fs->stats_file);
+		opt_error("stats_file=%s: not an absolute path",
+			  fs->stats_file);
 #ifdef SHIFT_TEST_HOOKS
 	fs->test_fail_after_create =
 		getenv("SHIFTFS_TEST_FAIL_AFTER_CREATE") &&
@@ -654,16 +649,16 @@ static bool cmdline_has(int argc, char *argv[], const char *name)
 }
 
 /*
- * The loop, chosen by measurement on 2 vCPUs (docs/benchmarks.md, "Session
- * loop" and "Spinning receiver"): libfuse's default of up to 10 workers
- * with 4 idle wakes a different, cold worker for each request of a
- * sequential caller and was the slowest (stat with expired attributes 2x,
- * unlink 1.4x slower than with 2 workers); without clone_fd the workers
- * contend for one fd and are created and destroyed per request (7x
- * slower). So: one /dev/fuse fd per worker, as many workers as CPUs this
- * daemon may run on (at least 2), all kept, and the spinning receiver of
- * loop.c beside them. -o max_threads= / max_idle_threads= override; -s is
- * single (the receiver alone, or libfuse's loop with spin=0).
+ * The loop, chosen by measurement on 2 vCPUs (docs/benchmarks.md,
+ * "Session loop" and "Round trips are wake-ups"): libfuse's default of up
+ * to 10 workers with 4 idle wakes a different, cold worker for each
+ * request of a sequential caller and was the slowest (stat with expired
+ * attributes 2x, unlink 1.4x slower than with 2 workers); without clone_fd
+ * the workers contend for one fd and are created and destroyed per request
+ * (7x slower). So: one /dev/fuse fd per worker, as many workers as CPUs
+ * this daemon may run on (at least 2), all kept, and the spinning receiver
+ * of loop.c beside them. -o max_threads= / max_idle_threads= override; -s
+ * is single (the receiver alone, or libfuse's loop with spin=0).
  */
 static int run_loop(struct fuse_session *se, const struct sfs *fs,
 		    const struct fuse_cmdline_opts *opts, int argc,

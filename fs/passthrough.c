@@ -23,8 +23,9 @@
  * open beside a cached one (it fails such an open with EIO). So the choice
  * is per inode, counted under a lock striped by inode (the counts are
  * dropped at RELEASE, after the kernel dropped its own, so they never
- * undercount): an open of an inode with no other open registers its own fd
- * and is passed through, as is every later open until the last one is
+ * undercount): an open of an inode with no other open registers the
+ * inode's O_PATH fd (start()) and is passed through, as is every later
+ * open until the last one is
  * released; with a cached open living (a setuid file's, say), every open
  * is cached as before (reads spliced by the daemon, setuid bits cleared by
  * sfs_killpriv() on each WRITE).
@@ -175,11 +176,10 @@ static void backing_close(struct sfs *fs, int32_t id)
 {
 	uint32_t i = (uint32_t)id;
 
-	if (ioctl(fuse_session_fd(fs->se), SFS_FUSE_DEV_IOC_BACKING_CLOSE,
-		  &i) < 0)
-		shift_log(SHIFT_LOG_WARNING,
-			  "closing FUSE backing file %d: %s", id,
-			  strerror(errno));
+	if (ioctl(fuse_session_fd(fs->se), SFS_FUSE_DEV_IOC_BACKING_CLOSE, &i) <
+	    0)
+		shift_log(SHIFT_LOG_WARNING, "closing FUSE backing file %d: %s",
+			  id, strerror(errno));
 }
 
 /* Can an open of a file on device dev start passthrough? */

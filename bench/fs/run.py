@@ -16,10 +16,11 @@ Run as root, by hand:
     sudo bench/fs/run.py --walk-million          # daemon RSS after 1M inodes
 
 Targets: native, bindfs, bindfs-mt, passthrough_ll, shiftfs-before, shiftfs,
-shiftfs-nospin (-o spin=0: no spinning receiver), shiftfs-wb, idmap (only when `shiftctl mount --backend=idmap` works;
-probed at start), helper-user and fuse-user (an ordinary user, shiftfs-mapped,
-mounts its own directory with `shiftctl mount --rootless --user 1000`, through
-shiftfs-idmap-helper or with FUSE). passthrough_ll is libfuse's example, built from
+shiftfs-nospin (-o spin=0: no spinning receiver), shiftfs-wb, idmap (only
+when `shiftctl mount --backend=idmap` works; probed at start), helper-user
+and fuse-user (an ordinary user, shiftfs-mapped, mounts its own directory
+with `shiftctl mount --rootless --user 1000`, through shiftfs-idmap-helper
+or with FUSE). passthrough_ll is libfuse's example, built from
 /usr/share/doc/libfuse3-dev/examples at start (no shifting: the FUSE floor);
 shiftfs-before is the daemon given by --shiftfs-before (an older build, for
 "no row slower than before"). Requests per operation are counted on the
