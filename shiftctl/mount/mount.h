@@ -148,6 +148,15 @@ int mount_status_list(const char *only, struct json_object **list,
  */
 int mount_status_stats(struct json_object *o);
 
+/* A FUSE daemon (pid, with the start time recorded at mount, or -1) is
+ * gone: no such process, a zombie, one on its way out (PF_EXITING: a
+ * killed daemon closes its /dev/fuse fds, so its mount is dead, a moment
+ * before it becomes a zombie), or another process under its pid. */
+bool daemon_gone(pid_t pid, long long start);
+/* The same, but one on its way out still counts: it may hold its files
+ * (the source directory's fds) a moment longer. */
+bool daemon_exited(pid_t pid, long long start);
+
 /* Canonical absolute path of a mount point even when the mount is dead
  * (ENOTCONN): realpath of the parent plus the last component. */
 int mnt_canonical(const char *path, char *out, size_t len);

@@ -43,6 +43,14 @@ int mnt_canonical(const char *path, char *out, size_t len)
 
 int proc_stat(pid_t pid, char *state, unsigned long long *start)
 {
+	unsigned int flags;
+
+	return proc_stat_flags(pid, state, &flags, start);
+}
+
+int proc_stat_flags(pid_t pid, char *state, unsigned int *flags,
+		    unsigned long long *start)
+{
 	char path[64], buf[1024], *p;
 	_cleanup_close_ int fd = -1;
 	ssize_t n;
@@ -56,9 +64,11 @@ int proc_stat(pid_t pid, char *state, unsigned long long *start)
 	if (n <= 0)
 		return n < 0 ? -errno : -EIO;
 	buf[n] = '\0';
-	/* The comm may hold spaces and ')': fields start after the last. */
+	/* The comm may hold spaces and ')': fields start after the last.
+	 * Field 3 is the state, 9 the flags, 22 the start time. */
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %c", state) != 1)
+	if (!p ||
+	    sscanf(p + 1, " %c %*d %*d %*d %*d %*d %u", state, flags) != 2)
 		return -EINVAL;
 	/* Field 22, starttime, is the 20th after the comm. */
 	for (i = 0; p && i < 20; i++)
@@ -67,4 +77,31 @@ int proc_stat(pid_t pid, char *state, unsigned long long *start)
 		return -EINVAL;
 	*start = strtoull(p + 1, NULL, 10);
 	return 0;
+}
+
+/* PF_EXITING (include/linux/sched.h), in /proc/PID/stat's flags: set as
+ * the process starts to exit, before its files are closed. */
+#define SFS_PF_EXITING 0x4u
+
+static bool daemon_ended(pid_t pid, long long start, bool exiting)
+{
+	unsigned long long t;
+	unsigned int flags;
+	char state;
+
+	if (proc_stat_flags(pid, &state, &flags, &t) < 0)
+		return true;
+	return state == 'Z' || state == 'X' ||
+	       (exiting && (flags & SFS_PF_EXITING)) ||
+	       (start >= 0 && t != (unsigned long long)start);
+}
+
+bool daemon_gone(pid_t pid, long long start)
+{
+	return daemon_ended(pid, start, true);
+}
+
+bool daemon_exited(pid_t pid, long long start)
+{
+	return daemon_ended(pid, start, false);
 }

@@ -59,6 +59,9 @@ int state_foreach(state_visit_fn fn, void *ctx);
 /* From /proc/PID/stat: the state letter and the start time (clock ticks
  * since boot), which with the pid names a process uniquely. */
 int proc_stat(pid_t pid, char *state, unsigned long long *start);
+/* The same with the process flags (field 9). */
+int proc_stat_flags(pid_t pid, char *state, unsigned int *flags,
+		    unsigned long long *start);
 
 /*
  * A FUSE mount whose daemon is gone: the record's daemon (pid, with the

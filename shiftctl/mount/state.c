@@ -307,16 +307,10 @@ bool fuse_mount_dead(const char *mnt, struct json_object *rec, char *why,
 {
 	long long pid = rec ? state_int(rec, "pid") : -1;
 	long long start = rec ? state_int(rec, "pid_start") : -1;
-	unsigned long long t;
 	struct statfs sfs;
-	bool gone;
-	char state;
 
 	if (pid > 0) {
-		gone = proc_stat((pid_t)pid, &state, &t) < 0 || state == 'Z' ||
-		       state == 'X' ||
-		       (start >= 0 && t != (unsigned long long)start);
-		if (!gone)
+		if (!daemon_gone((pid_t)pid, start))
 			return false;
 		/* statfs always asks the daemon (stat may be cached). */
 		if (statfs(mnt, &sfs) < 0 && disconnected(errno))

@@ -229,8 +229,7 @@ int mount_status_stats(struct json_object *o)
 	long long start = state_int(o, "pid_start");
 	struct json_object *old, *now = NULL, *stats;
 	struct timespec ts = {0, 10 * 1000000L};
-	unsigned long long t;
-	char path[PATH_MAX], why[PATH_MAX + 300], state;
+	char path[PATH_MAX], why[PATH_MAX + 300];
 	long long seq;
 	int waited;
 
@@ -249,10 +248,9 @@ int mount_status_stats(struct json_object *o)
 		return -1;
 	}
 	if (!strcmp(state_str(o, "state"), "dead") ||
-	    proc_stat((pid_t)pid, &state, &t) < 0 || state == 'Z' ||
-	    t != (unsigned long long)start) {
-		snprintf(why, sizeof(why), "its shiftfs daemon (pid %lld) is "
-			 "gone", pid);
+	    daemon_gone((pid_t)pid, start)) {
+		snprintf(why, sizeof(why), "its shiftfs daemon (pid %lld) is gone",
+			 pid);
 		unavailable(o, why);
 		return -1;
 	}

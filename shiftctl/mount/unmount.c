@@ -165,19 +165,6 @@ static int umount_fuse(const char *mnt, int id, bool lazy, char *msg,
 	return -EPERM;
 }
 
-/* Is pid still the daemon we started: alive (not a zombie) and with the
- * start time recorded at mount (so not a recycled pid)? */
-static bool daemon_alive(pid_t pid, long long start)
-{
-	unsigned long long t;
-	char state;
-
-	if (proc_stat(pid, &state, &t) < 0)
-		return false;
-	return state != 'Z' && state != 'X' &&
-	       (start < 0 || t == (unsigned long long)start);
-}
-
 /* The daemon exits once its mount is gone; give it 10 s, then SIGTERM.
  * Returns pid when it had to be sent SIGTERM, else 0. */
 static pid_t wait_daemon(pid_t pid, long long start)
@@ -189,7 +176,7 @@ static pid_t wait_daemon(pid_t pid, long long start)
 		return 0;
 	for (i = 0; i < 500; i++) {
 		waitpid(pid, NULL, WNOHANG); /* in case it is our child */
-		if (!daemon_alive(pid, start))
+		if (daemon_exited(pid, start))
 			return 0;
 		nanosleep(&ts, NULL);
 	}

@@ -401,38 +401,14 @@ static bool mount_present(struct json_object *rec)
 	return found;
 }
 
-/* A FUSE mount whose shiftfs daemon is gone: no such process, a zombie
- * nobody reaped, one on its way out (PF_EXITING: a killed daemon has
- * closed its /dev/fuse fds, so the mount is dead, a moment before it
- * becomes a zombie), or another process under its pid (start time). */
-#define SFS_PF_EXITING 0x4u
+/* A FUSE mount whose shiftfs daemon is gone (daemon_gone()). */
 static bool daemon_dead(struct json_object *rec)
 {
 	long long pid = state_int(rec, "pid");
-	long long want = state_int(rec, "pid_start");
-	char path[64], buf[1024], st;
-	unsigned long long start;
-	unsigned int flags;
-	FILE *f;
-	char *p;
 
 	if (strcmp(state_str(rec, "backend"), "fuse") || pid <= 0)
 		return false;
-	snprintf(path, sizeof(path), "/proc/%lld/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT;
-	p = fgets(buf, sizeof(buf), f);
-	fclose(f);
-	p = p ? strrchr(buf, ')') : NULL;
-	if (!p || sscanf(p + 2,
-			 "%c %*d %*d %*d %*d %*d %u %*u %*u %*u %*u "
-			 "%*u %*u %*d %*d %*d %*d %*d %*d %llu",
-			 &st, &flags, &start) != 3)
-		return false;
-	if (st == 'Z' || st == 'X' || (flags & SFS_PF_EXITING))
-		return true;
-	return want >= 0 && (long long)start != want;
+	return daemon_gone((pid_t)pid, state_int(rec, "pid_start"));
 }
 
 static int do_unmount(const char *mnt, bool lazy, char *err, size_t len)

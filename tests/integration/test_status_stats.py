@@ -132,7 +132,13 @@ def test_stats_signal_only_the_recorded_daemon(world_tmp, mounts):
 
 def test_stats_of_an_idmapped_mount(world_tmp, mounts):
     need_root_and_fuse()
-    src, mnt = (os.path.join(world_tmp, n) for n in ("src", "mnt"))
+    # SRC under a directory only root can enter: the map gives view ids
+    # disk ids nobody holds unless some user's /etc/subuid line covers
+    # 100000 (the README's demo user alice does), and the setuid-source
+    # rule would refuse the idmapped mount (shiftctl-mount(1)).
+    priv = os.path.join(world_tmp, "root-only")
+    os.mkdir(priv, 0o700)
+    src, mnt = os.path.join(priv, "src"), os.path.join(world_tmp, "mnt")
     os.mkdir(src)
     os.mkdir(mnt)
     mounts.mount("--backend=idmap", "--map=100000:0:65536", src, mnt)
