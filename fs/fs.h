@@ -148,7 +148,6 @@ struct sfs {
 	struct sfs_inode root;
 	struct sfs_table table;
 	struct fuse_session *se;
-	bool multithreaded; /* not -s: a worker may wait for the kernel */
 	bool noflush; /* SRC's filesystem reports nothing at close */
 	/* passthrough.c */
 	atomic_bool pt_off; /* the kernel refused: off for the mount */
@@ -178,6 +177,10 @@ int sfs_loop(struct fuse_session *se, unsigned int spin_us, bool single,
 	     unsigned int workers, unsigned int idle);
 /* After fuse_session_unmount(): false if the session must not be freed. */
 bool sfs_loop_finish(void);
+/* After the unmount: wait (2 s at most) for the thread that answers
+ * direct writes (ops_file.c) to be done with the session; false if it
+ * is not, and then the session must not be freed under it. */
+bool sfs_direct_finish(void);
 
 /* inode.c */
 #define SFS_FD_CACHE_DEFAULT 4096

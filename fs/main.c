@@ -736,7 +736,6 @@ int main(int argc, char *argv[])
 	if (!se)
 		goto out_table;
 	fs.se = se;
-	fs.multithreaded = !opts.singlethread;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_session;
 	if (fuse_session_mount(se, opts.mountpoint) != 0)
@@ -758,8 +757,8 @@ int main(int argc, char *argv[])
 	ret = run_loop(se, &fs, &opts, argc, argv) < 0 ? 1 : 0;
 
 	fuse_session_unmount(se);
-	if (!sfs_loop_finish())
-		return ret; /* a receiver still uses it all: exit frees it */
+	if (!sfs_loop_finish() || !sfs_direct_finish())
+		return ret; /* a thread still uses it all: exit frees it */
 out_signals:
 	fuse_remove_signal_handlers(se);
 out_session:

@@ -9,8 +9,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -76,9 +80,9 @@ static void set_cache_flags(struct sfs *fs, struct sfs_inode *inode, int fd,
  */
 void sfs_flush_setup(struct sfs *fs)
 {
-	static const long local[] = {EXT4_SUPER_MAGIC, XFS_SUPER_MAGIC,
+	static const long local[] = {EXT4_SUPER_MAGIC,	XFS_SUPER_MAGIC,
 				     BTRFS_SUPER_MAGIC, TMPFS_MAGIC,
-				     F2FS_SUPER_MAGIC, RAMFS_MAGIC};
+				     F2FS_SUPER_MAGIC,	RAMFS_MAGIC};
 	struct statfs st;
 	size_t i;
 
@@ -145,8 +149,7 @@ static int do_create(fuse_req_t req, fuse_ino_t parent, int pfd,
 		return ESTALE; /* the kernel looks again and checks (above) */
 	if (err)
 		return sfs_note_err(err);
-	if (fix_gid != (gid_t)-1 &&
-	    fchown(fd, (uid_t)-1, fix_gid) < 0) {
+	if (fix_gid != (gid_t)-1 && fchown(fd, (uid_t)-1, fix_gid) < 0) {
 		close(fd);
 		sfs_undo_create(pfd, name, false);
 		sfs_log_unpriv("creating files owned by disk gid", fix_gid);
@@ -291,53 +294,132 @@ void sfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
 
+/*
+ * Drop the mount's cached pages of a range written directly, then reply.
+ * The kernel waits there, unkillably, for every page of the range that a
+ * reader has locked while its READ waits for us; a serving thread that
+ * waited so would be one fewer to serve those READs, and a container
+ * with as many files as threads (one direct write in flight per file)
+ * would stop the mount for everyone (the red team's
+ * test_loop_redteam_direct_inval.py). So no serving thread waits: one
+ * thread of the daemon's own drops and replies, in order, and the
+ * serving threads stay free for the READs it waits on. Each queued entry
+ * is a write the kernel still waits for, so the queue is bounded by the
+ * requests the kernel has in flight.
+ */
 struct direct_reply {
-	struct sfs *fs;
+	struct direct_reply *next;
+	struct fuse_session *se;
 	fuse_req_t req;
 	fuse_ino_t ino;
 	off_t off;
 	size_t len;
 };
 
-static void *direct_reply_thread(void *arg)
-{
-	struct direct_reply *r = arg;
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t more, idle;
+	struct direct_reply *head, **tail;
+	bool started, failed, busy;
+} dropper = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.more = PTHREAD_COND_INITIALIZER,
+	.idle = PTHREAD_COND_INITIALIZER,
+	.tail = &dropper.head,
+};
 
-	fuse_lowlevel_notify_inval_inode(r->fs->se, r->ino, r->off,
-					 (off_t)r->len);
-	fuse_reply_write(r->req, r->len);
-	free(r);
+static void *dropper_thread(void *arg)
+{
+	struct direct_reply *r;
+
+	(void)arg;
+	pthread_mutex_lock(&dropper.lock);
+	for (;;) {
+		dropper.busy = false;
+		pthread_cond_broadcast(&dropper.idle);
+		while (!dropper.head)
+			pthread_cond_wait(&dropper.more, &dropper.lock);
+		r = dropper.head;
+		dropper.head = r->next;
+		if (!dropper.head)
+			dropper.tail = &dropper.head;
+		dropper.busy = true;
+		pthread_mutex_unlock(&dropper.lock);
+		fuse_lowlevel_notify_inval_inode(r->se, r->ino, r->off,
+						 (off_t)r->len);
+		fuse_reply_write(r->req, r->len);
+		free(r);
+		pthread_mutex_lock(&dropper.lock);
+	}
 	return NULL;
 }
 
-/*
- * Drop the mount's cached pages of a range written directly, then reply.
- * The kernel may wait there for a page that a reader locked while its READ
- * waits for us: with other workers that READ is served meanwhile; the
- * single-threaded loop (-s) must not wait, so a thread of its own drops
- * and replies while the loop goes on.
- */
+/* Started on the first direct write; false when it cannot be. Called
+ * with dropper.lock held. */
+static bool dropper_running(void)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	pthread_t t;
+	int err;
+
+	if (dropper.started || dropper.failed)
+		return dropper.started;
+	/* Signals stay with libfuse's threads (SIGTERM ends the loop). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = pthread_create(&t, &attr, dropper_thread, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		shift_log(SHIFT_LOG_WARNING,
+			  "cannot start the thread for direct writes: %s",
+			  strerror(err));
+		dropper.failed = true;
+		return false;
+	}
+	dropper.started = true;
+	return true;
+}
+
 static void direct_written(struct sfs *fs, fuse_req_t req, fuse_ino_t ino,
 			   off_t off, size_t len)
 {
-	struct direct_reply *r;
-	pthread_t t;
+	struct direct_reply *r = malloc(sizeof(*r));
 
-	if (fs->multithreaded) {
-		fuse_lowlevel_notify_inval_inode(fs->se, ino, off, (off_t)len);
-		fuse_reply_write(req, len);
-		return;
-	}
-	r = malloc(sizeof(*r));
 	if (r) {
-		*r = (struct direct_reply){fs, req, ino, off, len};
-		if (pthread_create(&t, NULL, direct_reply_thread, r) == 0) {
-			pthread_detach(t);
+		*r = (struct direct_reply){NULL, fs->se, req, ino, off, len};
+		pthread_mutex_lock(&dropper.lock);
+		if (dropper_running()) {
+			*dropper.tail = r;
+			dropper.tail = &r->next;
+			pthread_cond_signal(&dropper.more);
+			pthread_mutex_unlock(&dropper.lock);
 			return;
 		}
+		pthread_mutex_unlock(&dropper.lock);
 		free(r);
 	}
 	fuse_reply_write(req, len); /* cannot drop the pages safely */
+}
+
+bool sfs_direct_finish(void)
+{
+	struct timespec until;
+	bool done;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	pthread_mutex_lock(&dropper.lock);
+	while (dropper.head || dropper.busy)
+		if (pthread_cond_timedwait(&dropper.idle, &dropper.lock,
+					   &until))
+			break;
+	done = !dropper.head && !dropper.busy;
+	pthread_mutex_unlock(&dropper.lock);
+	return done;
 }
 
 void sfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
