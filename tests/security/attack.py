@@ -202,3 +202,39 @@ def swap_onto_create(d, name, other, creator):
         time.sleep(0.005)
     os.rename(path, os.path.join(d, "attackers"))
     os.rename(other, path)
+
+
+def descendant(pid, comm, seconds=5.0):
+    """The first process below pid (or pid) whose comm starts with comm."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        todo = [pid]
+        while todo:
+            p = todo.pop()
+            try:
+                if open("/proc/%d/comm" % p).read().startswith(comm):
+                    return p
+                todo += [int(k) for k in open(
+                    "/proc/%d/task/%d/children" % (p, p)).read().split()]
+            except OSError:
+                pass
+        time.sleep(0.05)
+    return None
+
+
+def daemon_threads():
+    """The threads a default shiftfs mount serves with: max_threads workers
+    (run_loop(): the CPUs this process may use, at least 2) and the
+    receiver."""
+    return max(2, len(os.sched_getaffinity(0))) + 1
+
+
+def read_through(path, timeout):
+    """cat path in a child (a hung FUSE request ends with SIGKILL):
+    (finished, stdout)."""
+    try:
+        r = subprocess.run(["cat", path], capture_output=True, text=True,
+                           timeout=timeout, cwd="/")
+        return True, r.stdout
+    except subprocess.TimeoutExpired:
+        return False, None

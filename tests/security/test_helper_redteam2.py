@@ -19,7 +19,7 @@ import signal
 import subprocess
 import time
 
-from attack import ATTACKER, as_host_user
+from attack import ATTACKER, as_host_user, descendant
 from conftest import mountinfo, need
 from helper_util import (CONF, STATE, helper_bin, helper_tree, ids,  # noqa: F401
                          run_helper)
@@ -41,24 +41,6 @@ def idmapped_targets(root):
 # --- the locked section waits on the caller's FUSE server -------------------
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def descendant(pid, comm, seconds=5.0):
-    """The first process below pid (or pid) whose comm starts with comm."""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        todo = [pid]
-        while todo:
-            p = todo.pop()
-            try:
-                if open("/proc/%d/comm" % p).read().startswith(comm):
-                    return p
-                todo += [int(k) for k in open(
-                    "/proc/%d/task/%d/children" % (p, p)).read().split()]
-            except OSError:
-                pass
-        time.sleep(0.05)
-    return None
 
 
 class BlockFuse:

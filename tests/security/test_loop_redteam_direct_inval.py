@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from attack import in_userns
+from attack import daemon_threads, in_userns, read_through
 from conftest import Mount, mountinfo, need_root_and_fuse
 from fs_util import Scratch
 
@@ -79,12 +79,6 @@ def rt_scratch():
     s.cleanup()
 
 
-def daemon_threads():
-    """max_threads (run_loop(): the CPUs this process may use, at least
-    2) and the receiver."""
-    return max(2, len(os.sched_getaffinity(0))) + 1
-
-
 def abort_connection(mnt):
     """Abort the mount's FUSE connection (its minor from mountinfo: a stat
     of a hung mount would hang too)."""
@@ -111,15 +105,6 @@ def waiting_in_page_lock(pid):
             continue
         n += "folio" in w or "page" in w
     return n
-
-
-def read_through(path, timeout):
-    try:
-        r = subprocess.run(["cat", path], capture_output=True, text=True,
-                           timeout=timeout, cwd="/")
-        return True, r.stdout
-    except subprocess.TimeoutExpired:
-        return False, None
 
 
 def test_direct_writers_and_readers_do_not_deadlock_the_daemon(rt_scratch):

@@ -30,7 +30,8 @@ import pytest
 # helpers are the security suite's.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
-from attack import ATTACKER, as_host_user, gid_of, uid_of
+from attack import (ATTACKER, as_host_user, daemon_threads, descendant,
+                    gid_of, read_through, uid_of)
 from conftest import Mount, mountinfo, need, need_root_and_fuse
 from fs_util import Scratch
 
@@ -42,30 +43,6 @@ def rt_scratch():
     s = Scratch(tag="rt-stall")
     yield s
     s.cleanup()
-
-
-def daemon_threads():
-    """What a default mount runs on: max_threads workers (run_loop():
-    the CPUs this process may use, at least 2) and the receiver."""
-    return max(2, len(os.sched_getaffinity(0))) + 1
-
-
-def descendant(pid, comm, seconds=5.0):
-    """The first process below pid (or pid) whose comm starts with comm."""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        todo = [pid]
-        while todo:
-            p = todo.pop()
-            try:
-                if open("/proc/%d/comm" % p).read().startswith(comm):
-                    return p
-                todo += [int(k) for k in open(
-                    "/proc/%d/task/%d/children" % (p, p)).read().split()]
-            except OSError:
-                pass
-        time.sleep(0.05)
-    return None
 
 
 def user_allow_other():
@@ -150,17 +127,6 @@ def own_dirs(s, n):
         os.chown(d, uid, gid)
         os.chown(os.path.join(d, "s"), uid, gid)
     return atk
-
-
-def read_through(path, timeout):
-    """cat path in a child (a hung FUSE request ends with SIGKILL):
-    (finished, stdout)."""
-    try:
-        r = subprocess.run(["cat", path], capture_output=True, text=True,
-                           timeout=timeout, cwd="/")
-        return True, r.stdout
-    except subprocess.TimeoutExpired:
-        return False, None
 
 
 def test_a_users_fuse_server_below_src_does_not_hang_the_mount(rt_scratch):
