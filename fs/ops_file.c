@@ -80,9 +80,9 @@ static void set_cache_flags(struct sfs *fs, struct sfs_inode *inode, int fd,
  */
 void sfs_flush_setup(struct sfs *fs)
 {
-	static const long local[] = {EXT4_SUPER_MAGIC,	XFS_SUPER_MAGIC,
+	static const long local[] = {EXT4_SUPER_MAGIC, XFS_SUPER_MAGIC,
 				     BTRFS_SUPER_MAGIC, TMPFS_MAGIC,
-				     F2FS_SUPER_MAGIC,	RAMFS_MAGIC};
+				     F2FS_SUPER_MAGIC, RAMFS_MAGIC};
 	struct statfs st;
 	size_t i;
 
@@ -149,7 +149,8 @@ static int do_create(fuse_req_t req, fuse_ino_t parent, int pfd,
 		return ESTALE; /* the kernel looks again and checks (above) */
 	if (err)
 		return sfs_note_err(err);
-	if (fix_gid != (gid_t)-1 && fchown(fd, (uid_t)-1, fix_gid) < 0) {
+	if (fix_gid != (gid_t)-1 &&
+	    fchown(fd, (uid_t)-1, fix_gid) < 0) {
 		close(fd);
 		sfs_undo_create(pfd, name, false);
 		sfs_log_unpriv("creating files owned by disk gid", fix_gid);
