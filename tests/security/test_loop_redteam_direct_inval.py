@@ -6,27 +6,26 @@ After an O_DIRECT write the daemon drops the mount's cached pages of the
 range (fuse_lowlevel_notify_inval_inode()) before it replies. In the
 kernel that is invalidate_inode_pages2_range(), which waits, in D state,
 for each locked page of the range, and a page a buffered reader is
-reading stays locked until the daemon answers the reader's READ. The
-comment there counts on "other workers" to serve that READ. But a mount
-has max_threads workers (one per CPU, at least 2) and the receiver: a
-container that keeps as many O_DIRECT writers as that busy on a file that
-is not passed through (setgid here; also every file on -o nopassthrough,
--o writeback, -o suid mounts, other filesystems below SRC and kernels
-before 6.9), with buffered readers of the same ranges beside them, gets
-every thread waiting in a notify for a page whose READ no thread is left
-to serve. Nothing ends that: the threads are in D state (SIGKILL waits
-too), every user and container of the mount hangs, and only aborting the
-connection in /sys/fs/fuse/connections gives it back."""
+reading stays locked until the daemon answers the reader's READ. Up to
+43e0a4d a worker did that and counted on "other workers" to serve the
+READ. But a mount has max_threads workers (one per CPU, at least 2) and
+the receiver: a container that kept as many O_DIRECT writers as that busy
+on files that are not passed through (setgid here; also every file on
+-o nopassthrough, -o writeback, -o suid mounts, other filesystems below
+SRC and kernels before 6.9), with buffered readers of the same ranges
+beside them, got every thread waiting in a notify for a page whose READ
+no thread was left to serve. Nothing ended that: the threads were in D
+state (SIGKILL waited too), every user and container of the mount hung,
+and only aborting the connection in /sys/fs/fuse/connections gave it
+back. Now one thread of the daemon's own drops the pages and replies."""
 import os
 import subprocess
 import sys
 import time
 
-import pytest
-
 from attack import daemon_threads, in_userns, read_through
 from conftest import Mount, mountinfo, need_root_and_fuse
-from fs_util import Scratch
+from fs_util import scratch_fixture
 
 # disk 0 is view 100000: the container's root owns SRC
 MAP = "map=0:100000:65536"
@@ -72,11 +71,7 @@ for pid in kids:
 """
 
 
-@pytest.fixture
-def rt_scratch():
-    s = Scratch(tag="rt-dinval")
-    yield s
-    s.cleanup()
+FIXTURES = (scratch_fixture,)
 
 
 def abort_connection(mnt):
@@ -107,17 +102,17 @@ def waiting_in_page_lock(pid):
     return n
 
 
-def test_direct_writers_and_readers_do_not_deadlock_the_daemon(rt_scratch):
+def test_direct_writers_and_readers_do_not_deadlock_the_daemon(scratch):
     """Attack: a rootful container (real user namespace, root = host
     100000) runs daemon_threads() + 1 O_DIRECT writers (1 MiB writes), each on
     a setgid file of its own, and a buffered reader of each file, for up
     to 10 s. Another
     user's read of a file of its own through the mount must then be
-    answered; on the current daemon every thread of it waits in
-    invalidate_inode_pages2_range() for a page whose READ is queued, the
-    read hangs, and so does every request of every user of the mount."""
+    answered; on 43e0a4d every thread of it waited in
+    invalidate_inode_pages2_range() for a page whose READ was queued, the
+    read hung, and so did every request of every user of the mount."""
     need_root_and_fuse()
-    s = rt_scratch
+    s = scratch
     m = Mount(s.src, s.mnt, MAP)
     script = os.path.join(s.path, "attack.py")
     with open(script, "w") as f:
@@ -155,12 +150,12 @@ def test_direct_writers_and_readers_do_not_deadlock_the_daemon(rt_scratch):
         m.stop(check_log=False)
 
 
-def test_direct_writes_and_buffered_reads_stay_coherent(rt_scratch):
+def test_direct_writes_and_buffered_reads_stay_coherent(scratch):
     """Legitimate use next to it (what direct_written() is for): an
     O_DIRECT write to a setgid file, then a buffered read of the range,
     sees the new bytes; the daemon serves another user meanwhile."""
     need_root_and_fuse()
-    s = rt_scratch
+    s = scratch
     m = Mount(s.src, s.mnt, MAP)
     try:
         script = os.path.join(s.path, "legit.py")

@@ -20,7 +20,7 @@ import time
 import subprocess
 
 from conftest import SHIFTFS, Mount, need_root_and_fuse, wait_for_mount
-from fs_util import Scratch
+from fs_util import scratch_fixture
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from attack import in_userns  # noqa: E402
@@ -75,11 +75,7 @@ for fd in fds:
 """
 
 
-@pytest.fixture
-def rt_scratch():
-    s = Scratch(tag="rt-spin")
-    yield s
-    s.cleanup()
+FIXTURES = (scratch_fixture,)
 
 
 class NofileMount(Mount):
@@ -120,7 +116,7 @@ def nofile_mount():
 
 @pytest.mark.parametrize("spin", ["spin=0", "spin=50"])
 def test_container_exhausting_the_daemons_fds_does_not_kill_the_mount(
-        rt_scratch, nofile_mount, spin):
+        scratch, nofile_mount, spin):
     """Attack: a process of a rootful container (real user namespace, root
     = host 100000) opens files through the mount until the daemon answers
     EMFILE (every open through the mount is an open fd of the daemon), then
@@ -136,7 +132,7 @@ def test_container_exhausting_the_daemons_fds_does_not_kill_the_mount(
     CPU, started on demand); on this 2-vCPU machine both default workers
     start before the fds run out."""
     need_root_and_fuse()
-    s = rt_scratch
+    s = scratch
     for i in range(FILES):
         with open(os.path.join(s.src, "f%d" % i), "w") as f:
             f.write("x")

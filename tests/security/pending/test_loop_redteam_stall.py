@@ -24,8 +24,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 # pending/: not in the suite (it fails until the hole is fixed); the
 # helpers are the security suite's.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
@@ -33,16 +31,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
 from attack import (ATTACKER, as_host_user, daemon_threads, descendant,
                     gid_of, read_through, uid_of)
 from conftest import Mount, mountinfo, need, need_root_and_fuse
-from fs_util import Scratch
+from fs_util import scratch_fixture
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-@pytest.fixture
-def rt_scratch():
-    s = Scratch(tag="rt-stall")
-    yield s
-    s.cleanup()
+FIXTURES = (scratch_fixture,)
 
 
 def user_allow_other():
@@ -129,7 +123,7 @@ def own_dirs(s, n):
     return atk
 
 
-def test_a_users_fuse_server_below_src_does_not_hang_the_mount(rt_scratch):
+def test_a_users_fuse_server_below_src_does_not_hang_the_mount(scratch):
     """Attack: shiftfs-atk, a host user with a directory below SRC, mounts
     daemon_threads() + 1 FUSE servers of its own in it that never answer a
     lookup, and looks one name up in each through the mount (then kills
@@ -139,7 +133,7 @@ def test_a_users_fuse_server_below_src_does_not_hang_the_mount(rt_scratch):
     the attacker's servers), and so does every later request of every
     user and container of the mount until the attacker lets go."""
     need_root_and_fuse()
-    s = rt_scratch
+    s = scratch
     n = daemon_threads() + 1
     atk = own_dirs(s, n)
     os.mkdir(os.path.join(s.src, "ok"))
@@ -180,12 +174,12 @@ def test_a_users_fuse_server_below_src_does_not_hang_the_mount(rt_scratch):
         m.stop(check_log=False)
 
 
-def test_a_root_submount_below_src_is_still_served(rt_scratch):
+def test_a_root_submount_below_src_is_still_served(scratch):
     """Legitimate use next to it: a filesystem root mounted below SRC (a
     tmpfs here) is shown through the mount and read by another user; so
     is a directory of a host user's own, and lookups that miss in it."""
     need_root_and_fuse()
-    s = rt_scratch
+    s = scratch
     atk = own_dirs(s, 1)
     sub = os.path.join(s.src, "sub")
     os.mkdir(sub)
