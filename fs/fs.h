@@ -146,6 +146,7 @@ struct sfs {
 	uid_t euid;
 	gid_t egid;
 	struct sfs_inode root;
+	int root_mnt_id; /* SRC's mount (submount.c), or -1 */
 	struct sfs_table table;
 	struct fuse_session *se;
 	bool noflush; /* SRC's filesystem reports nothing at close */
@@ -225,6 +226,16 @@ int sfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 struct sfs_inode *sfs_lookup_known(struct sfs *fs, int dfd, const char *name,
 				   struct stat *st);
 void sfs_unref(struct sfs *fs, struct sfs_inode *inode, uint64_t n);
+
+/* submount.c: mounts below SRC */
+/* The mount id of fd, asking no filesystem. 0 or -errno. */
+int sfs_mount_id(int fd, int *id);
+/*
+ * fd (O_PATH, just opened below pfd) is on SRC's mount, pfd's, or a mount
+ * that may be served: 0; a FUSE filesystem of another user (it could stall
+ * the daemon's threads): EACCES, logged.
+ */
+int sfs_submount_check(struct sfs *fs, int pfd, int fd);
 /*
  * A directory whose files someone stats (LOOKUP of a non-directory in
  * it): its READDIRPLUS gives attributes of known entries from then on.

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -566,9 +567,16 @@ int sfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return -pfd;
 	newfd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	saverr = errno;
+	/* Crossed into another mount: checked before anything asks it. */
+	if (newfd >= 0)
+		saverr = sfs_submount_check(fs, pfd, newfd);
 	sfs_put(sfs_data(req), parent);
 	if (newfd < 0)
 		return sfs_note_err(saverr);
+	if (saverr) {
+		close(newfd);
+		return saverr;
+	}
 	if (fstatat(newfd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) <
 	    0) {
 		saverr = errno;
@@ -600,57 +608,55 @@ int sfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
  * name in directory fd dfd, with one more reference. No open and no new
  * inode: an entry the kernel does not know yet goes out without attributes
  * (NULL here), which costs a LOOKUP only if someone stats it (find does
- * not). A table inode with an fd is pinned, so its (dev, ino) is exact; one
- * without (its fd evicted) must have the same handle as name, since an
- * inode number may be reused once the inode is gone.
+ * not).
+ *
+ * name is found by (dev, ino) from a statx that asks no filesystem
+ * (AT_STATX_DONT_SYNC, dev and ino only): name may be the mount point of
+ * a FUSE server that never answers (submount.c), and such a mount's root
+ * is never in the table. The attributes then come from the inode's own fd,
+ * never from name again. A table inode with an fd is pinned, so its (dev,
+ * ino) is exact; one without (its fd evicted) reopens by its handle, which
+ * fails (ESTALE) if the inode is gone and its number reused.
  */
 struct sfs_inode *sfs_lookup_known(struct sfs *fs, int dfd, const char *name,
 				   struct stat *st)
 {
 	struct sfs_table *t = &fs->table;
 	struct sfs_inode *inode;
-	struct sfs_fh fh, mine;
-	int mnt_id, mnt;
+	struct statx sx;
+	dev_t dev;
+	int fd;
+	bool same;
 
-	if (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    (st->st_dev == fs->root.dev && st->st_ino == fs->root.ino))
+	if (statx(dfd, name,
+		  AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC | AT_NO_AUTOMOUNT,
+		  STATX_INO, &sx) < 0 ||
+	    !(sx.stx_mask & STATX_INO))
+		return NULL;
+	dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+	if (dev == fs->root.dev && sx.stx_ino == fs->root.ino)
 		return NULL;
 	pthread_mutex_lock(&t->lock);
-	inode = table_find(t, st->st_dev, st->st_ino);
+	inode = table_find(t, dev, (ino_t)sx.stx_ino);
 	if (!inode || !inode->nlookup || (inode->flags & SFS_INODE_DEAD) ||
 	    (inode->fd < 0 && !inode->hlen)) {
-		pthread_mutex_unlock(&t->lock);
-		return NULL;
-	}
-	if (inode->fd >= 0) {
-		inode->nlookup++;
-		inode->flags |= SFS_INODE_REF;
-		pthread_mutex_unlock(&t->lock);
-		return inode;
-	}
-	mine.h.handle_bytes = inode->hlen;
-	mine.h.handle_type = inode->htype;
-	memcpy(mine.h.f_handle, inode->handle, inode->hlen);
-	mnt = inode->mnt;
-	pthread_mutex_unlock(&t->lock);
-
-	fh.h.handle_bytes = MAX_HANDLE_SZ;
-	if (name_to_handle_at(dfd, name, &fh.h, &mnt_id, 0) < 0 ||
-	    mnt_id != t->mnt_id[mnt] ||
-	    fh.h.handle_bytes != mine.h.handle_bytes ||
-	    fh.h.handle_type != mine.h.handle_type ||
-	    memcmp(fh.h.f_handle, mine.h.f_handle, fh.h.handle_bytes) != 0)
-		return NULL;
-	pthread_mutex_lock(&t->lock);
-	if (table_find(t, st->st_dev, st->st_ino) != inode ||
-	    !inode->nlookup || (inode->flags & SFS_INODE_DEAD) ||
-	    !same_handle(inode, &fh, mnt)) {
 		pthread_mutex_unlock(&t->lock);
 		return NULL;
 	}
 	inode->nlookup++;
 	inode->flags |= SFS_INODE_REF;
 	pthread_mutex_unlock(&t->lock);
+
+	fd = sfs_iget(fs, inode);
+	same = fd >= 0 &&
+	       fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 &&
+	       st->st_dev == dev && st->st_ino == (ino_t)sx.stx_ino;
+	if (fd >= 0)
+		sfs_iput(fs, inode);
+	if (!same) {
+		sfs_unref(fs, inode, 1);
+		return NULL;
+	}
 	return inode;
 }
 

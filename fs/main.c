@@ -526,6 +526,8 @@ static void open_source(struct sfs *fs)
 		opt_error("%s: %s", fs->source, strerror(errno));
 	fs->root.dev = st.st_dev;
 	fs->root.ino = st.st_ino;
+	if (sfs_mount_id(fs->root.fd, &fs->root_mnt_id) < 0)
+		fs->root_mnt_id = -1;
 	fs->root.nlookup = 2;
 	fs->root.slot = -1;
 	fs->root.flags = SFS_INODE_KEEP | SFS_INODE_HASHED;

@@ -4,7 +4,9 @@
  * root directory (mode 0700) with one directory "m", both owned by the
  * server's uid, no caching. Once the file named by $BLOCK_FUSE_FILE holds
  * a number N, the next N lookups are answered and every one after them
- * is never answered (as an attacker's server may do).
+ * is never answered (as an attacker's server may do). With
+ * $BLOCK_FUSE_GETATTR set, no GETATTR is answered either, not even the
+ * root's.
  *   cc block_fuse.c $(pkg-config --cflags --libs fuse3)
  *   BLOCK_FUSE_FILE=F ./a.out -f -o allow_other MNT
  */
@@ -58,6 +60,9 @@ static void bf_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct stat st;
 
 	(void)fi;
+	if (getenv("BLOCK_FUSE_GETATTR"))
+		for (;;)
+			pause();
 	if (ino != 1 && ino != 2) {
 		fuse_reply_err(req, ENOENT);
 		return;
