@@ -176,6 +176,10 @@ static inline struct sfs *sfs_data(fuse_req_t req)
 #define SFS_SPIN_MAX 100000
 int sfs_loop(struct fuse_session *se, unsigned int spin_us, bool single,
 	     unsigned int workers, unsigned int idle);
+/* Before fuse_session_unmount(): the receiver answers nothing more (2 s
+ * at most for the request it handles); false if it still handles one,
+ * and then the session fd must not be closed under it. */
+bool sfs_loop_quiesce(void);
 /* After fuse_session_unmount(): false if the session must not be freed. */
 bool sfs_loop_finish(void);
 /* After the unmount: wait (2 s at most) for the thread that answers

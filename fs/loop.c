@@ -26,6 +26,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -49,6 +50,17 @@ struct receiver {
 	unsigned int spin_us;
 	int err;
 };
+
+/*
+ * Held by the receiver while it handles a request. At the end
+ * sfs_loop_quiesce() sets stopping and takes it: from then on the
+ * receiver answers nothing. libfuse's fuse_session_unmount() closes the
+ * session fd before the unmount and forgets it only after: a reply (or a
+ * file the request opened, taking the fd's number) written meanwhile
+ * could reach another file.
+ */
+static pthread_mutex_t handling = PTHREAD_MUTEX_INITIALIZER;
+static atomic_bool stopping;
 
 /*
  * Serve requests of the session fd until the session ends. The fd stays
@@ -89,7 +101,14 @@ static void *receive(void *arg)
 			r->err = res;
 			break;
 		}
+		pthread_mutex_lock(&handling);
+		if (atomic_load(&stopping)) {
+			/* Unanswered: the unmount fails it (ENOTCONN). */
+			pthread_mutex_unlock(&handling);
+			break;
+		}
 		fuse_session_process_buf(se, &buf);
+		pthread_mutex_unlock(&handling);
 		last = now_us();
 	}
 	free(buf.mem);
@@ -156,6 +175,26 @@ int sfs_loop(struct fuse_session *se, unsigned int spin_us, bool single,
 	if (ret == 0 && receiver_running && receiver.err < 0)
 		ret = receiver.err;
 	return ret;
+}
+
+bool sfs_loop_quiesce(void)
+{
+	struct timespec until;
+
+	if (!receiver_running)
+		return true;
+	atomic_store(&stopping, true);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	if (pthread_mutex_timedlock(&handling, &until) != 0) {
+		shift_log(SHIFT_LOG_WARNING,
+			  "a request did not end in 2 s: exiting without "
+			  "unmounting (the mount answers ENOTCONN until it "
+			  "is unmounted)");
+		return false;
+	}
+	pthread_mutex_unlock(&handling);
+	return true;
 }
 
 bool sfs_loop_finish(void)
