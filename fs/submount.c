@@ -14,8 +14,8 @@
  * So a lookup that crossed into another mount is checked before anything
  * asks the new filesystem: the fd from openat(O_PATH) pins the mount, its
  * mount id comes from the VFS (statx STATX_MNT_ID alone, which no
- * filesystem is asked for), and /proc/self/mountinfo names its type and,
- * for FUSE, the uid that mounted it. A FUSE filesystem mounted by anyone
+ * filesystem is asked for; lib/mountinfo.c), and /proc/self/mountinfo
+ * names its type and, for FUSE, the uid that mounted it. A FUSE filesystem mounted by anyone
  * but root or the daemon's own user is refused (EACCES); every other mount
  * (a root's tmpfs, a bind mount, a disk) is served as before.
  */
@@ -26,73 +26,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "fs.h"
 #include "log.h"
+#include "mountinfo.h"
 
 /* Refusals logged per daemon: the names are a host user's to repeat. */
 #define SFS_SUBMOUNT_LOGS 20
 
 int sfs_mount_id(int fd, int *id)
 {
-	struct statx sx;
-
 	/*
 	 * STATX_MNT_ID is the VFS's: with no basic field asked and
 	 * AT_STATX_DONT_SYNC, FUSE and NFS answer from what they have and
 	 * send nothing (fuse_update_get_attr(): an empty mask never syncs).
 	 */
-	if (statx(fd, "",
-		  AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC,
-		  STATX_MNT_ID, &sx) < 0)
-		return -errno;
-	if (!(sx.stx_mask & STATX_MNT_ID))
-		return -EOPNOTSUPP; /* kernel < 5.8 */
-	*id = (int)sx.stx_mnt_id;
-	return 0;
+	return mnt_plain_id_at(fd, "", id);
 }
 
 static bool is_fuse(const char *fstype)
 {
 	return !strcmp(fstype, "fuse") || !strcmp(fstype, "fuseblk") ||
 	       !strncmp(fstype, "fuse.", 5);
-}
-
-/*
- * The mountinfo line of mount id, split: fstype and super options (both
- * in line). False if this mount namespace has no such mount (it was
- * detached: the fd holding it keeps its id from being reused).
- */
-static bool mount_line(int id, char **line, char **fstype, char **opts)
-{
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-	size_t cap = 0;
-	char *sep, *save = NULL;
-	int mid;
-
-	*line = NULL;
-	if (!f)
-		return false;
-	while (getline(line, &cap, f) > 0) {
-		if (sscanf(*line, "%d ", &mid) != 1 || mid != id)
-			continue;
-		/* "... optional fields - fstype source super_options" (paths
-		 * are octal-escaped: a " - " is the separator). */
-		sep = strstr(*line, " - ");
-		if (!sep)
-			break;
-		*fstype = strtok_r(sep + 3, " \n", &save);
-		if (!*fstype || !strtok_r(NULL, " \n", &save))
-			break;
-		*opts = strtok_r(NULL, " \n", &save);
-		return *opts != NULL;
-	}
-	free(*line);
-	*line = NULL;
-	return false;
 }
 
 /* The user_id= of FUSE super options, or false. */
@@ -143,35 +100,44 @@ static void log_refusal(int fd, const char *why)
 
 int sfs_submount_check(struct sfs *fs, int pfd, int fd)
 {
-	_cleanup_free_ char *line = NULL;
-	char *fstype, *opts, why[160];
-	int id, pid;
+	_cleanup_free_ struct mnt_entry *e = NULL;
+	char why[256];
+	int id, pid, r;
 	uid_t owner;
 
-	if (sfs_mount_id(fd, &id) < 0)
-		return 0; /* no mount ids (kernel < 5.8): as before */
+	if (sfs_mount_id(fd, &id) < 0) {
+		log_refusal(fd, "its mount id is unknown");
+		return EACCES;
+	}
 	/* SRC's own mount (pinned by the root's fd: its id is never
 	 * reused), or the parent's (pinned by pfd, itself checked). */
 	if (id == fs->root_mnt_id)
 		return 0;
 	if (sfs_mount_id(pfd, &pid) == 0 && pid == id)
 		return 0;
-	if (!mount_line(id, &line, &fstype, &opts)) {
-		log_refusal(fd, "unmounted while it was looked up");
+	/* mountinfo's line of that id is this mount's: fd holds it, so the
+	 * id is not reused; a detached mount has no line. */
+	e = malloc(sizeof(*e));
+	if (!e)
+		return ENOMEM;
+	r = mnt_by_id(id, e);
+	if (r < 0) {
+		log_refusal(fd, r == -ENOENT ? "unmounted while it was looked up"
+					     : "mountinfo cannot be read");
 		return EACCES;
 	}
-	if (!is_fuse(fstype))
+	if (!is_fuse(e->fstype))
 		return 0;
-	if (!fuse_owner(opts, &owner))
+	if (e->super_cut || !fuse_owner(e->super, &owner))
 		snprintf(why, sizeof(why), "a %s filesystem of no known user",
-			 fstype);
+			 e->fstype);
 	else if (owner == 0 || owner == fs->euid)
 		return 0;
 	else
 		snprintf(why, sizeof(why),
 			 "a %s filesystem mounted by uid %u, which could stall "
 			 "every thread of this mount (docs/SECURITY.md)",
-			 fstype, (unsigned int)owner);
+			 e->fstype, (unsigned int)owner);
 	log_refusal(fd, why);
 	return EACCES;
 }

@@ -172,20 +172,34 @@ static int fdinfo_mnt_id(int dirfd, const char *name, int *id)
 	return -ENOSYS;
 }
 
-int mnt_id_at(int dirfd, const char *name, int *id, unsigned long long *uniq)
+#define MNT_ID_FLAGS(name)                                                     \
+	(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC |          \
+	 (*(name) ? 0 : AT_EMPTY_PATH))
+
+int mnt_plain_id_at(int dirfd, const char *name, int *id)
 {
-	int flags = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC |
-		    (*name ? 0 : AT_EMPTY_PATH);
 	struct statx stx;
 
-	*uniq = 0;
-	if (statx(dirfd, name, flags, STATX_MNT_ID, &stx) < 0 ||
+	if (statx(dirfd, name, MNT_ID_FLAGS(name), STATX_MNT_ID, &stx) < 0 ||
 	    !(stx.stx_mask & STATX_MNT_ID))
 		/* FUSE refuses even that to others than the mount's owner
 		 * (no allow_other): /proc says it without asking the fs. */
 		return fdinfo_mnt_id(dirfd, name, id);
 	*id = (int)stx.stx_mnt_id;
-	if (statx(dirfd, name, flags, STATX_MNT_ID_UNIQUE, &stx) == 0 &&
+	return 0;
+}
+
+int mnt_id_at(int dirfd, const char *name, int *id, unsigned long long *uniq)
+{
+	struct statx stx;
+	int r;
+
+	*uniq = 0;
+	r = mnt_plain_id_at(dirfd, name, id);
+	if (r < 0)
+		return r;
+	if (statx(dirfd, name, MNT_ID_FLAGS(name), STATX_MNT_ID_UNIQUE,
+		  &stx) == 0 &&
 	    (stx.stx_mask & STATX_MNT_ID_UNIQUE))
 		*uniq = stx.stx_mnt_id;
 	return 0;

@@ -57,6 +57,9 @@ bool mnt_is_idmapped(const struct mnt_entry *e);
  */
 int mnt_id_at(int dirfd, const char *name, int *id, unsigned long long *uniq);
 
+/* The mount id alone, as mnt_id_at() finds it (one statx). */
+int mnt_plain_id_at(int dirfd, const char *name, int *id);
+
 /*
  * Is the mount whose unique id (statx STATX_MNT_ID_UNIQUE) is uniq still
  * there, in this mount namespace, with mount id id? 1 (and *idmapped says
