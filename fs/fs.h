@@ -150,6 +150,9 @@ struct sfs {
 	struct sfs_table table;
 	struct fuse_session *se;
 	bool noflush; /* SRC's filesystem reports nothing at close */
+	/* SRC's filesystem is local (ext4, tmpfs, ...): its attributes are
+	 * never stale, whatever AT_STATX_DONT_SYNC says (sfs_flush_setup()) */
+	bool local;
 	/* passthrough.c */
 	atomic_bool pt_off; /* the kernel refused: off for the mount */
 	pthread_mutex_t pt_locks[SFS_PT_LOCKS];

@@ -603,6 +603,59 @@ int sfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 	return 0;
 }
 
+static void statx_to_stat(const struct statx *x, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_dev = makedev(x->stx_dev_major, x->stx_dev_minor);
+	st->st_ino = (ino_t)x->stx_ino;
+	st->st_mode = x->stx_mode;
+	st->st_nlink = x->stx_nlink;
+	st->st_uid = x->stx_uid;
+	st->st_gid = x->stx_gid;
+	st->st_rdev = makedev(x->stx_rdev_major, x->stx_rdev_minor);
+	st->st_size = (off_t)x->stx_size;
+	st->st_blksize = (blksize_t)x->stx_blksize;
+	st->st_blocks = (blkcnt_t)x->stx_blocks;
+	st->st_atim.tv_sec = x->stx_atime.tv_sec;
+	st->st_atim.tv_nsec = x->stx_atime.tv_nsec;
+	st->st_mtim.tv_sec = x->stx_mtime.tv_sec;
+	st->st_mtim.tv_nsec = x->stx_mtime.tv_nsec;
+	st->st_ctim.tv_sec = x->stx_ctime.tv_sec;
+	st->st_ctim.tv_nsec = x->stx_ctime.tv_nsec;
+}
+
+/*
+ * Is inode, found at st's (dev, ino) with the table lock held and its fd
+ * evicted, the file name in dfd is now? The lock is dropped meanwhile.
+ */
+static bool handle_is_name(struct sfs_table *t, struct sfs_inode *inode,
+			   const struct stat *st, int dfd, const char *name)
+{
+	struct sfs_fh fh, mine;
+	int mnt_id, mnt;
+
+	mine.h.handle_bytes = inode->hlen;
+	mine.h.handle_type = inode->htype;
+	memcpy(mine.h.f_handle, inode->handle, inode->hlen);
+	mnt = inode->mnt;
+	pthread_mutex_unlock(&t->lock);
+
+	/* No filesystem is asked (a mount point's handle is its root's). */
+	fh.h.handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(dfd, name, &fh.h, &mnt_id, 0) < 0 ||
+	    mnt_id != t->mnt_id[mnt] ||
+	    fh.h.handle_bytes != mine.h.handle_bytes ||
+	    fh.h.handle_type != mine.h.handle_type ||
+	    memcmp(fh.h.f_handle, mine.h.f_handle, fh.h.handle_bytes) != 0) {
+		pthread_mutex_lock(&t->lock);
+		return false;
+	}
+	pthread_mutex_lock(&t->lock);
+	return table_find(t, st->st_dev, st->st_ino) == inode &&
+	       !(inode->flags & SFS_INODE_DEAD) && inode->nlookup &&
+	       same_handle(inode, &fh, mnt);
+}
+
 /*
  * The readdirplus fast path (ops_dir.c): the inode already in the table at
  * name in directory fd dfd, with one more reference. No open and no new
@@ -610,13 +663,15 @@ int sfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
  * (NULL here), which costs a LOOKUP only if someone stats it (find does
  * not).
  *
- * name is found by (dev, ino) from a statx that asks no filesystem
- * (AT_STATX_DONT_SYNC, dev and ino only): name may be the mount point of
- * a FUSE server that never answers (submount.c), and such a mount's root
- * is never in the table. The attributes then come from the inode's own fd,
- * never from name again. A table inode with an fd is pinned, so its (dev,
- * ino) is exact; one without (its fd evicted) reopens by its handle, which
- * fails (ESTALE) if the inode is gone and its number reused.
+ * name is stat()ed with AT_STATX_DONT_SYNC, which asks no filesystem: name
+ * may be the mount point of a FUSE server that never answers
+ * (submount.c), and such a mount's root is never in the table. On SRC's
+ * own local filesystem (ext4, tmpfs, ...: fs->local) those attributes are
+ * the file's; elsewhere they may be stale and come from the inode's own fd
+ * instead, never from name again. A table inode with an fd is pinned, so
+ * its (dev, ino) is exact; one without (its fd evicted) must have the same
+ * handle as name (or reopen by it), since an inode number may be reused
+ * once the inode is gone.
  */
 struct sfs_inode *sfs_lookup_known(struct sfs *fs, int dfd, const char *name,
 				   struct stat *st)
@@ -624,33 +679,42 @@ struct sfs_inode *sfs_lookup_known(struct sfs *fs, int dfd, const char *name,
 	struct sfs_table *t = &fs->table;
 	struct sfs_inode *inode;
 	struct statx sx;
+	unsigned int want = fs->local ? STATX_BASIC_STATS : STATX_INO;
+	bool exact, same;
 	dev_t dev;
+	ino_t ino;
 	int fd;
-	bool same;
 
 	if (statx(dfd, name,
 		  AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC | AT_NO_AUTOMOUNT,
-		  STATX_INO, &sx) < 0 ||
-	    !(sx.stx_mask & STATX_INO))
+		  want, &sx) < 0 ||
+	    (sx.stx_mask & want) != want)
 		return NULL;
-	dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
-	if (dev == fs->root.dev && sx.stx_ino == fs->root.ino)
+	statx_to_stat(&sx, st);
+	dev = st->st_dev;
+	ino = st->st_ino;
+	if (dev == fs->root.dev && ino == fs->root.ino)
 		return NULL;
+	exact = fs->local && dev == fs->root.dev;
 	pthread_mutex_lock(&t->lock);
-	inode = table_find(t, dev, (ino_t)sx.stx_ino);
+	inode = table_find(t, dev, ino);
 	if (!inode || !inode->nlookup || (inode->flags & SFS_INODE_DEAD) ||
-	    (inode->fd < 0 && !inode->hlen)) {
+	    (inode->fd < 0 && !inode->hlen) ||
+	    (exact && inode->fd < 0 &&
+	     !handle_is_name(t, inode, st, dfd, name))) {
 		pthread_mutex_unlock(&t->lock);
 		return NULL;
 	}
 	inode->nlookup++;
 	inode->flags |= SFS_INODE_REF;
 	pthread_mutex_unlock(&t->lock);
+	if (exact)
+		return inode;
 
 	fd = sfs_iget(fs, inode);
 	same = fd >= 0 &&
 	       fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 &&
-	       st->st_dev == dev && st->st_ino == (ino_t)sx.stx_ino;
+	       st->st_dev == dev && st->st_ino == ino;
 	if (fd >= 0)
 		sfs_iput(fs, inode);
 	if (!same) {

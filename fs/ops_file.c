@@ -86,12 +86,12 @@ void sfs_flush_setup(struct sfs *fs)
 	struct statfs st;
 	size_t i;
 
-	fs->noflush = false;
+	fs->noflush = fs->local = false;
 	if (fstatfs(fs->root.fd, &st) < 0)
 		return;
 	for (i = 0; i < sizeof(local) / sizeof(local[0]); i++)
 		if ((long)st.f_type == local[i])
-			fs->noflush = true;
+			fs->noflush = fs->local = true;
 }
 
 static void set_noflush(const struct sfs *fs, const struct sfs_inode *inode,
