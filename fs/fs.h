@@ -189,6 +189,9 @@ bool sfs_loop_finish(void);
  * direct writes (ops_file.c) to be done with the session; false if it
  * is not, and then the session must not be freed under it. */
 bool sfs_direct_finish(void);
+/* After the unmount: wait (2 s at most) for opens waiting on a lease
+ * (ops_file.c); false if some still do. */
+bool sfs_lease_finish(void);
 
 /* inode.c */
 #define SFS_FD_CACHE_DEFAULT 4096

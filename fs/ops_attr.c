@@ -167,6 +167,25 @@ static int no_change(int fd, const char *path)
 	return 0;
 }
 
+/*
+ * truncate(2) of path without waiting for a lease to break: EAGAIN then.
+ * A host user who leases files of its own below SRC would otherwise hold a
+ * worker for up to lease-break-time per truncate (as sfs_open()'s waits;
+ * a truncate without a file is rare enough not to get a thread of its
+ * own). The kernel sends a size change only for regular files.
+ */
+static int truncate_nowait(const char *path, off_t size)
+{
+	int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	int err;
+
+	if (fd < 0)
+		return errno;
+	err = ftruncate(fd, size) < 0 ? errno : 0;
+	close(fd);
+	return err;
+}
+
 static int do_setattr(fuse_req_t req, struct sfs_inode *inode, int fd,
 		      struct stat *attr, int valid, struct fuse_file_info *fi)
 {
@@ -212,10 +231,13 @@ static int do_setattr(fuse_req_t req, struct sfs_inode *inode, int fd,
 					   fd);
 		if (err)
 			return err;
-		res = fi ? ftruncate((int)fi->fh, attr->st_size)
-			 : truncate(path, attr->st_size);
-		if (res < 0)
-			return errno;
+		if (fi)
+			err = ftruncate((int)fi->fh, attr->st_size) < 0 ? errno
+								       : 0;
+		else
+			err = truncate_nowait(path, attr->st_size);
+		if (err)
+			return err;
 	}
 	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
 		err = set_times(inode, fd, path, attr, valid);

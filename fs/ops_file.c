@@ -7,6 +7,7 @@
  * then handles flock and POSIX locks locally on the mount.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -210,12 +211,124 @@ void sfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, err);
 }
 
+/* The reply to an OPEN whose file is fd (consumed). */
+static void reply_open(fuse_req_t req, struct sfs_inode *inode, int fd,
+		       struct fuse_file_info *fi)
+{
+	struct sfs *fs = sfs_data(req);
+
+	sfs_passthrough_count(fs, inode, fd, NULL, &fi->fh);
+	set_open_flags(fs, inode, fd, fi);
+	sfs_passthrough_arm(inode, fi->fh);
+	if (fuse_reply_open(req, fi) != 0) {
+		sfs_passthrough_disarm();
+		sfs_passthrough_release(fs, inode, fi->fh);
+		close(fd);
+		return;
+	}
+	sfs_passthrough_disarm();
+}
+
+/*
+ * An open that must wait for a lease to break waits in a thread of its
+ * own, never in a worker. A host user who holds leases (F_SETLEASE) on
+ * files of its own below SRC and opens them through the mount had every
+ * worker wait up to lease-break-time (45 s by default) per open, again and
+ * again (red team). The open is tried with O_NONBLOCK (EWOULDBLOCK: a
+ * lease is being broken, its holder told); a waiting open takes one of
+ * SFS_LEASE_WAITERS threads, and with all of them taken the caller gets
+ * EAGAIN.
+ */
+#define SFS_LEASE_WAITERS 64
+
+struct lease_wait {
+	fuse_req_t req;
+	struct sfs_inode *inode; /* pinned (sfs_iget) until the open ends */
+	int flags;
+	struct fuse_file_info fi;
+	char path[SFS_PROC_PATH_MAX];
+};
+
+static atomic_uint lease_waiters;
+
+static void *lease_wait(void *arg)
+{
+	struct lease_wait *w = arg;
+	struct sfs *fs = sfs_data(w->req);
+	int fd = open(w->path, w->flags);
+	int err = fd < 0 ? errno : 0;
+
+	sfs_iput(fs, w->inode);
+	if (err)
+		fuse_reply_err(w->req, sfs_note_err(err));
+	else
+		reply_open(w->req, w->inode, fd, &w->fi);
+	free(w);
+	atomic_fetch_sub(&lease_waiters, 1);
+	return NULL;
+}
+
+/* 0 if a lease waiter took the open (it replies), else an errno. */
+static int wait_for_lease(fuse_req_t req, struct sfs_inode *inode,
+			  const char *path, int flags,
+			  const struct fuse_file_info *fi)
+{
+	static atomic_bool logged;
+	struct lease_wait *w;
+	pthread_attr_t attr;
+	pthread_t t;
+	sigset_t all, old;
+	int err;
+
+	if (atomic_fetch_add(&lease_waiters, 1) >= SFS_LEASE_WAITERS) {
+		atomic_fetch_sub(&lease_waiters, 1);
+		if (!atomic_exchange(&logged, true))
+			shift_log(SHIFT_LOG_WARNING,
+				  "%u opens wait for leases to break: more "
+				  "get EAGAIN",
+				  SFS_LEASE_WAITERS);
+		return EAGAIN;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		atomic_fetch_sub(&lease_waiters, 1);
+		return ENOMEM;
+	}
+	w->req = req;
+	w->inode = inode;
+	w->flags = flags;
+	w->fi = *fi;
+	snprintf(w->path, sizeof(w->path), "%s", path);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	err = pthread_create(&t, &attr, lease_wait, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		free(w);
+		atomic_fetch_sub(&lease_waiters, 1);
+		return EAGAIN;
+	}
+	return 0;
+}
+
+bool sfs_lease_finish(void)
+{
+	int i;
+
+	for (i = 0; i < 200 && atomic_load(&lease_waiters); i++)
+		usleep(10000);
+	return !atomic_load(&lease_waiters);
+}
+
 void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct sfs *fs = sfs_data(req);
 	struct sfs_inode *inode = sfs_inode(req, ino);
 	char path[SFS_PROC_PATH_MAX];
-	int fd, ofd, err;
+	int fd, ofd, err, flags;
 
 	if (inode->flags & SFS_INODE_SYMLINK)
 		return (void)fuse_reply_err(req, ELOOP);
@@ -232,20 +345,25 @@ void sfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	/* Reopen the O_PATH fd: the same inode, no path resolved again. */
 	sfs_proc_path(path, sizeof(path), ofd);
-	fd = open(path, open_flags(fs, fi->flags) & ~O_NOFOLLOW);
+	flags = open_flags(fs, fi->flags) & ~O_NOFOLLOW;
+	fd = open(path, flags | O_NONBLOCK);
 	err = fd < 0 ? errno : 0;
+	if (err == EWOULDBLOCK && !(flags & O_NONBLOCK)) {
+		/* A lease is being broken: the wait is another thread's. */
+		err = wait_for_lease(req, inode, path, flags, fi);
+		if (!err)
+			return;
+	} else if (!err && !(flags & O_NONBLOCK)) {
+		err = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0
+			      ? errno
+			      : 0;
+		if (err)
+			close(fd);
+	}
 	sfs_iput(fs, inode);
 	if (err)
 		return (void)fuse_reply_err(req, sfs_note_err(err));
-	sfs_passthrough_count(fs, inode, fd, NULL, &fi->fh);
-	set_open_flags(fs, inode, fd, fi);
-	sfs_passthrough_arm(inode, fi->fh);
-	err = fuse_reply_open(req, fi);
-	sfs_passthrough_disarm();
-	if (err != 0) {
-		sfs_passthrough_release(fs, inode, fi->fh);
-		close(fd);
-	}
+	reply_open(req, inode, fd, fi);
 }
 
 void sfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

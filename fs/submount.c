@@ -15,9 +15,10 @@
  * asks the new filesystem: the fd from openat(O_PATH) pins the mount, its
  * mount id comes from the VFS (statx STATX_MNT_ID alone, which no
  * filesystem is asked for; lib/mountinfo.c), and /proc/self/mountinfo
- * names its type and, for FUSE, the uid that mounted it. A FUSE filesystem mounted by anyone
- * but root or the daemon's own user is refused (EACCES); every other mount
- * (a root's tmpfs, a bind mount, a disk) is served as before.
+ * names its type and, for FUSE, the uid that mounted it. A FUSE
+ * filesystem mounted by anyone but root or the daemon's own user (in its
+ * user namespace, or as the host sees it) is refused (EACCES); every other
+ * mount (a root's tmpfs, a bind mount, a disk) is served as before.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -76,6 +77,27 @@ static bool fuse_owner(const char *opts, uid_t *uid)
 	return false;
 }
 
+/*
+ * Is uid (as mountinfo prints a FUSE user_id: in the user namespace the
+ * connection was made in) the daemon's own user? A rootless daemon runs
+ * as root of its user namespace and its user's FUSE mounts on the host
+ * show the host uid: so the daemon's uid as its namespace's parent sees
+ * it (/proc/self/uid_map) counts too.
+ */
+static bool daemon_user(const struct sfs *fs, uid_t uid)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	unsigned long in, out, n;
+
+	if (uid == fs->euid)
+		return true;
+	f = fopen("/proc/self/uid_map", "re");
+	while (f && fscanf(f, "%lu %lu %lu", &in, &out, &n) == 3)
+		if (fs->euid >= in && fs->euid - in < n)
+			return out + (fs->euid - in) == uid;
+	return false;
+}
+
 static void log_refusal(int fd, const char *why)
 {
 	static atomic_uint logged;
@@ -131,7 +153,7 @@ int sfs_submount_check(struct sfs *fs, int pfd, int fd)
 	if (e->super_cut || !fuse_owner(e->super, &owner))
 		snprintf(why, sizeof(why), "a %s filesystem of no known user",
 			 e->fstype);
-	else if (owner == 0 || owner == fs->euid)
+	else if (owner == 0 || daemon_user(fs, owner))
 		return 0;
 	else
 		snprintf(why, sizeof(why),

