@@ -77,11 +77,24 @@ void sfs_forget_multi(fuse_req_t req, size_t count,
 	fuse_reply_none(req);
 }
 
-/* Unprivileged: give a new entry the caller's group if we may, else undo. */
-static int fix_group(int pfd, const char *name, gid_t gid, bool is_dir)
+/*
+ * Unprivileged: give a new entry the caller's group if we may, else undo.
+ * On an fd of the entry, checked as a lookup's (submount.c): a mount made
+ * on the new name meanwhile is not asked.
+ */
+static int fix_group(struct sfs *fs, int pfd, const char *name, gid_t gid,
+		     bool is_dir)
 {
-	if (fchownat(pfd, name, (uid_t)-1, gid, AT_SYMLINK_NOFOLLOW) == 0)
-		return 0;
+	int fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int err = fd < 0 ? errno : sfs_submount_check(fs, pfd, fd);
+
+	if (!err && fchownat(fd, "", (uid_t)-1, gid,
+			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		err = EPERM;
+	if (fd >= 0)
+		close(fd);
+	if (err != EPERM)
+		return err;
 	unlinkat(pfd, name, is_dir ? AT_REMOVEDIR : 0);
 	sfs_log_unpriv("creating files owned by disk gid", gid);
 	return EPERM;
@@ -115,7 +128,7 @@ static int do_make_node(fuse_req_t req, fuse_ino_t parent, int pfd,
 	if (err)
 		return err;
 	if (fix_gid != (gid_t)-1) {
-		err = fix_group(pfd, name, fix_gid, is_dir);
+		err = fix_group(fs, pfd, name, fix_gid, is_dir);
 		if (err)
 			return err;
 	}
