@@ -761,8 +761,7 @@ int main(int argc, char *argv[])
 	if (!sfs_loop_quiesce())
 		return ret; /* the mount stays, answering ENOTCONN */
 	fuse_session_unmount(se);
-	if (!sfs_loop_finish() || !sfs_direct_finish() ||
-	    !sfs_lease_finish())
+	if (!sfs_loop_finish() || !sfs_direct_finish() || !sfs_lease_finish())
 		return ret; /* a thread still uses it all: exit frees it */
 out_signals:
 	fuse_remove_signal_handlers(se);

@@ -231,10 +231,9 @@ static int do_setattr(fuse_req_t req, struct sfs_inode *inode, int fd,
 					   fd);
 		if (err)
 			return err;
-		if (fi)
-			err = ftruncate((int)fi->fh, attr->st_size) < 0 ? errno
-								       : 0;
-		else
+		if (fi && ftruncate((int)fi->fh, attr->st_size) < 0)
+			err = errno;
+		else if (!fi)
 			err = truncate_nowait(path, attr->st_size);
 		if (err)
 			return err;

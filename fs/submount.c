@@ -144,8 +144,9 @@ int sfs_submount_check(struct sfs *fs, int pfd, int fd)
 		return ENOMEM;
 	r = mnt_by_id(id, e);
 	if (r < 0) {
-		log_refusal(fd, r == -ENOENT ? "unmounted while it was looked up"
-					     : "mountinfo cannot be read");
+		log_refusal(fd, r == -ENOENT
+					? "unmounted while it was looked up"
+					: "mountinfo cannot be read");
 		return EACCES;
 	}
 	if (!is_fuse(e->fstype))

@@ -29,6 +29,7 @@ from attack import (ATTACKER, VICTIM, daemon_threads, descendant, gid_of,
                     read_through, uid_of)
 from conftest import Mount, mountinfo, need, need_root_and_fuse
 from fs_util import scratch_fixture
+from test_loop_redteam_stall import Servers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -137,9 +138,10 @@ def test_a_lease_on_a_users_file_below_src_stalls_no_thread(scratch):
         m.stop(check_log=False)
 
 
-class BlockAll:
+class BlockAll(Servers):
     """block_all_fuse (every request logged, none answered), allow_other,
-    mounted by shiftfs-atk on path with extra -o options."""
+    mounted by shiftfs-atk on path with extra -o options; closed as
+    Servers are."""
 
     def __init__(self, s):
         flags = subprocess.run(["pkg-config", "--cflags", "--libs",
@@ -173,21 +175,6 @@ class BlockAll:
 
     def requests(self):
         return {l: open(l).read().split() for l in self.logs}
-
-    def close(self):
-        for pid in self.pids:
-            if pid:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        for p in self.procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        for path in self.paths:
-            subprocess.run(["umount", "-l", path], capture_output=True)
 
 
 def test_no_op_on_or_below_a_covered_name_reaches_a_users_server(scratch):
@@ -277,7 +264,6 @@ def test_an_unprivileged_daemons_own_fuse_below_src_is_served(scratch):
     SRC holds a FUSE server that user mounted: served (euid's own); one
     of shiftfs-atk's next to it: refused."""
     need_root_and_fuse()
-    from test_loop_redteam_stall import Servers
     import pwd
     s = scratch
     user = "shiftfs-test"
@@ -321,7 +307,6 @@ def test_a_rootless_daemons_own_fuse_below_src_is_served(scratch):
     reader's) and fs->euid is 0 (the daemon's namespace): refused as
     "mounted by uid 999", though it is the daemon's very own user."""
     need_root_and_fuse()
-    from test_loop_redteam_stall import Servers
     import pwd
     need(shutil.which("unshare") is not None, "needs unshare")
     s = scratch
