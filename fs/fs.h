@@ -373,6 +373,8 @@ void sfs_passthrough_init_reply(struct fuse_init_out *out);
  * stats_file=), writes them there as JSON (after fuse_daemonize(), before
  * the loop starts any worker). 0 or -errno.
  */
+/* Handlers entered and returned so far (loop.c's watchdog). */
+void sfs_stats_progress(uint64_t *in, uint64_t *out);
 void sfs_stats_wrap(struct fuse_lowlevel_ops *ops);
 int sfs_stats_start(const char *file);
 void sfs_stats_log(void);

@@ -52,14 +52,14 @@ struct receiver {
 };
 
 /*
- * Held by the receiver while it handles a request. At the end
- * sfs_loop_quiesce() sets stopping and takes it: from then on the
- * receiver answers nothing. libfuse's fuse_session_unmount() closes the
+ * Held (shared) by each receiver while it handles a request. At the end
+ * sfs_loop_quiesce() sets stopping and takes it exclusively: from then on
+ * no receiver answers anything. libfuse's fuse_session_unmount() closes the
  * session fd before the unmount and forgets it only after: a reply (or a
  * file the request opened, taking the fd's number) written meanwhile
  * could reach another file.
  */
-static pthread_mutex_t handling = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t handling = PTHREAD_RWLOCK_INITIALIZER;
 static atomic_bool stopping;
 
 /*
@@ -101,14 +101,15 @@ static void *receive(void *arg)
 			r->err = res;
 			break;
 		}
-		pthread_mutex_lock(&handling);
+		if (atomic_load(&stopping))
+			break; /* unanswered: the unmount fails it (ENOTCONN) */
+		pthread_rwlock_rdlock(&handling);
 		if (atomic_load(&stopping)) {
-			/* Unanswered: the unmount fails it (ENOTCONN). */
-			pthread_mutex_unlock(&handling);
+			pthread_rwlock_unlock(&handling);
 			break;
 		}
 		fuse_session_process_buf(se, &buf);
-		pthread_mutex_unlock(&handling);
+		pthread_rwlock_unlock(&handling);
 		last = now_us();
 	}
 	free(buf.mem);
@@ -121,25 +122,85 @@ static void *receive(void *arg)
  * The receiver beside libfuse's workers. It blocks every signal, so that
  * the one that ends the daemon reaches a thread libfuse's loop waits on.
  */
-static int receiver_start(struct receiver *r, pthread_t *t)
+static int receiver_start_fn(void *(*fn)(void *), void *arg, pthread_t *t)
 {
 	sigset_t all, old;
 	int err;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	err = pthread_create(t, NULL, receive, r);
+	err = pthread_create(t, NULL, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return err;
+}
+
+static int receiver_start(struct receiver *r, pthread_t *t)
+{
+	return receiver_start_fn(receive, r, t);
 }
 
 static struct receiver receiver;
 static pthread_t receiver_thread;
 static bool receiver_running;
 
+/*
+ * The watchdog. A request can wait in the kernel for good (a lock a host
+ * user holds on a directory of SRC, docs/SECURITY.md): a thread that sent
+ * it is gone for the mount, and with all of them gone the mount hangs for
+ * everyone. So when every serving thread has been inside a handler and
+ * none has returned for SFS_STUCK_US, one more receiver (no spinning)
+ * joins them, up to SFS_EXTRA_MAX: a held lock costs one thread, not the
+ * mount. Extra receivers stay until the session ends.
+ */
+#define SFS_WATCH_US 250000u
+#define SFS_STUCK_US 1000000u
+#define SFS_EXTRA_MAX 64
+
+static struct receiver extra[SFS_EXTRA_MAX];
+static pthread_t extra_thread[SFS_EXTRA_MAX];
+static unsigned int nextra; /* the watchdog's; read after it is joined */
+static pthread_t watchdog_thread;
+static bool watchdog_running;
+
+struct watch {
+	struct fuse_session *se;
+	unsigned int serving; /* workers and the receiver */
+};
+
+static void *watchdog(void *arg)
+{
+	struct watch *w = arg;
+	uint64_t in, out, last = 0, since = now_us();
+
+	while (!fuse_session_exited(w->se) && !atomic_load(&stopping)) {
+		usleep(SFS_WATCH_US);
+		sfs_stats_progress(&in, &out);
+		if (out != last || in - out < w->serving + nextra) {
+			last = out;
+			since = now_us();
+			continue;
+		}
+		if (now_us() - since < SFS_STUCK_US ||
+		    nextra == SFS_EXTRA_MAX || atomic_load(&stopping))
+			continue;
+		extra[nextra].se = w->se;
+		extra[nextra].spin_us = 0;
+		if (receiver_start(&extra[nextra], &extra_thread[nextra]) != 0)
+			continue;
+		nextra++;
+		shift_log(nextra == 1 ? SHIFT_LOG_WARNING : SHIFT_LOG_DEBUG,
+			  "every thread has waited %u s on a request: one more "
+			  "(%u added, at most %u)",
+			  SFS_STUCK_US / 1000000u, nextra, SFS_EXTRA_MAX);
+		since = now_us();
+	}
+	return NULL;
+}
+
 int sfs_loop(struct fuse_session *se, unsigned int spin_us, bool single,
 	     unsigned int workers, unsigned int idle)
 {
+	static struct watch watch;
 	struct fuse_loop_config *cfg;
 	int ret;
 
@@ -168,10 +229,17 @@ int sfs_loop(struct fuse_session *se, unsigned int spin_us, bool single,
 				  "spin=%u: no receiver thread: %s", spin_us,
 				  strerror(err));
 	}
+	watch.se = se;
+	watch.serving = workers + (receiver_running ? 1 : 0);
+	watchdog_running =
+		receiver_start_fn(watchdog, &watch, &watchdog_thread) == 0;
 	ret = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	/* libfuse's loop reset the session: ended for the receiver again */
 	fuse_session_exit(se);
+	if (watchdog_running)
+		pthread_join(watchdog_thread, NULL);
+	watchdog_running = false;
 	if (ret == 0 && receiver_running && receiver.err < 0)
 		ret = receiver.err;
 	return ret;
@@ -181,38 +249,46 @@ bool sfs_loop_quiesce(void)
 {
 	struct timespec until;
 
-	if (!receiver_running)
+	if (!receiver_running && !nextra)
 		return true;
 	atomic_store(&stopping, true);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 2;
-	if (pthread_mutex_timedlock(&handling, &until) != 0) {
+	if (pthread_rwlock_timedwrlock(&handling, &until) != 0) {
 		shift_log(SHIFT_LOG_WARNING,
 			  "a request did not end in 2 s: exiting without "
 			  "unmounting (the mount answers ENOTCONN until it "
 			  "is unmounted)");
 		return false;
 	}
-	pthread_mutex_unlock(&handling);
+	pthread_rwlock_unlock(&handling);
 	return true;
 }
 
 bool sfs_loop_finish(void)
 {
 	struct timespec until;
+	bool all = true;
+	unsigned int i;
 
-	if (!receiver_running)
-		return true;
 	/*
 	 * After the unmount: a receiver waiting in read() gets ENODEV then.
 	 * If the connection lives on (the mount is still held elsewhere), the
 	 * process exits with the session in place rather than free it under
-	 * the receiver's feet.
+	 * a receiver's feet.
 	 */
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 2;
-	if (pthread_timedjoin_np(receiver_thread, NULL, &until) != 0)
-		return false;
-	receiver_running = false;
-	return true;
+	if (receiver_running) {
+		if (pthread_timedjoin_np(receiver_thread, NULL, &until) != 0)
+			all = false;
+		else
+			receiver_running = false;
+	}
+	for (i = 0; i < nextra; i++)
+		if (pthread_timedjoin_np(extra_thread[i], NULL, &until) != 0)
+			all = false;
+	if (all)
+		nextra = 0;
+	return all;
 }

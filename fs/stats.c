@@ -62,6 +62,9 @@ static struct {
 
 static struct fuse_lowlevel_ops orig;
 
+/* Handlers entered and returned, all opcodes (sfs_stats_progress()). */
+static _Atomic uint64_t entered, returned;
+
 static uint64_t now_ns(void)
 {
 	struct timespec t;
@@ -77,6 +80,7 @@ static uint64_t now_ns(void)
 static uint64_t begin(int op)
 {
 	atomic_fetch_add_explicit(&counts[op].n, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&entered, 1, memory_order_relaxed);
 	return now_ns();
 }
 
@@ -84,6 +88,14 @@ static void end(int op, uint64_t t0)
 {
 	atomic_fetch_add_explicit(&counts[op].ns, now_ns() - t0,
 				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&returned, 1, memory_order_relaxed);
+}
+
+void sfs_stats_progress(uint64_t *in, uint64_t *out)
+{
+	/* returned first: never more returned than entered */
+	*out = atomic_load_explicit(&returned, memory_order_relaxed);
+	*in = atomic_load_explicit(&entered, memory_order_relaxed);
 }
 
 #define WRAP(name, op, proto, call)                                            \

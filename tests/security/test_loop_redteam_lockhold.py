@@ -17,8 +17,7 @@ let through.
   7c4b449: mountinfo prints the host uid).
 
 The red team's other finding, a directory lock held through a page fault
-on the attacker's own FUSE file, is not fixed:
-tests/security/pending/test_loop_redteam_dirlock.py."""
+on the attacker's own FUSE file: tests/security/test_loop_redteam_dirlock.py."""
 import os
 import shutil
 import signal
