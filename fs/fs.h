@@ -149,9 +149,9 @@ struct sfs {
 	int root_mnt_id; /* SRC's mount (submount.c), or -1 */
 	struct sfs_table table;
 	struct fuse_session *se;
-	bool noflush; /* SRC's filesystem reports nothing at close */
-	/* SRC's filesystem is local (ext4, tmpfs, ...): its attributes are
-	 * never stale, whatever AT_STATX_DONT_SYNC says (sfs_flush_setup()) */
+	/* SRC's filesystem is local (ext4, tmpfs, ...: sfs_flush_setup()):
+	 * close() reports nothing (no FLUSH), its attributes are never stale
+	 * whatever AT_STATX_DONT_SYNC says, passthrough may start */
 	bool local;
 	/* passthrough.c */
 	atomic_bool pt_off; /* the kernel refused: off for the mount */
@@ -175,6 +175,12 @@ static inline struct sfs *sfs_data(fuse_req_t req)
  * fds and, with spin_us, the spinning receiver beside them (single: it
  * alone). 0 or -errno.
  */
+/*
+ * A thread of the daemon's own, every signal blocked in it, so that the
+ * one that ends the daemon reaches a thread libfuse's loop waits on;
+ * detached when t is NULL. pthread_create()'s result.
+ */
+int sfs_thread_start(void *(*fn)(void *), void *arg, pthread_t *t);
 #define SFS_SPIN_DEFAULT 50
 #define SFS_SPIN_MAX 100000
 int sfs_loop(struct fuse_session *se, unsigned int spin_us, bool single,

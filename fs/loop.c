@@ -118,25 +118,28 @@ static void *receive(void *arg)
 	return NULL;
 }
 
-/*
- * The receiver beside libfuse's workers. It blocks every signal, so that
- * the one that ends the daemon reaches a thread libfuse's loop waits on.
- */
-static int receiver_start_fn(void *(*fn)(void *), void *arg, pthread_t *t)
+int sfs_thread_start(void *(*fn)(void *), void *arg, pthread_t *t)
 {
+	pthread_attr_t attr;
+	pthread_t detached;
 	sigset_t all, old;
 	int err;
 
+	pthread_attr_init(&attr);
+	if (!t)
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	err = pthread_create(t, NULL, fn, arg);
+	err = pthread_create(t ? t : &detached, &attr, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
 	return err;
 }
 
+/* The receiver beside libfuse's workers (its signals blocked). */
 static int receiver_start(struct receiver *r, pthread_t *t)
 {
-	return receiver_start_fn(receive, r, t);
+	return sfs_thread_start(receive, r, t);
 }
 
 static struct receiver receiver;
@@ -232,7 +235,7 @@ int sfs_loop(struct fuse_session *se, unsigned int spin_us, bool single,
 	watch.se = se;
 	watch.serving = workers + (receiver_running ? 1 : 0);
 	watchdog_running =
-		receiver_start_fn(watchdog, &watch, &watchdog_thread) == 0;
+		sfs_thread_start(watchdog, &watch, &watchdog_thread) == 0;
 	ret = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
 	/* libfuse's loop reset the session: ended for the receiver again */

@@ -10,7 +10,6 @@
 #include <stdatomic.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,18 +86,18 @@ void sfs_flush_setup(struct sfs *fs)
 	struct statfs st;
 	size_t i;
 
-	fs->noflush = fs->local = false;
+	fs->local = false;
 	if (fstatfs(fs->root.fd, &st) < 0)
 		return;
 	for (i = 0; i < sizeof(local) / sizeof(local[0]); i++)
 		if ((long)st.f_type == local[i])
-			fs->noflush = fs->local = true;
+			fs->local = true;
 }
 
 static void set_noflush(const struct sfs *fs, const struct sfs_inode *inode,
 			struct fuse_file_info *fi)
 {
-	if (fs->noflush && inode->dev == fs->root.dev)
+	if (fs->local && inode->dev == fs->root.dev)
 		fi->noflush = 1;
 }
 
@@ -275,10 +274,6 @@ static int wait_for_lease(fuse_req_t req, struct sfs_inode *inode,
 {
 	static atomic_bool logged;
 	struct lease_wait *w;
-	pthread_attr_t attr;
-	pthread_t t;
-	sigset_t all, old;
-	int err;
 
 	if (atomic_fetch_add(&lease_waiters, 1) >= SFS_LEASE_WAITERS) {
 		atomic_fetch_sub(&lease_waiters, 1);
@@ -299,14 +294,7 @@ static int wait_for_lease(fuse_req_t req, struct sfs_inode *inode,
 	w->flags = flags;
 	w->fi = *fi;
 	snprintf(w->path, sizeof(w->path), "%s", path);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	err = pthread_create(&t, &attr, lease_wait, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	if (err) {
+	if (sfs_thread_start(lease_wait, w, NULL) != 0) {
 		free(w);
 		atomic_fetch_sub(&lease_waiters, 1);
 		return EAGAIN;
@@ -477,21 +465,11 @@ static void *dropper_thread(void *arg)
  * with dropper.lock held. */
 static bool dropper_running(void)
 {
-	pthread_attr_t attr;
-	sigset_t all, old;
-	pthread_t t;
 	int err;
 
 	if (dropper.started || dropper.failed)
 		return dropper.started;
-	/* Signals stay with libfuse's threads (SIGTERM ends the loop). */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	err = pthread_create(&t, &attr, dropper_thread, NULL);
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	err = sfs_thread_start(dropper_thread, NULL, NULL);
 	if (err) {
 		shift_log(SHIFT_LOG_WARNING,
 			  "cannot start the thread for direct writes: %s",

@@ -186,7 +186,7 @@ static void backing_close(struct sfs *fs, int32_t id)
 static bool can_start(struct sfs *fs, dev_t dev)
 {
 	return sfs_passthrough_wanted(fs) && !atomic_load(&fs->pt_off) &&
-	       fs->noflush && dev == fs->root.dev;
+	       fs->local && dev == fs->root.dev;
 }
 
 /*
