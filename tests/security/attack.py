@@ -13,11 +13,16 @@
   killpriv).
 - swap_onto_create(): once a create through the mount made its file,
   rename another file onto the name (the create/lookup race).
+- fuse_server(), spawn(), kill_wait(), victim_is_served(): the attacker's
+  own FUSE servers (tests/security/*_fuse.c), its processes, and the
+  other user whose read must still be served.
 """
 import ctypes
 import ctypes.util
 import os
 import pwd
+import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -238,3 +243,71 @@ def read_through(path, timeout):
         return True, r.stdout
     except subprocess.TimeoutExpired:
         return False, None
+
+
+def fuse_server(directory, source):
+    """Build tests/security/<source> (a libfuse 3 server, e.g.
+    block_fuse.c) into directory, world-executable: its path."""
+    need(shutil.which("cc") is not None, "needs a C compiler")
+    need(shutil.which("pkg-config") is not None, "needs pkg-config")
+    need(shutil.which("fusermount3") is not None, "needs fusermount3")
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "fuse3"],
+                           capture_output=True, text=True)
+    need(flags.returncode == 0, "needs libfuse3-dev: " + flags.stderr)
+    out = os.path.join(directory, os.path.splitext(source)[0])
+    if not os.path.exists(out):
+        subprocess.run(["cc", "-o", out, os.path.join(
+            os.path.dirname(os.path.abspath(__file__)), source)] +
+            flags.stdout.split(), check=True)
+        os.chmod(out, 0o755)
+    return out
+
+
+def spawn(user, cmd):
+    """cmd as user, in a session of its own (kill_wait() ends the command
+    too, not only runuser); stdout and stderr piped, text."""
+    return subprocess.Popen(["runuser", "-u", user, "--"] + cmd, cwd="/",
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+
+
+def kill_wait(procs, seconds=20):
+    """SIGKILL the session of every spawn() still running, then wait up
+    to seconds in all for them."""
+    for p in procs:
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    end = time.monotonic() + seconds
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, end - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def daemon_stacks(pid):
+    """The top kernel frames of each thread of pid (root reads them)."""
+    out = []
+    for tid in sorted(os.listdir("/proc/%d/task" % pid)):
+        try:
+            st = open("/proc/%d/task/%s/stack" % (pid, tid)).read().split(
+                "\n")
+            out.append(" < ".join(l.split()[1].split("+")[0]
+                                  for l in st[:4] if l.strip()))
+        except OSError:
+            pass
+    return out
+
+
+def victim_is_served(s, tag):
+    """Another user's read of a name the daemon has not seen yet, in
+    s.src/ok, through s.mnt: its lookup must reach a free daemon thread.
+    (finished, stdout) of read_through(), 5 s."""
+    ok = os.path.join(s.src, "ok")
+    os.makedirs(ok, exist_ok=True)
+    with open(os.path.join(ok, tag), "w") as f:
+        f.write("victim's data\n")
+    return read_through(os.path.join(s.mnt, "ok", tag), 5)

@@ -14,13 +14,12 @@ an ordinary host user (shiftfs-atk), with the legitimate use beside it.
   only root can end.
 """
 import os
-import shutil
 import signal
 import subprocess
 import time
 
-from attack import ATTACKER, as_host_user, descendant
-from conftest import mountinfo, need
+from attack import ATTACKER, as_host_user, descendant, fuse_server
+from conftest import mountinfo
 from helper_util import (CONF, STATE, helper_bin, helper_tree, ids,  # noqa: F401
                          run_helper)
 
@@ -40,8 +39,6 @@ def idmapped_targets(root):
 
 # --- the locked section waits on the caller's FUSE server -------------------
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
 
 class BlockFuse:
     """shiftfs-atk's own FUSE server (tests/security/block_fuse.c) on
@@ -49,17 +46,7 @@ class BlockFuse:
     written to self.block."""
 
     def __init__(self, t, path):
-        need(shutil.which("cc") is not None, "needs a C compiler")
-        need(shutil.which("pkg-config") is not None, "needs pkg-config")
-        need(shutil.which("fusermount3") is not None, "needs fusermount3")
-        flags = subprocess.run(["pkg-config", "--cflags", "--libs",
-                                "fuse3"], capture_output=True, text=True)
-        need(flags.returncode == 0, "needs libfuse3-dev: " + flags.stderr)
-        self.bin = os.path.join(t.root, "block_fuse")
-        subprocess.run(["cc", "-o", self.bin,
-                        os.path.join(HERE, "block_fuse.c")] +
-                       flags.stdout.split(), check=True)
-        os.chmod(self.bin, 0o755)
+        self.bin = fuse_server(t.root, "block_fuse.c")
         self.block = os.path.join(t.top, "block")
         self.path = path
         self.p = subprocess.Popen(

@@ -29,18 +29,15 @@ system call lets the daemon look a name up without that lock; now
 handler for a second with none returning, one more receiver joins them (up
 to 64): a held directory costs one thread, not the mount."""
 import os
-import shutil
 import signal
 import subprocess
 import time
 
-from attack import (ATTACKER, VICTIM, daemon_threads, descendant, gid_of,
-                    read_through, uid_of)
-from conftest import Mount, mountinfo, need, need_root_and_fuse
+from attack import (ATTACKER, VICTIM, daemon_stacks, daemon_threads,
+                    descendant, fuse_server, gid_of, kill_wait, spawn, uid_of,
+                    victim_is_served)
+from conftest import Mount, mountinfo, need_root_and_fuse
 from fs_util import scratch_fixture
-from test_loop_redteam_lockhold import daemon_stacks, kill_wait, spawn
-
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 FIXTURES = (scratch_fixture,)
 
@@ -70,15 +67,7 @@ class FaultServer:
     directory of its own outside SRC, without allow_other."""
 
     def __init__(self, s, user=ATTACKER):
-        need(shutil.which("cc") is not None, "needs a C compiler")
-        flags = subprocess.run(["pkg-config", "--cflags", "--libs",
-                                "fuse3"], capture_output=True, text=True)
-        need(flags.returncode == 0, "needs libfuse3-dev: " + flags.stderr)
-        self.bin = s.p("fault_fuse")
-        subprocess.run(["cc", "-o", self.bin,
-                        os.path.join(HERE, "fault_fuse.c")] +
-                       flags.stdout.split(), check=True)
-        os.chmod(self.bin, 0o755)
+        self.bin = fuse_server(s.path, "fault_fuse.c")
         self.path = s.p("atkfuse")
         os.mkdir(self.path)
         os.chown(self.path, uid_of(user), gid_of(user))
@@ -120,10 +109,6 @@ def test_a_directory_lock_held_through_a_fuse_page_fault_hangs_no_thread(
         with open(os.path.join(d, "file"), "w") as f:
             f.write("x\n")
         dirs.append(d)
-    ok = os.path.join(s.src, "ok")
-    os.mkdir(ok)
-    with open(os.path.join(ok, "fresh"), "w") as f:
-        f.write("victim's data\n")
     m = Mount(s.src, s.mnt, "identity")
     server = FaultServer(s)
     procs = []
@@ -145,7 +130,7 @@ def test_a_directory_lock_held_through_a_fuse_page_fault_hangs_no_thread(
         procs += victims
         time.sleep(2)
         stuck = [p for p in victims if p.poll() is None]
-        done, out = read_through(os.path.join(s.mnt, "ok", "fresh"), 5)
+        done, out = victim_is_served(s, "fresh")
         info = "victims stuck: %d/%d; daemon threads: %s" % (
             len(stuck), n, daemon_stacks(m.proc.pid))
         assert done, (

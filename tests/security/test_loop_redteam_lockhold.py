@@ -20,54 +20,17 @@ The red team's other finding, a directory lock held through a page fault
 on the attacker's own FUSE file: tests/security/test_loop_redteam_dirlock.py."""
 import os
 import shutil
-import signal
 import subprocess
 import time
 
-from attack import (ATTACKER, VICTIM, daemon_threads, descendant, gid_of,
-                    read_through, uid_of)
+from attack import (ATTACKER, VICTIM, daemon_stacks, daemon_threads,
+                    descendant, fuse_server, gid_of, kill_wait, spawn, uid_of,
+                    victim_is_served)
 from conftest import Mount, mountinfo, need, need_root_and_fuse
 from fs_util import scratch_fixture
 from test_loop_redteam_stall import Servers
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
 FIXTURES = (scratch_fixture,)
-
-
-def spawn(user, cmd):
-    return subprocess.Popen(["runuser", "-u", user, "--"] + cmd, cwd="/",
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
-
-
-def kill_wait(procs, seconds=20):
-    for p in procs:
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    end = time.monotonic() + seconds
-    for p in procs:
-        try:
-            p.wait(timeout=max(0.1, end - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            pass
-
-
-def daemon_stacks(pid):
-    """The top kernel frame of each daemon thread (root reads them)."""
-    out = []
-    for tid in sorted(os.listdir("/proc/%d/task" % pid)):
-        try:
-            st = open("/proc/%d/task/%s/stack" % (pid, tid)).read().split(
-                "\n")
-            out.append(" < ".join(l.split()[1].split("+")[0]
-                                  for l in st[:4] if l.strip()))
-        except OSError:
-            pass
-    return out
 
 
 LEASE = r"""
@@ -107,10 +70,6 @@ def test_a_lease_on_a_users_file_below_src_stalls_no_thread(scratch):
         os.chown(f, uid, gid)
         os.chmod(f, 0o644)
         files.append(f)
-    ok = os.path.join(s.src, "ok")
-    os.mkdir(ok)
-    with open(os.path.join(ok, "fresh"), "w") as f:
-        f.write("victim's data\n")
     m = Mount(s.src, s.mnt, "identity")
     procs = []
     try:
@@ -123,8 +82,7 @@ def test_a_lease_on_a_users_file_below_src_stalls_no_thread(scratch):
         procs += [spawn(ATTACKER, ["python3", "-c", opener, os.path.join(
             s.mnt, "atk", "l%d" % i)]) for i in range(n)]
         time.sleep(1)
-        t0 = time.monotonic()
-        done, out = read_through(os.path.join(s.mnt, "ok", "fresh"), 5)
+        done, out = victim_is_served(s, "fresh")
         info = "daemon threads: %s" % daemon_stacks(m.proc.pid)
         assert done, (
             info + ": another user's read through the mount hangs: every daemon "
@@ -143,14 +101,7 @@ class BlockAll(Servers):
     Servers are."""
 
     def __init__(self, s):
-        flags = subprocess.run(["pkg-config", "--cflags", "--libs",
-                                "fuse3"], capture_output=True, text=True)
-        need(flags.returncode == 0, "needs libfuse3-dev")
-        self.bin = s.p("block_all_fuse")
-        subprocess.run(["cc", "-o", self.bin,
-                        os.path.join(HERE, "block_all_fuse.c")] +
-                       flags.stdout.split(), check=True)
-        os.chmod(self.bin, 0o755)
+        self.bin = fuse_server(s.path, "block_all_fuse.c")
         self.s = s
         self.procs, self.pids, self.paths, self.logs = [], [], [], []
 
@@ -195,10 +146,6 @@ def test_no_op_on_or_below_a_covered_name_reaches_a_users_server(scratch):
     for root, ds, fs in os.walk(atk):
         for x in [root] + [os.path.join(root, y) for y in ds + fs]:
             os.chown(x, uid, gid)
-    ok = os.path.join(s.src, "ok")
-    os.mkdir(ok)
-    with open(os.path.join(ok, "fresh"), "w") as f:
-        f.write("victim's data\n")
     m = Mount(s.src, s.mnt, "identity")
     srv = BlockAll(s)
     procs = []
@@ -246,7 +193,7 @@ def test_no_op_on_or_below_a_covered_name_reaches_a_users_server(scratch):
                 pass
         hung = [" ".join(c) for c, p in zip(ops, procs) if p.poll() is None]
         reqs = srv.requests()
-        done, out = read_through(os.path.join(s.mnt, "ok", "fresh"), 5)
+        done, out = victim_is_served(s, "fresh")
         assert done and out == "victim's data\n"
         assert not any(reqs.values()), reqs
         assert not hung, hung
@@ -363,10 +310,6 @@ def test_an_open_waits_for_a_lease_holder_that_lets_go(scratch):
         fh.write("old\n")
     os.chown(f, uid, gid)
     os.chmod(f, 0o666)
-    ok = os.path.join(s.src, "ok")
-    os.mkdir(ok)
-    with open(os.path.join(ok, "fresh"), "w") as fh:
-        fh.write("victim's data\n")
     m = Mount(s.src, s.mnt, "identity")
     procs = []
     try:
@@ -380,7 +323,7 @@ def test_an_open_waits_for_a_lease_holder_that_lets_go(scratch):
                                 "    f.write('new\\n')\n",
                                 os.path.join(s.mnt, "shared")])
         procs.append(writer)
-        done, out = read_through(os.path.join(s.mnt, "ok", "fresh"), 5)
+        done, out = victim_is_served(s, "fresh")
         assert done and out == "victim's data\n"
         assert writer.wait(timeout=20) == 0, writer.stderr.read()
         assert holder.stdout.readline().strip() == "released"

@@ -25,18 +25,15 @@ anything asks it, and a FUSE filesystem mounted by a user other than root
 or the daemon's own is refused with EACCES; readdirplus finds names by a
 statx that asks no filesystem."""
 import os
-import shutil
 import signal
 import subprocess
 import time
 
 from attack import (ATTACKER, as_host_user, daemon_threads, descendant,
-                    gid_of, read_through, uid_of)
+                    fuse_server, gid_of, kill_wait, read_through, spawn,
+                    uid_of, victim_is_served)
 from conftest import Mount, mountinfo, need, need_root_and_fuse
 from fs_util import scratch_fixture
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-
 
 FIXTURES = (scratch_fixture,)
 
@@ -56,20 +53,9 @@ class Servers:
     holds `passes`); with getattr=False no GETATTR is answered either."""
 
     def __init__(self, s, passes=0, getattr=True, user=ATTACKER):
-        need(shutil.which("cc") is not None, "needs a C compiler")
-        need(shutil.which("pkg-config") is not None, "needs pkg-config")
-        need(shutil.which("fusermount3") is not None, "needs fusermount3")
         need(user_allow_other(), "needs user_allow_other in /etc/fuse.conf "
              "(scripts/deps.sh)")
-        flags = subprocess.run(["pkg-config", "--cflags", "--libs",
-                                "fuse3"], capture_output=True, text=True)
-        need(flags.returncode == 0, "needs libfuse3-dev: " + flags.stderr)
-        self.bin = s.p("block_fuse")
-        if not os.path.exists(self.bin):
-            subprocess.run(["cc", "-o", self.bin,
-                            os.path.join(HERE, "block_fuse.c")] +
-                           flags.stdout.split(), check=True)
-            os.chmod(self.bin, 0o755)
+        self.bin = fuse_server(s.path, "block_fuse.c")
         self.block = s.p("block-%s-%d" % (user, passes))
         with open(self.block, "w") as f:
             f.write("%d\n" % passes)
@@ -138,34 +124,8 @@ def own_dirs(s, n):
     return atk
 
 
-def victim_is_served(s, tag):
-    """Another user's read of a name the daemon has not seen yet, elsewhere
-    in the mount: its lookup must reach a free thread."""
-    ok = os.path.join(s.src, "ok")
-    os.makedirs(ok, exist_ok=True)
-    with open(os.path.join(ok, tag), "w") as f:
-        f.write("victim's data\n")
-    return read_through(os.path.join(s.mnt, "ok", tag), 5)
-
-
-def attacker_procs(cmds):
-    """Each command as shiftfs-atk, in a session of its own (kill_all()
-    ends the command too, not only runuser)."""
-    return [subprocess.Popen(["runuser", "-u", ATTACKER, "--"] + c, cwd="/",
-                             stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True,
-                             start_new_session=True)
-            for c in cmds]
-
-
-def kill_all(procs):
-    for p in procs:
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait(timeout=10)
+def spawn_all(cmds):
+    return [spawn(ATTACKER, c) for c in cmds]
 
 
 def end_all(procs, seconds):
@@ -179,7 +139,7 @@ def end_all(procs, seconds):
             ended.append((p, p.stderr.read()))
         except subprocess.TimeoutExpired:
             pass
-    kill_all(procs)
+    kill_wait(procs)
     return ended
 
 
@@ -203,7 +163,7 @@ def test_a_users_fuse_server_below_src_does_not_hang_the_mount(scratch):
             # The daemon's own lookup of d<i> before the server is there.
             os.stat(os.path.join(s.mnt, "atk", "d%d" % i))
             servers.mount(os.path.join(atk, "d%d" % i, "s"))
-        procs = attacker_procs([["stat", os.path.join(
+        procs = spawn_all([["stat", os.path.join(
             s.mnt, "atk", "d%d" % i, "s", "x")] for i in range(n)])
         ended = end_all(procs, 3)
         done, out = victim_is_served(s, "fresh")
@@ -218,7 +178,7 @@ def test_a_users_fuse_server_below_src_does_not_hang_the_mount(scratch):
         for p, err in ended:
             assert p.returncode != 0 and "Permission denied" in err, err
     finally:
-        kill_all(procs)
+        kill_wait(procs)
         servers.close()
         m.stop(check_log=False)
     assert "not served: a fuse.block_fuse filesystem mounted by uid %d" % (
@@ -245,7 +205,7 @@ def test_a_listing_with_attributes_does_not_ask_a_users_server(scratch):
         for i in range(n):
             os.stat(os.path.join(s.mnt, "atk", "d%d" % i, "f"))
             servers.mount(os.path.join(atk, "d%d" % i, "s"))
-        procs = attacker_procs([["ls", "-l", os.path.join(
+        procs = spawn_all([["ls", "-l", os.path.join(
             s.mnt, "atk", "d%d" % i)] for i in range(n)])
         ended = end_all(procs, 3)
         done, out = victim_is_served(s, "fresh")
@@ -260,7 +220,7 @@ def test_a_listing_with_attributes_does_not_ask_a_users_server(scratch):
             # ls lists f and reports s: its lstat was refused.
             assert "cannot access" in err and "Permission denied" in err, err
     finally:
-        kill_all(procs)
+        kill_wait(procs)
         servers.close()
         m.stop(check_log=False)
 
@@ -298,7 +258,7 @@ def test_mounting_while_the_daemon_lists_and_looks_up_holds_no_thread(
             "            e.stat(follow_symlinks=False)\n"
             "    except OSError:\n"
             "        pass\n")
-        looker, = attacker_procs([["python3", "-c", script,
+        looker, = spawn_all([["python3", "-c", script,
                                    os.path.join(s.mnt, "atk", "d0")]])
         rounds = 0
         end = time.monotonic() + 4
@@ -321,7 +281,7 @@ def test_mounting_while_the_daemon_lists_and_looks_up_holds_no_thread(
             "shiftfs-atk's own lookups through the mount never ended")
     finally:
         if looker:
-            kill_all([looker])
+            kill_wait([looker])
         servers.close()
         m.stop(check_log=False)
 
