@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "test_fuse_main.h"
+
 static void hang(const char *op)
 {
 	fprintf(stderr, "%s\n", op);
@@ -20,6 +22,8 @@ static void hang(const char *op)
 		pause();
 }
 
+/* The handlers never look at what they are asked. */
+#pragma GCC diagnostic ignored "-Wunused-parameter"
 #define H(name, ...) static void b_##name(__VA_ARGS__) { hang(#name); }
 H(lookup, fuse_req_t r, fuse_ino_t p, const char *n)
 H(forget, fuse_req_t r, fuse_ino_t i, uint64_t n)
@@ -65,22 +69,5 @@ static const struct fuse_lowlevel_ops ops = {
 
 int main(int argc, char *argv[])
 {
-	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct fuse_cmdline_opts o;
-	struct fuse_session *se;
-	int r = 1;
-
-	if (fuse_parse_cmdline(&args, &o) != 0 || !o.mountpoint)
-		return 2;
-	se = fuse_session_new(&args, &ops, sizeof(ops), NULL);
-	if (se && fuse_set_signal_handlers(se) == 0 &&
-	    fuse_session_mount(se, o.mountpoint) == 0) {
-		struct fuse_loop_config *c = fuse_loop_cfg_create();
-
-		fuse_loop_cfg_set_max_threads(c, 200);
-		r = fuse_session_loop_mt(se, c);
-		fuse_loop_cfg_destroy(c);
-		fuse_session_unmount(se);
-	}
-	return r ? 1 : 0;
+	return test_fuse_main(argc, argv, &ops, sizeof(ops), 200);
 }

@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "test_fuse_main.h"
+
 static void fill(fuse_ino_t ino, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -78,18 +80,5 @@ static const struct fuse_lowlevel_ops ops = {
 
 int main(int argc, char *argv[])
 {
-	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct fuse_cmdline_opts o;
-	struct fuse_session *se;
-	int r = 1;
-
-	if (fuse_parse_cmdline(&args, &o) != 0 || !o.mountpoint)
-		return 2;
-	se = fuse_session_new(&args, &ops, sizeof(ops), NULL);
-	if (se && fuse_set_signal_handlers(se) == 0 &&
-	    fuse_session_mount(se, o.mountpoint) == 0) {
-		r = fuse_session_loop(se);
-		fuse_session_unmount(se);
-	}
-	return r ? 1 : 0;
+	return test_fuse_main(argc, argv, &ops, sizeof(ops), 0);
 }
