@@ -186,3 +186,13 @@ def getfacl(path):
     # Drop the "# file:" header, which names the path.
     return [l for l in r.stdout.splitlines()
             if l and not l.startswith("# file:")]
+
+
+def fuse_conf_allows_other():
+    """Does /etc/fuse.conf let ordinary users mount with allow_other
+    (user_allow_other; scripts/deps.sh sets it)?"""
+    try:
+        with open("/etc/fuse.conf") as f:
+            return any(l.strip() == "user_allow_other" for l in f)
+    except OSError:
+        return False

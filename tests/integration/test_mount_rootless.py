@@ -10,8 +10,8 @@ import subprocess
 import pytest
 
 from conftest import SHIFTCTL, SHIFTFS, is_mounted, need, need_root_and_fuse
-from mount_util import (OVERFLOW_UID, host_user, run_shiftctl,  # noqa: F401
-                        world_tmp)
+from mount_util import (OVERFLOW_UID, fuse_conf_allows_other,  # noqa: F401
+                        host_user, run_shiftctl, world_tmp)
 
 
 @pytest.fixture
@@ -48,14 +48,6 @@ def daemon_uid(pid):
             if line.startswith("Uid:"):
                 return int(line.split()[1])
     return None
-
-
-def fuse_conf_allows_other():
-    try:
-        with open("/etc/fuse.conf") as f:
-            return any(l.strip() == "user_allow_other" for l in f)
-    except OSError:
-        return False
 
 
 def test_owner_mode_unprivileged(rootless):

@@ -34,16 +34,9 @@ from attack import (ATTACKER, as_host_user, daemon_threads, descendant,
                     uid_of, victim_is_served)
 from conftest import Mount, mountinfo, need, need_root_and_fuse
 from fs_util import scratch_fixture
+from mount_util import fuse_conf_allows_other
 
 FIXTURES = (scratch_fixture,)
-
-
-def user_allow_other():
-    try:
-        with open("/etc/fuse.conf") as f:
-            return any(l.strip() == "user_allow_other" for l in f)
-    except OSError:
-        return False
 
 
 class Servers:
@@ -53,7 +46,7 @@ class Servers:
     holds `passes`); with getattr=False no GETATTR is answered either."""
 
     def __init__(self, s, passes=0, getattr=True, user=ATTACKER):
-        need(user_allow_other(), "needs user_allow_other in /etc/fuse.conf "
+        need(fuse_conf_allows_other(), "needs user_allow_other in /etc/fuse.conf "
              "(scripts/deps.sh)")
         self.bin = fuse_server(s.path, "block_fuse.c")
         self.block = s.p("block-%s-%d" % (user, passes))

@@ -15,15 +15,7 @@ import pytest
 
 from attack import ATTACKER, MAPPED, as_host_user, gid_of, subid_start, uid_of
 from conftest import SHIFTCTL, SHIFTFS, is_mounted, need, need_root_and_fuse
-from mount_util import world_tmp  # noqa: F401
-
-
-def fuse_conf_allows_other():
-    try:
-        with open("/etc/fuse.conf") as f:
-            return any(l.strip() == "user_allow_other" for l in f)
-    except OSError:
-        return False
+from mount_util import fuse_conf_allows_other, world_tmp  # noqa: F401
 
 
 def as_mapped(args, run):
