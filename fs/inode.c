@@ -545,6 +545,57 @@ static bool name_is_dotdot(const char *name)
 	return name[0] == '.' && name[1] == '.' && name[2] == '\0';
 }
 
+static void statx_to_stat(const struct statx *x, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_dev = makedev(x->stx_dev_major, x->stx_dev_minor);
+	st->st_ino = (ino_t)x->stx_ino;
+	st->st_mode = x->stx_mode;
+	st->st_nlink = x->stx_nlink;
+	st->st_uid = x->stx_uid;
+	st->st_gid = x->stx_gid;
+	st->st_rdev = makedev(x->stx_rdev_major, x->stx_rdev_minor);
+	st->st_size = (off_t)x->stx_size;
+	st->st_blksize = (blksize_t)x->stx_blksize;
+	st->st_blocks = (blkcnt_t)x->stx_blocks;
+	st->st_atim.tv_sec = x->stx_atime.tv_sec;
+	st->st_atim.tv_nsec = x->stx_atime.tv_nsec;
+	st->st_mtim.tv_sec = x->stx_mtime.tv_sec;
+	st->st_mtim.tv_nsec = x->stx_mtime.tv_nsec;
+	st->st_ctim.tv_sec = x->stx_ctime.tv_sec;
+	st->st_ctim.tv_nsec = x->stx_ctime.tv_nsec;
+}
+
+/*
+ * The attributes of fd (just opened below pfd), once its mount is known to
+ * be one to serve (submount.c). On SRC's own mount of a local filesystem
+ * (fs->local) the statx that gives the mount id without asking anyone
+ * gives the exact attributes as well: one call. Elsewhere the check, then
+ * fstat. 0 or an errno.
+ */
+static int lookup_stat(struct sfs *fs, int pfd, int fd, struct stat *st)
+{
+	const unsigned int want = STATX_BASIC_STATS | STATX_MNT_ID;
+	struct statx sx;
+	int err;
+
+	if (fs->local &&
+	    statx(fd, "",
+		  AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_STATX_DONT_SYNC,
+		  want, &sx) == 0 &&
+	    (sx.stx_mask & want) == want &&
+	    (int)sx.stx_mnt_id == fs->root_mnt_id) {
+		statx_to_stat(&sx, st);
+		return 0;
+	}
+	err = sfs_submount_check(fs, pfd, fd);
+	if (err)
+		return err;
+	if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return errno;
+	return 0;
+}
+
 int sfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  struct fuse_entry_param *e)
 {
@@ -569,17 +620,11 @@ int sfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 	saverr = errno;
 	/* Crossed into another mount: checked before anything asks it. */
 	if (newfd >= 0)
-		saverr = sfs_submount_check(fs, pfd, newfd);
+		saverr = lookup_stat(fs, pfd, newfd, &e->attr);
 	sfs_put(sfs_data(req), parent);
 	if (newfd < 0)
 		return sfs_note_err(saverr);
 	if (saverr) {
-		close(newfd);
-		return saverr;
-	}
-	if (fstatat(newfd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) <
-	    0) {
-		saverr = errno;
 		close(newfd);
 		return saverr;
 	}
@@ -601,27 +646,6 @@ int sfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  (unsigned long long)parent, name, (unsigned long long)e->ino,
 		  (unsigned long long)e->attr.st_ino);
 	return 0;
-}
-
-static void statx_to_stat(const struct statx *x, struct stat *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->st_dev = makedev(x->stx_dev_major, x->stx_dev_minor);
-	st->st_ino = (ino_t)x->stx_ino;
-	st->st_mode = x->stx_mode;
-	st->st_nlink = x->stx_nlink;
-	st->st_uid = x->stx_uid;
-	st->st_gid = x->stx_gid;
-	st->st_rdev = makedev(x->stx_rdev_major, x->stx_rdev_minor);
-	st->st_size = (off_t)x->stx_size;
-	st->st_blksize = (blksize_t)x->stx_blksize;
-	st->st_blocks = (blkcnt_t)x->stx_blocks;
-	st->st_atim.tv_sec = x->stx_atime.tv_sec;
-	st->st_atim.tv_nsec = x->stx_atime.tv_nsec;
-	st->st_mtim.tv_sec = x->stx_mtime.tv_sec;
-	st->st_mtim.tv_nsec = x->stx_mtime.tv_nsec;
-	st->st_ctim.tv_sec = x->stx_ctime.tv_sec;
-	st->st_ctim.tv_nsec = x->stx_ctime.tv_nsec;
 }
 
 /*
