@@ -15,13 +15,19 @@ Run as root, by hand:
     sudo bench/fs/run.py --targets native,shiftfs,shiftfs-wb
     sudo bench/fs/run.py --walk-million          # daemon RSS after 1M inodes
 
-Targets: native, bindfs, bindfs-mt, passthrough_ll, shiftfs-before, shiftfs,
+Targets: native, bindfs, bindfs-mt, passthrough_ll, fuse-floor,
+shiftfs-before, shiftfs,
 shiftfs-nospin (-o spin=0: no spinning receiver), shiftfs-wb, idmap (only
 when `shiftctl mount --backend=idmap` works; probed at start), helper-user
 and fuse-user (an ordinary user, shiftfs-mapped, mounts its own directory
 with `shiftctl mount --rootless --user 1000`, through shiftfs-idmap-helper
 or with FUSE). passthrough_ll is libfuse's example, built from
 /usr/share/doc/libfuse3-dev/examples at start (no shifting: the FUSE floor);
+fuse-floor is bench/fs/floor_fuse.c, an in-memory FUSE server that makes no
+system call per request, mounted so that the kernel sends it the requests it
+sends shiftfs (default_permissions, 1 s timeouts, READDIRPLUS with
+attributes; see its header): its metadata rows are what the round trips
+cost with no work behind them (it keeps no data: no seq, fio or untar rows);
 shiftfs-before is the daemon given by --shiftfs-before (an older build, for
 "no row slower than before"). Requests per operation are counted on the
 shiftfs daemons that have the request counter (SIGUSR1).
@@ -47,10 +53,14 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 
 DISK_ID = 100000  # every target shows disk id 100000 as view id 0
 ALL_TARGETS = ["native", "bindfs", "bindfs-mt", "passthrough_ll",
+               "fuse-floor",
                "shiftfs-before", "shiftfs", "shiftfs-nospin", "shiftfs-wb",
                "idmap",
                "helper-user", "fuse-user"]
 PASSTHROUGH_LL_C = "/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c"
+FLOOR_C = os.path.join(HERE, "floor_fuse.c")
+# targets that keep no file data: no seq, fio or untar rows
+NO_DATA = {"fuse-floor"}
 # helper-user, fuse-user: an ordinary user (BENCH_USER) mounts its own
 # directory with `shiftctl mount --rootless --user 1000`, through
 # shiftfs-idmap-helper (a kernel idmapped mount) or with
@@ -306,6 +316,14 @@ class Bench:
                 cmd = [binary, "-f", "-o", f"source={src}", mnt]
                 self.start_daemon(name, cmd, mnt)
                 self.targets[name] = {"path": mnt, "cmd": cmd}
+            elif name == "fuse-floor":
+                binary = self.build_c("floor_fuse", FLOOR_C)
+                if not binary:
+                    continue
+                mnt = self.mnt_dir(name)
+                cmd = [binary, "-f", mnt]
+                self.start_daemon(name, cmd, mnt)
+                self.targets[name] = {"path": mnt, "cmd": cmd}
             elif name in ("shiftfs", "shiftfs-wb", "shiftfs-before",
                           "shiftfs-nospin"):
                 binary = shiftfs
@@ -365,13 +383,17 @@ class Bench:
         if not os.path.exists(PASSTHROUGH_LL_C):
             self.notes.append("passthrough_ll: n/a, no libfuse3-dev examples")
             return None
-        binary = os.path.join(self.work, "passthrough_ll")
+        return self.build_c("passthrough_ll", PASSTHROUGH_LL_C)
+
+    def build_c(self, name, source):
+        """A one-file libfuse program, built into the work directory."""
+        binary = os.path.join(self.work, name)
         try:
             flags = out(["pkg-config", "--cflags", "--libs", "fuse3"]).split()
-            run(["cc", "-O2", "-o", binary, PASSTHROUGH_LL_C] + flags,
+            run(["cc", "-O2", "-o", binary, source] + flags,
                 capture_output=True)
         except (OSError, subprocess.CalledProcessError) as e:
-            self.notes.append(f"passthrough_ll: n/a, build failed: {e}")
+            self.notes.append(f"{name}: n/a, build failed: {e}")
             return None
         return binary
 
@@ -669,15 +691,16 @@ class Bench:
             for wl, fn in (("seq_write", write), ("seq_read_cold", read_cold),
                            ("seq_read_warm", read_warm)):
                 for n in order:
-                    self.attempt(wl, n, fn, seqf[n])
+                    if n not in NO_DATA:
+                        self.attempt(wl, n, fn, seqf[n])
             for n in order:
                 if os.path.exists(seqf[n]):
                     os.unlink(seqf[n])
 
         if self.want("fio_randread") or self.want("fio_randwrite"):
             fiof = {n: os.path.join(T[n]["path"], f"fio{rep}")
-                    for n in order}
-            for n in order:  # lay the files out, untimed
+                    for n in order if n not in NO_DATA}
+            for n in fiof:  # lay the files out, untimed
                 with as_creds(T[n].get("creds")):
                     run(["dd", "if=/dev/zero", f"of={fiof[n]}", "bs=1M",
                          f"count={self.args.fio_mib}", "conv=fsync"],
@@ -686,13 +709,14 @@ class Bench:
                            ("fio_randwrite", "randwrite")):
                 if self.want(wl):
                     for n in order:
-                        self.attempt(wl, n, self.wl_fio, fiof[n], rw)
-            for n in order:
+                        if n in fiof:
+                            self.attempt(wl, n, self.wl_fio, fiof[n], rw)
+            for n in fiof:
                 os.unlink(fiof[n])
             os.sync()
 
         if self.tarball and self.want("untar"):
-            for n in order:
+            for n in (n for n in order if n not in NO_DATA):
                 root = os.path.join(T[n]["path"], f"untar{rep}")
                 self.attempt("untar", n, self.wl_untar, root)
                 self.remove(root)
