@@ -19,10 +19,22 @@
  * filesystem mounted by anyone but root or the daemon's own user (in its
  * user namespace, or as the host sees it) is refused (EACCES); every other
  * mount (a root's tmpfs, a bind mount, a disk) is served as before.
+ *
+ * The verdict on a mount id is kept until the mount table changes:
+ * mountinfo can be long (thousands of mounts on a container host), and a
+ * refused lookup leaves the kernel no negative entry, so a user could
+ * otherwise make the daemon read all of it once per request. poll() on an
+ * open /proc/self/mountinfo reports any mount or unmount in the daemon's
+ * mount namespace since the last poll; every verdict is dropped then. An
+ * id is only reused after its mount is gone, which that poll reports
+ * first; and the fd being checked pins its mount while its verdict is
+ * made.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +48,81 @@
 
 /* Refusals logged per daemon: the names are a host user's to repeat. */
 #define SFS_SUBMOUNT_LOGS 20
+
+/* Verdicts kept (the mounts below one SRC are usually few). */
+#define SFS_VERDICTS 64
+
+static struct {
+	pthread_mutex_t lock;
+	bool opened;
+	int watch; /* /proc/self/mountinfo, for poll(), or -1 */
+	unsigned int n, next;
+	struct {
+		int id, err;
+	} v[SFS_VERDICTS];
+} verdicts = {.lock = PTHREAD_MUTEX_INITIALIZER, .watch = -1};
+
+/*
+ * With verdicts.lock held: false if the table may have changed since
+ * the last call, or cannot be watched (keep nothing then). Clears what
+ * was kept when it changed.
+ */
+static bool verdicts_current(void)
+{
+	struct pollfd p = {.events = POLLPRI};
+
+	if (!verdicts.opened) {
+		/* Opened now: it reports changes from here on. */
+		verdicts.opened = true;
+		verdicts.watch =
+			open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+		return false;
+	}
+	if (verdicts.watch < 0)
+		return false;
+	p.fd = verdicts.watch;
+	if (poll(&p, 1, 0) == 0)
+		return true;
+	verdicts.n = 0;
+	verdicts.next = 0;
+	return false;
+}
+
+/* The kept verdict on mount id, or -1. */
+static int verdict_find(int id)
+{
+	int err = -1;
+	unsigned int i;
+
+	pthread_mutex_lock(&verdicts.lock);
+	if (verdicts_current())
+		for (i = 0; i < verdicts.n; i++)
+			if (verdicts.v[i].id == id) {
+				err = verdicts.v[i].err;
+				break;
+			}
+	pthread_mutex_unlock(&verdicts.lock);
+	return err;
+}
+
+/*
+ * Keep err for id, made while the fd being checked pinned its mount. The
+ * verdict on a live mount never changes (type and FUSE owner are fixed);
+ * its id goes to another mount only after it is gone, in a mount event
+ * the next poll reports.
+ */
+static void verdict_keep(int id, int err)
+{
+	pthread_mutex_lock(&verdicts.lock);
+	if (verdicts.watch >= 0) {
+		verdicts.v[verdicts.next].id = id;
+		verdicts.v[verdicts.next].err = err;
+		verdicts.next = (verdicts.next + 1) % SFS_VERDICTS;
+		if (verdicts.n < SFS_VERDICTS)
+			verdicts.n++;
+	}
+	pthread_mutex_unlock(&verdicts.lock);
+}
 
 int sfs_mount_id(int fd, int *id)
 {
@@ -120,23 +207,15 @@ static void log_refusal(int fd, const char *why)
 		  n > 0 ? target : "(a mount below the source)", why);
 }
 
-int sfs_submount_check(struct sfs *fs, int pfd, int fd)
+/* The verdict on the mount fd is on (its id id), from mountinfo. */
+static int judge(struct sfs *fs, int fd, int id, bool *keep)
 {
 	_cleanup_free_ struct mnt_entry *e = NULL;
 	char why[256];
-	int id, pid, r;
 	uid_t owner;
+	int r;
 
-	if (sfs_mount_id(fd, &id) < 0) {
-		log_refusal(fd, "its mount id is unknown");
-		return EACCES;
-	}
-	/* SRC's own mount (pinned by the root's fd: its id is never
-	 * reused), or the parent's (pinned by pfd, itself checked). */
-	if (id == fs->root_mnt_id)
-		return 0;
-	if (sfs_mount_id(pfd, &pid) == 0 && pid == id)
-		return 0;
+	*keep = false;
 	/* mountinfo's line of that id is this mount's: fd holds it, so the
 	 * id is not reused; a detached mount has no line. */
 	e = malloc(sizeof(*e));
@@ -149,6 +228,7 @@ int sfs_submount_check(struct sfs *fs, int pfd, int fd)
 					: "mountinfo cannot be read");
 		return EACCES;
 	}
+	*keep = true;
 	if (!is_fuse(e->fstype))
 		return 0;
 	if (e->super_cut || !fuse_owner(e->super, &owner))
@@ -163,4 +243,29 @@ int sfs_submount_check(struct sfs *fs, int pfd, int fd)
 			 e->fstype, (unsigned int)owner);
 	log_refusal(fd, why);
 	return EACCES;
+}
+
+int sfs_submount_check(struct sfs *fs, int pfd, int fd)
+{
+	int id, pid, err;
+	bool keep;
+
+	if (sfs_mount_id(fd, &id) < 0) {
+		log_refusal(fd, "its mount id is unknown");
+		return EACCES;
+	}
+	/* SRC's own mount (pinned by the root's fd: its id is never
+	 * reused), or the parent's (pinned by pfd, itself checked). */
+	if (id == fs->root_mnt_id)
+		return 0;
+	if (sfs_mount_id(pfd, &pid) == 0 && pid == id)
+		return 0;
+	/* id was read before the poll: a kept verdict is this mount's. */
+	err = verdict_find(id);
+	if (err >= 0)
+		return err;
+	err = judge(fs, fd, id, &keep);
+	if (keep)
+		verdict_keep(id, err);
+	return err;
 }
