@@ -13,6 +13,7 @@
  * Credentials and (after unshare(CLONE_FS)) the umask are per thread in
  * Linux, so this is safe with any number of workers.
  */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -501,5 +502,51 @@ int sfs_killpriv(fuse_req_t req, fuse_ino_t ino, int fd)
 	if (chmod(path, st.st_mode & ~kill & 07777) < 0)
 		return errno;
 	sfs_mode_changed(req, ino);
+	return 0;
+}
+
+/*
+ * The group bits (mode & 070) the kernel gives a new entry of mode made
+ * in pfd: the caller's umask, or, under a default ACL, its mask (or
+ * owning group) entry instead (posix_acl_create()).
+ */
+mode_t sfs_new_group_bits(fuse_req_t req, int pfd, mode_t mode)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	unsigned char acl[4 + 8 * 64];
+	char path[SFS_PROC_PATH_MAX];
+	mode_t g = mode & 070, perm = 8;
+	ssize_t n, i;
+
+	sfs_proc_path(path, sizeof(path), pfd);
+	n = getxattr(path, "system.posix_acl_default", acl, sizeof(acl));
+	if (n < 4 + 8)
+		return g & ~(mode_t)ctx->umask;
+	/* header (version), then entries: tag, perm (le16), id (le32) */
+	for (i = 4; i + 8 <= n; i += 8) {
+		uint16_t tag = le16toh(*(uint16_t *)(acl + i));
+		uint16_t p = le16toh(*(uint16_t *)(acl + i + 2));
+
+		if (tag == 0x10 /* ACL_MASK */ ||
+		    (tag == 0x04 /* ACL_GROUP_OBJ */ && perm == 8))
+			perm = p & 7;
+	}
+	return perm == 8 ? g : g & (perm << 3);
+}
+
+int sfs_set_group_bits(int fd, mode_t group_bits)
+{
+	char path[SFS_PROC_PATH_MAX];
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return errno;
+	if (S_ISLNK(st.st_mode) || (st.st_mode & 070) == group_bits)
+		return 0;
+	/* fd may be O_PATH: chmod through its /proc link, which reaches the
+	 * inode itself, never a name. */
+	sfs_proc_path(path, sizeof(path), fd);
+	if (chmod(path, (st.st_mode & 07707) | group_bits) < 0)
+		return errno;
 	return 0;
 }

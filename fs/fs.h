@@ -189,6 +189,12 @@ int sfs_loop(struct fuse_session *se, unsigned int spin_us, bool single,
  * at most for the request it handles); false if it still handles one,
  * and then the session fd must not be closed under it. */
 bool sfs_loop_quiesce(void);
+/*
+ * When a thread waits in the kernel for good: close every /dev/fuse fd
+ * (the connection aborts once exit has ended the threads reading them, and
+ * the mount answers ENOTCONN) and _exit(status).
+ */
+_Noreturn void sfs_loop_abandon(int status);
 /* After fuse_session_unmount(): false if the session must not be freed. */
 bool sfs_loop_finish(void);
 /* After the unmount: wait (2 s at most) for the thread that answers
@@ -235,6 +241,12 @@ void sfs_stat_to_view(const struct sfs *fs, struct stat *st);
 int sfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  struct fuse_entry_param *e);
 /*
+ * The same if every name is in the dentry cache (nothing waits on a
+ * directory lock); else EAGAIN with *slow set, and nothing was done.
+ */
+int sfs_try_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
+		   struct fuse_entry_param *e, bool *slow);
+/*
  * The inode the kernel already knows at name in directory dfd, with one more
  * reference, st its disk attributes; NULL when there is none (then nothing
  * was taken).
@@ -242,6 +254,21 @@ int sfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 struct sfs_inode *sfs_lookup_known(struct sfs *fs, int dfd, const char *name,
 				   struct stat *st);
 void sfs_unref(struct sfs *fs, struct sfs_inode *inode, uint64_t n);
+
+/*
+ * dirq.c: at most one thread per source directory in the requests that
+ * may wait on its lock in numbers the kernel does not bound (slow
+ * LOOKUPs, READDIR). run answers the request and frees the job.
+ */
+struct sfs_dirq_job {
+	void (*run)(struct sfs_dirq_job *job);
+	struct sfs_dirq_job *next;
+};
+/*
+ * Run job now, and then every job queued for dir meanwhile; or, if a
+ * thread serves dir already, queue it for that thread and return.
+ */
+void sfs_dirq_run(struct sfs_inode *dir, struct sfs_dirq_job *job);
 
 /* submount.c: mounts below SRC */
 /* The mount id of fd, asking no filesystem. 0 or -errno. */
@@ -278,6 +305,17 @@ void sfs_creds_setup(struct sfs *fs);
  */
 int sfs_creds_enter(fuse_req_t req, int pfd, mode_t *mode, gid_t *fix_gid);
 void sfs_creds_leave(fuse_req_t req);
+/*
+ * An unprivileged daemon's new entry is made with its own group, then
+ * given the caller's (fix_gid): made without group bits meanwhile, so
+ * that the daemon's group never has the caller's rights to it, and given
+ * them after the group fix. sfs_new_group_bits(): the group bits the
+ * kernel would give an entry of mode made in pfd (the caller's umask, or
+ * a default ACL's mask); sfs_set_group_bits(): sets them on fd (O_PATH
+ * or not). 0 or an errno.
+ */
+mode_t sfs_new_group_bits(fuse_req_t req, int pfd, mode_t mode);
+int sfs_set_group_bits(int fd, mode_t group_bits);
 /* Log once that an op needs privileges the daemon does not have. */
 void sfs_log_unpriv(const char *what, unsigned int id);
 

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -596,12 +598,45 @@ static int lookup_stat(struct sfs *fs, int pfd, int fd, struct stat *st)
 	return 0;
 }
 
+/*
+ * openat(pfd, name, O_PATH): with cached, only if every name is in the
+ * dentry cache (RESOLVE_CACHED: no wait on a directory lock, dirq.c);
+ * -1 with *slow set when one is not.
+ */
+static int lookup_open(int pfd, const char *name, bool cached, bool *slow)
+{
+	static atomic_bool no_cached; /* the kernel lacks it (before 5.12) */
+	const int flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+	struct open_how how = {.flags = flags, .resolve = RESOLVE_CACHED};
+	int fd;
+
+	if (cached && !atomic_load_explicit(&no_cached, memory_order_relaxed)) {
+		fd = (int)syscall(SYS_openat2, pfd, name, &how, sizeof(how));
+		if (fd >= 0 || (errno != EAGAIN && errno != ENOSYS &&
+				errno != EINVAL && errno != E2BIG))
+			return fd;
+		if (errno == EAGAIN) {
+			*slow = true;
+			return -1;
+		}
+		atomic_store_explicit(&no_cached, true, memory_order_relaxed);
+	}
+	return openat(pfd, name, flags);
+}
+
 int sfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  struct fuse_entry_param *e)
+{
+	return sfs_try_lookup(req, parent, name, e, NULL);
+}
+
+int sfs_try_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
+		   struct fuse_entry_param *e, bool *slow)
 {
 	struct sfs *fs = sfs_data(req);
 	struct sfs_inode *inode;
 	int pfd, newfd, saverr;
+	bool wait = false;
 
 	memset(e, 0, sizeof(*e));
 	e->attr_timeout = fs->timeout;
@@ -616,12 +651,16 @@ int sfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 	pfd = sfs_get(req, parent);
 	if (pfd < 0)
 		return -pfd;
-	newfd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	newfd = lookup_open(pfd, name, slow != NULL, &wait);
 	saverr = errno;
 	/* Crossed into another mount: checked before anything asks it. */
 	if (newfd >= 0)
 		saverr = lookup_stat(fs, pfd, newfd, &e->attr);
 	sfs_put(sfs_data(req), parent);
+	if (wait) {
+		*slow = true;
+		return EAGAIN;
+	}
 	if (newfd < 0)
 		return sfs_note_err(saverr);
 	if (saverr) {

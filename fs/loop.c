@@ -24,15 +24,18 @@
  * request on that fd's processing list): the receiver's on the session fd,
  * through libfuse's public fuse_session_receive_buf()/process_buf().
  */
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fs.h"
 #include "log.h"
@@ -170,6 +173,42 @@ struct watch {
 	unsigned int serving; /* workers and the receiver */
 };
 
+/* libfuse's loop has returned (its workers joined). */
+static atomic_bool loop_returned;
+#define SFS_EXIT_GRACE_US 3000000u
+
+_Noreturn void sfs_loop_abandon(int status)
+{
+	char link[32], path[64];
+	struct dirent *d;
+	DIR *dir = opendir("/proc/self/fd");
+	ssize_t n;
+
+	/*
+	 * A thread that waits on a lock of SRC for good cannot be killed
+	 * (lookup_slow() waits uninterruptibly), so the process cannot
+	 * finish exiting, and while its fd table lives the connection does
+	 * too: every caller of the mount would wait on a daemon that
+	 * answers nothing. With every /dev/fuse fd closed, the last one to
+	 * go (when exit has ended the threads reading them) aborts the
+	 * connection: the mount answers ENOTCONN until it is unmounted.
+	 */
+	while (dir && (d = readdir(dir))) {
+		int fd = atoi(d->d_name);
+
+		if (d->d_name[0] < '0' || d->d_name[0] > '9' ||
+		    fd == dirfd(dir))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n > 0 && (link[n] = '\0', !strcmp(link, "/dev/fuse")))
+			close(fd);
+	}
+	if (dir)
+		closedir(dir);
+	_exit(status);
+}
+
 static void *watchdog(void *arg)
 {
 	struct watch *w = arg;
@@ -196,6 +235,23 @@ static void *watchdog(void *arg)
 			  "(%u added, at most %u)",
 			  SFS_STUCK_US / 1000000u, nextra, SFS_EXTRA_MAX);
 		since = now_us();
+	}
+	/*
+	 * Ended by a signal or an unmount: libfuse's loop joins its workers,
+	 * and one that waits in the kernel for good would keep the daemon
+	 * (and the mount, hung) alive.
+	 */
+	since = now_us();
+	while (!atomic_load(&loop_returned)) {
+		if (now_us() - since >= SFS_EXIT_GRACE_US) {
+			shift_log(SHIFT_LOG_WARNING,
+				  "a request did not end in %u s: exiting "
+				  "without unmounting (the mount answers "
+				  "ENOTCONN until it is unmounted)",
+				  SFS_EXIT_GRACE_US / 1000000u);
+			sfs_loop_abandon(0);
+		}
+		usleep(SFS_WATCH_US / 5);
 	}
 	return NULL;
 }
@@ -237,6 +293,7 @@ int sfs_loop(struct fuse_session *se, unsigned int spin_us, bool single,
 	watchdog_running =
 		sfs_thread_start(watchdog, &watch, &watchdog_thread) == 0;
 	ret = fuse_session_loop_mt(se, cfg);
+	atomic_store(&loop_returned, true);
 	fuse_loop_cfg_destroy(cfg);
 	/* libfuse's loop reset the session: ended for the receiver again */
 	fuse_session_exit(se);

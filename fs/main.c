@@ -759,7 +759,7 @@ int main(int argc, char *argv[])
 	ret = run_loop(se, &fs, &opts, argc, argv) < 0 ? 1 : 0;
 
 	if (!sfs_loop_quiesce())
-		return ret; /* the mount stays, answering ENOTCONN */
+		sfs_loop_abandon(ret); /* the mount stays, answering ENOTCONN */
 	fuse_session_unmount(se);
 	if (!sfs_loop_finish() || !sfs_direct_finish() || !sfs_lease_finish())
 		return ret; /* a thread still uses it all: exit frees it */

@@ -44,20 +44,55 @@ static int reply_entry_ref(fuse_req_t req, const struct fuse_entry_param *e)
 	return -1;
 }
 
-void sfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void lookup_reply(fuse_req_t req, int err, struct fuse_entry_param *e)
 {
-	struct fuse_entry_param e;
-	int err = sfs_do_lookup(req, parent, name, &e);
-
 	if (err == ENOENT && sfs_data(req)->timeout > 0) {
 		/* A negative entry, cached for the entry timeout. */
-		e.ino = 0;
-		fuse_reply_entry(req, &e);
+		e->ino = 0;
+		fuse_reply_entry(req, e);
 	} else if (err) {
 		fuse_reply_err(req, err);
 	} else {
-		reply_entry_ref(req, &e);
+		reply_entry_ref(req, e);
 	}
+}
+
+/* A LOOKUP that may wait on its directory's lock (dirq.c). */
+struct lookup_job {
+	struct sfs_dirq_job job;
+	fuse_req_t req;
+	fuse_ino_t parent;
+	char name[];
+};
+
+static void lookup_job_run(struct sfs_dirq_job *job)
+{
+	struct lookup_job *l = (struct lookup_job *)job;
+	struct fuse_entry_param e;
+
+	lookup_reply(l->req, sfs_do_lookup(l->req, l->parent, l->name, &e), &e);
+	free(l);
+}
+
+void sfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param e;
+	struct lookup_job *l;
+	bool slow = false;
+	int err = sfs_try_lookup(req, parent, name, &e, &slow);
+	size_t n;
+
+	if (!slow)
+		return lookup_reply(req, err, &e);
+	n = strlen(name) + 1;
+	l = malloc(sizeof(*l) + n);
+	if (!l)
+		return (void)fuse_reply_err(req, ENOMEM);
+	l->job.run = lookup_job_run;
+	l->req = req;
+	l->parent = parent;
+	memcpy(l->name, name, n);
+	sfs_dirq_run(sfs_inode(req, parent), &l->job);
 }
 
 void sfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -83,7 +118,7 @@ void sfs_forget_multi(fuse_req_t req, size_t count,
  * on the new name meanwhile is not asked.
  */
 static int fix_group(struct sfs *fs, int pfd, const char *name, gid_t gid,
-		     bool is_dir)
+		     mode_t group_bits, bool is_dir)
 {
 	int fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	int err = fd < 0 ? errno : sfs_submount_check(fs, pfd, fd);
@@ -91,6 +126,8 @@ static int fix_group(struct sfs *fs, int pfd, const char *name, gid_t gid,
 	if (!err && fchownat(fd, "", (uid_t)-1, gid,
 			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		err = EPERM;
+	if (!err)
+		err = sfs_set_group_bits(fd, group_bits);
 	if (fd >= 0)
 		close(fd);
 	if (err != EPERM)
@@ -111,12 +148,18 @@ static int do_make_node(fuse_req_t req, fuse_ino_t parent, int pfd,
 	struct sfs *fs = sfs_data(req);
 	bool is_dir = S_ISDIR(mode);
 	struct fuse_entry_param e;
+	mode_t group_bits = 0;
 	gid_t fix_gid;
 	int res, err;
 
 	err = sfs_creds_enter(req, pfd, &mode, &fix_gid);
 	if (err)
 		return err;
+	if (fix_gid != (gid_t)-1) {
+		/* No group bits until the group is the caller's (fs.h). */
+		group_bits = sfs_new_group_bits(req, pfd, mode);
+		mode &= ~(mode_t)070;
+	}
 	if (is_dir)
 		res = mkdirat(pfd, name, mode & ~S_IFMT);
 	else if (S_ISLNK(mode))
@@ -128,7 +171,7 @@ static int do_make_node(fuse_req_t req, fuse_ino_t parent, int pfd,
 	if (err)
 		return err;
 	if (fix_gid != (gid_t)-1) {
-		err = fix_group(fs, pfd, name, fix_gid, is_dir);
+		err = fix_group(fs, pfd, name, fix_gid, group_bits, is_dir);
 		if (err)
 			return err;
 	}
@@ -432,16 +475,55 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	free(buf);
 }
 
+/*
+ * A READDIR(PLUS): getdents64() waits on the directory's lock, and the
+ * kernel sends those of different opens of a directory at once (dirq.c).
+ */
+struct readdir_job {
+	struct sfs_dirq_job job;
+	fuse_req_t req;
+	fuse_ino_t ino;
+	size_t size;
+	off_t off;
+	struct fuse_file_info fi;
+	bool plus;
+};
+
+static void readdir_job_run(struct sfs_dirq_job *job)
+{
+	struct readdir_job *r = (struct readdir_job *)job;
+
+	do_readdir(r->req, r->ino, r->size, r->off, &r->fi, r->plus);
+	free(r);
+}
+
+static void queue_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+			  off_t off, struct fuse_file_info *fi, bool plus)
+{
+	struct readdir_job *r = malloc(sizeof(*r));
+
+	if (!r)
+		return (void)fuse_reply_err(req, ENOMEM);
+	r->job.run = readdir_job_run;
+	r->req = req;
+	r->ino = ino;
+	r->size = size;
+	r->off = off;
+	r->fi = *fi;
+	r->plus = plus;
+	sfs_dirq_run(sfs_inode(req, ino), &r->job);
+}
+
 void sfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		 struct fuse_file_info *fi)
 {
-	do_readdir(req, ino, size, off, fi, false);
+	queue_readdir(req, ino, size, off, fi, false);
 }
 
 void sfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	do_readdir(req, ino, size, off, fi, true);
+	queue_readdir(req, ino, size, off, fi, true);
 }
 
 void sfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
