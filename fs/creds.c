@@ -513,7 +513,7 @@ int sfs_killpriv(fuse_req_t req, fuse_ino_t ino, int fd)
 mode_t sfs_new_group_bits(fuse_req_t req, int pfd, mode_t mode)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	unsigned char acl[4 + 8 * 64];
+	unsigned char acl[4 + 8 * 256];
 	char path[SFS_PROC_PATH_MAX];
 	mode_t g = mode & 070, perm = 8;
 	ssize_t n, i;
@@ -524,8 +524,12 @@ mode_t sfs_new_group_bits(fuse_req_t req, int pfd, mode_t mode)
 		return g & ~(mode_t)ctx->umask;
 	/* header (version), then entries: tag, perm (le16), id (le32) */
 	for (i = 4; i + 8 <= n; i += 8) {
-		uint16_t tag = le16toh(*(uint16_t *)(acl + i));
-		uint16_t p = le16toh(*(uint16_t *)(acl + i + 2));
+		uint16_t tag, p;
+
+		memcpy(&tag, acl + i, sizeof(tag));
+		memcpy(&p, acl + i + 2, sizeof(p));
+		tag = le16toh(tag);
+		p = le16toh(p);
 
 		if (tag == 0x10 /* ACL_MASK */ ||
 		    (tag == 0x04 /* ACL_GROUP_OBJ */ && perm == 8))
