@@ -84,6 +84,20 @@ static void now(struct timespec *ts)
 	clock_gettime(CLOCK_REALTIME, ts);
 }
 
+/* n is a child of dir now (its name already hashed). */
+static void add_kid(struct node *dir, struct node *n)
+{
+	if (dir->nkids == dir->capkids) {
+		dir->capkids = dir->capkids ? dir->capkids * 2 : 16;
+		dir->kids = realloc(dir->kids, dir->capkids * sizeof(*dir->kids));
+		if (!dir->kids)
+			abort();
+	}
+	dir->kids[dir->nkids++] = n->st.st_ino;
+	if (S_ISDIR(n->st.st_mode))
+		dir->st.st_nlink++;
+}
+
 static struct node *new_node(fuse_req_t req, fuse_ino_t parent,
 			     const char *name, mode_t mode)
 {
@@ -116,15 +130,7 @@ static struct node *new_node(fuse_req_t req, fuse_ino_t parent,
 	h = hash_of(parent, name);
 	n->next = hash[h];
 	hash[h] = n;
-	if (dir->nkids == dir->capkids) {
-		dir->capkids = dir->capkids ? dir->capkids * 2 : 16;
-		dir->kids = realloc(dir->kids, dir->capkids * sizeof(*dir->kids));
-		if (!dir->kids)
-			abort();
-	}
-	dir->kids[dir->nkids++] = n->st.st_ino;
-	if (S_ISDIR(mode))
-		dir->st.st_nlink++;
+	add_kid(dir, n);
 	dir->st.st_mtim = dir->st.st_ctim = n->st.st_mtim;
 	return n;
 }
@@ -409,16 +415,7 @@ static void fl_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		h = hash_of(newparent, newname);
 		n->next = hash[h];
 		hash[h] = n;
-		if (dir->nkids == dir->capkids) {
-			dir->capkids = dir->capkids ? dir->capkids * 2 : 16;
-			dir->kids = realloc(dir->kids,
-					    dir->capkids * sizeof(*dir->kids));
-			if (!dir->kids)
-				abort();
-		}
-		dir->kids[dir->nkids++] = n->st.st_ino;
-		if (S_ISDIR(n->st.st_mode))
-			dir->st.st_nlink++;
+		add_kid(dir, n);
 	}
 	pthread_mutex_unlock(&lock);
 	fuse_reply_err(req, err);

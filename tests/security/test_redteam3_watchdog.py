@@ -37,14 +37,19 @@ from test_loop_redteam_dirlock import HOLD, FaultServer
 
 FIXTURES = (scratch_fixture,)
 
-# n children, each stat()s path i % len(paths): n parallel LOOKUPs.
+# n children, each stat()s (or, with "list" first, lists) path
+# i % len(paths): n parallel LOOKUPs (READDIRs, each with its own open).
 STATS = r"""
 import os, sys, time
-paths, n = sys.argv[1:-1], int(sys.argv[-1])
+args = sys.argv[1:]
+op = os.stat
+if args[0] == "list":
+    op, args = os.listdir, args[1:]
+paths, n = args[:-1], int(args[-1])
 for i in range(n):
     if os.fork() == 0:
         try:
-            os.stat(paths[i % len(paths)])
+            op(paths[i % len(paths)])
         except OSError:
             pass
         os._exit(0)
@@ -57,15 +62,20 @@ def tasks(pid):
     return len(os.listdir("/proc/%d/task" % pid))
 
 
-def stuck_in_lookup(pid):
+def stuck_in(pid, frame):
+    """How many of pid's threads have frame in their kernel stack."""
     n = 0
     for t in os.listdir("/proc/%d/task" % pid):
         try:
             with open("/proc/%d/task/%s/stack" % (pid, t)) as f:
-                n += "walk_component" in f.read()
+                n += frame in f.read()
         except OSError:
             pass
     return n
+
+
+def stuck_in_lookup(pid):
+    return stuck_in(pid, "walk_component")
 
 
 class Held:
@@ -250,31 +260,8 @@ def test_new_names_in_one_held_directory_cost_one_thread(scratch):
         m.stop(check_log=False)
 
 
-# n children, each lists path (its own open of the directory): n READDIRs.
-LISTS = r"""
-import os, sys, time
-path, n = sys.argv[1], int(sys.argv[2])
-for i in range(n):
-    if os.fork() == 0:
-        try:
-            os.listdir(path)
-        except OSError:
-            pass
-        os._exit(0)
-print("asked", flush=True)
-time.sleep(60)
-"""
-
-
 def stuck_in_getdents(pid):
-    n = 0
-    for t in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/stack" % (pid, t)) as f:
-                n += "iterate_dir" in f.read()
-        except OSError:
-            pass
-    return n
+    return stuck_in(pid, "iterate_dir")
 
 
 def test_listings_of_one_held_directory_do_not_take_every_thread(scratch):
@@ -292,11 +279,8 @@ def test_listings_of_one_held_directory_do_not_take_every_thread(scratch):
     m = Mount(s.src, s.mnt, "identity")
     try:
         h.hold()
-        p = spawn(ATTACKER, ["python3", "-c", LISTS,
-                             os.path.join(s.mnt, "own"),
-                             str(64 + daemon_threads() + 4)])
-        h.procs.append(p)
-        assert p.stdout.readline().strip() == "asked"
+        h.ask(["list", os.path.join(s.mnt, "own")],
+              64 + daemon_threads() + 4)
         time.sleep(3)
         done, out = victim_is_served(s, "fresh")
         assert done and out == "victim's data\n", (

@@ -31,6 +31,18 @@ LOGGED = (r"not served: a fuse\.\S+ filesystem mounted by uid|"
           r"more mounts below the source refused")
 
 
+def attacker_mount(s):
+    """The attacker's directory src/atk/d0/s (the mount point), its view
+    path, a Servers of the attacker's, and the daemon (identity)."""
+    need_root_and_fuse()
+    own_dirs(s, 1)
+    point = os.path.join(s.src, "atk", "d0", "s")
+    view = os.path.join(s.mnt, "atk", "d0", "s")
+    servers = Servers(s, passes=1000)
+    return point, view, servers, Mount(s.src, s.mnt, "identity",
+                                       expect_log=LOGGED)
+
+
 def mount_id(path):
     ids = [int(f[0]) for f in mountinfo() if f[4] == path]
     return ids[-1] if ids else None
@@ -70,13 +82,8 @@ def test_a_users_fuse_server_in_place_of_a_served_mount_is_refused(scratch):
     unmounted and the attacker mounts its FUSE server on the same
     directory, which gets the same mount id. A lookup after the entry
     timeout is judged again and refused, as on first sight."""
-    need_root_and_fuse()
     s = scratch
-    own_dirs(s, 1)
-    point = os.path.join(s.src, "atk", "d0", "s")
-    view = os.path.join(s.mnt, "atk", "d0", "s")
-    servers = Servers(s, passes=1000)
-    m = Mount(s.src, s.mnt, "identity", expect_log=LOGGED)
+    point, view, servers, m = attacker_mount(s)
     fill = os.path.join(s.src, "fill")
     os.mkdir(fill)
     s.on_cleanup(lambda: [subprocess.run(["umount", "-l", p],
@@ -123,13 +130,8 @@ def test_a_root_mount_in_place_of_a_refused_one_is_served(scratch):
     """Legitimate use next to it: the attacker's FUSE server is refused
     (kept); it is unmounted and root mounts a tmpfs there (same id): the
     tmpfs is served."""
-    need_root_and_fuse()
     s = scratch
-    own_dirs(s, 1)
-    point = os.path.join(s.src, "atk", "d0", "s")
-    view = os.path.join(s.mnt, "atk", "d0", "s")
-    servers = Servers(s, passes=1000)
-    m = Mount(s.src, s.mnt, "identity", expect_log=LOGGED)
+    point, view, servers, m = attacker_mount(s)
     try:
         servers.mount(point)
         old = mount_id(point)
@@ -164,13 +166,9 @@ def test_repeated_stats_of_a_refused_mount_do_not_reread_mountinfo(scratch):
     """Attack: 300 stats of a refused FUSE mount point are 300 LOOKUPs;
     the daemon reads mountinfo for the first only (it read all of it each
     time: 300 times its size)."""
-    need_root_and_fuse()
     s = scratch
-    own_dirs(s, 1)
-    point = os.path.join(s.src, "atk", "d0", "s")
-    view = os.path.join(s.mnt, "atk", "d0", "s", "m")
-    servers = Servers(s, passes=1000)
-    m = Mount(s.src, s.mnt, "identity", expect_log=LOGGED)
+    point, view, servers, m = attacker_mount(s)
+    view = os.path.join(view, "m")
     try:
         servers.mount(point)
         assert "Permission denied" in stat_through(view)
