@@ -177,6 +177,8 @@ static bool umask_for_caller(const struct fuse_ctx *ctx)
 	return true;
 }
 
+static mode_t new_group_bits(fuse_req_t req, int pfd, mode_t mode);
+
 static int creds_unpriv(struct sfs *fs, int pfd, uint32_t du, uint32_t dg,
 			gid_t *fix_gid)
 {
@@ -236,19 +238,21 @@ static void strip_priv(const struct sfs *fs, int pfd, mode_t *mode,
 	*mode &= ~sfs_priv_bits(fs, *mode, du, dg);
 }
 
-int sfs_creds_enter(fuse_req_t req, int pfd, mode_t *mode, gid_t *fix_gid)
+int sfs_creds_enter(fuse_req_t req, int pfd, mode_t *mode,
+		    struct sfs_group_fix *fix)
 {
 	struct sfs *fs = sfs_data(req);
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	uint32_t du, dg;
 	int r;
 
-	*fix_gid = (gid_t)-1;
+	fix->gid = (gid_t)-1;
+	fix->bits = 0;
 	if (idmap_to_disk(&fs->maps.uid, ctx->uid, &du) < 0 ||
 	    idmap_to_disk(&fs->maps.gid, ctx->gid, &dg) < 0)
 		return EOVERFLOW;
 	if (fs->creds == SFS_CREDS_UNPRIV) {
-		r = creds_unpriv(fs, pfd, du, dg, fix_gid);
+		r = creds_unpriv(fs, pfd, du, dg, &fix->gid);
 		if (r)
 			return r;
 	} else if (!become(fs, du, dg)) {
@@ -259,6 +263,10 @@ int sfs_creds_enter(fuse_req_t req, int pfd, mode_t *mode, gid_t *fix_gid)
 	/* Without a private umask, mask here (ignores a default ACL). */
 	if (!umask_for_caller(ctx) && mode)
 		*mode &= ~(mode_t)ctx->umask;
+	if (fix->gid != (gid_t)-1 && mode) {
+		fix->bits = new_group_bits(req, pfd, *mode);
+		*mode &= ~(mode_t)070;
+	}
 	return 0;
 }
 
@@ -510,7 +518,7 @@ int sfs_killpriv(fuse_req_t req, fuse_ino_t ino, int fd)
  * in pfd: the caller's umask, or, under a default ACL, its mask (or
  * owning group) entry instead (posix_acl_create()).
  */
-mode_t sfs_new_group_bits(fuse_req_t req, int pfd, mode_t mode)
+static mode_t new_group_bits(fuse_req_t req, int pfd, mode_t mode)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	unsigned char acl[4 + 8 * 256];
@@ -538,19 +546,26 @@ mode_t sfs_new_group_bits(fuse_req_t req, int pfd, mode_t mode)
 	return perm == 8 ? g : g & (perm << 3);
 }
 
-int sfs_set_group_bits(int fd, mode_t group_bits)
+int sfs_group_fix(const struct sfs_group_fix *fix, int fd)
 {
 	char path[SFS_PROC_PATH_MAX];
 	struct stat st;
 
+	if (fix->gid == (gid_t)-1)
+		return 0;
+	if (fchownat(fd, "", (uid_t)-1, fix->gid,
+		     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+		sfs_log_unpriv("creating files owned by disk gid", fix->gid);
+		return EPERM;
+	}
 	if (fstat(fd, &st) < 0)
 		return errno;
-	if (S_ISLNK(st.st_mode) || (st.st_mode & 070) == group_bits)
+	if (S_ISLNK(st.st_mode) || (st.st_mode & 070) == fix->bits)
 		return 0;
 	/* fd may be O_PATH: chmod through its /proc link, which reaches the
 	 * inode itself, never a name. */
 	sfs_proc_path(path, sizeof(path), fd);
-	if (chmod(path, (st.st_mode & 07707) | group_bits) < 0)
+	if (chmod(path, (st.st_mode & 07707) | fix->bits) < 0)
 		return errno;
 	return 0;
 }

@@ -300,22 +300,24 @@ void sfs_creds_setup(struct sfs *fs);
  * Returns 0, or a positive errno (EOVERFLOW: unmapped caller; EPERM:
  * unprivileged and the ids are not ours). On 0, sfs_creds_leave() must
  * follow. *mode (may be NULL) is masked by the caller's umask when this
- * thread cannot have its own umask. *fix_gid is set to the disk gid to chown to
- * afterwards, or -1.
+ * thread cannot have its own umask.
+ *
+ * An unprivileged daemon creates with its own group: fix->gid is then
+ * the disk gid to give the new entry afterwards (else -1), and *mode has
+ * no group bits meanwhile, so that the daemon's group never has the
+ * caller's rights to it; fix->bits are the group bits the kernel would
+ * have given it (the caller's umask, or a default ACL's mask), given
+ * with the group by sfs_group_fix() on the new entry's fd (O_PATH or
+ * not): 0, EPERM (the group is not ours to give, logged), or an errno.
  */
-int sfs_creds_enter(fuse_req_t req, int pfd, mode_t *mode, gid_t *fix_gid);
+struct sfs_group_fix {
+	gid_t gid;
+	mode_t bits;
+};
+int sfs_creds_enter(fuse_req_t req, int pfd, mode_t *mode,
+		    struct sfs_group_fix *fix);
 void sfs_creds_leave(fuse_req_t req);
-/*
- * An unprivileged daemon's new entry is made with its own group, then
- * given the caller's (fix_gid): made without group bits meanwhile, so
- * that the daemon's group never has the caller's rights to it, and given
- * them after the group fix. sfs_new_group_bits(): the group bits the
- * kernel would give an entry of mode made in pfd (the caller's umask, or
- * a default ACL's mask); sfs_set_group_bits(): sets them on fd (O_PATH
- * or not). 0 or an errno.
- */
-mode_t sfs_new_group_bits(fuse_req_t req, int pfd, mode_t mode);
-int sfs_set_group_bits(int fd, mode_t group_bits);
+int sfs_group_fix(const struct sfs_group_fix *fix, int fd);
 /* Log once that an op needs privileges the daemon does not have. */
 void sfs_log_unpriv(const char *what, unsigned int id);
 

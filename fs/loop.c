@@ -179,7 +179,7 @@ static atomic_bool loop_returned;
 
 _Noreturn void sfs_loop_abandon(int status)
 {
-	char link[32], path[64];
+	char link[32], path[SFS_PROC_PATH_MAX];
 	struct dirent *d;
 	DIR *dir = opendir("/proc/self/fd");
 	ssize_t n;
@@ -199,7 +199,7 @@ _Noreturn void sfs_loop_abandon(int status)
 		if (d->d_name[0] < '0' || d->d_name[0] > '9' ||
 		    fd == dirfd(dir))
 			continue;
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		sfs_proc_path(path, sizeof(path), fd);
 		n = readlink(path, link, sizeof(link) - 1);
 		if (n > 0 && (link[n] = '\0', !strcmp(link, "/dev/fuse")))
 			close(fd);

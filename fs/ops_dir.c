@@ -117,24 +117,19 @@ void sfs_forget_multi(fuse_req_t req, size_t count,
  * On an fd of the entry, checked as a lookup's (submount.c): a mount made
  * on the new name meanwhile is not asked.
  */
-static int fix_group(struct sfs *fs, int pfd, const char *name, gid_t gid,
-		     mode_t group_bits, bool is_dir)
+static int fix_group(struct sfs *fs, int pfd, const char *name,
+		     const struct sfs_group_fix *fix, bool is_dir)
 {
 	int fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	int err = fd < 0 ? errno : sfs_submount_check(fs, pfd, fd);
 
-	if (!err && fchownat(fd, "", (uid_t)-1, gid,
-			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
-		err = EPERM;
 	if (!err)
-		err = sfs_set_group_bits(fd, group_bits);
+		err = sfs_group_fix(fix, fd);
 	if (fd >= 0)
 		close(fd);
-	if (err != EPERM)
-		return err;
-	unlinkat(pfd, name, is_dir ? AT_REMOVEDIR : 0);
-	sfs_log_unpriv("creating files owned by disk gid", gid);
-	return EPERM;
+	if (err == EPERM)
+		unlinkat(pfd, name, is_dir ? AT_REMOVEDIR : 0);
+	return err;
 }
 
 /*
@@ -148,18 +143,12 @@ static int do_make_node(fuse_req_t req, fuse_ino_t parent, int pfd,
 	struct sfs *fs = sfs_data(req);
 	bool is_dir = S_ISDIR(mode);
 	struct fuse_entry_param e;
-	mode_t group_bits = 0;
-	gid_t fix_gid;
+	struct sfs_group_fix fix;
 	int res, err;
 
-	err = sfs_creds_enter(req, pfd, &mode, &fix_gid);
+	err = sfs_creds_enter(req, pfd, &mode, &fix);
 	if (err)
 		return err;
-	if (fix_gid != (gid_t)-1) {
-		/* No group bits until the group is the caller's (fs.h). */
-		group_bits = sfs_new_group_bits(req, pfd, mode);
-		mode &= ~(mode_t)070;
-	}
 	if (is_dir)
 		res = mkdirat(pfd, name, mode & ~S_IFMT);
 	else if (S_ISLNK(mode))
@@ -170,8 +159,8 @@ static int do_make_node(fuse_req_t req, fuse_ino_t parent, int pfd,
 	sfs_creds_leave(req);
 	if (err)
 		return err;
-	if (fix_gid != (gid_t)-1) {
-		err = fix_group(fs, pfd, name, fix_gid, group_bits, is_dir);
+	if (fix.gid != (gid_t)-1) {
+		err = fix_group(fs, pfd, name, &fix, is_dir);
 		if (err)
 			return err;
 	}

@@ -135,17 +135,11 @@ static int do_create(fuse_req_t req, fuse_ino_t parent, int pfd,
 	struct sfs_inode *inode;
 	struct stat st;
 	int fd, err, flags;
-	mode_t group_bits = 0;
-	gid_t fix_gid;
+	struct sfs_group_fix fix;
 
-	err = sfs_creds_enter(req, pfd, &mode, &fix_gid);
+	err = sfs_creds_enter(req, pfd, &mode, &fix);
 	if (err)
 		return err;
-	if (fix_gid != (gid_t)-1) {
-		/* No group bits until the group is the caller's (fs.h). */
-		group_bits = sfs_new_group_bits(req, pfd, mode);
-		mode &= ~(mode_t)070;
-	}
 	/* Never follow a symlink planted at name since the kernel looked. */
 	flags = open_flags(fs, fi->flags) | O_NOFOLLOW;
 	fd = openat(pfd, name, flags | O_CREAT | O_EXCL, mode);
@@ -155,20 +149,11 @@ static int do_create(fuse_req_t req, fuse_ino_t parent, int pfd,
 		return ESTALE; /* the kernel looks again and checks (above) */
 	if (err)
 		return sfs_note_err(err);
-	if (fix_gid != (gid_t)-1 &&
-	    fchown(fd, (uid_t)-1, fix_gid) < 0) {
+	err = sfs_group_fix(&fix, fd);
+	if (err) {
 		close(fd);
 		sfs_undo_create(pfd, name, false);
-		sfs_log_unpriv("creating files owned by disk gid", fix_gid);
-		return EPERM;
-	}
-	if (fix_gid != (gid_t)-1) {
-		err = sfs_set_group_bits(fd, group_bits);
-		if (err) {
-			close(fd);
-			sfs_undo_create(pfd, name, false);
-			return err;
-		}
+		return err;
 	}
 	if (fs->test_create_pause_ms) /* test hook: widen the race below */
 		usleep(fs->test_create_pause_ms * 1000u);
