@@ -173,8 +173,9 @@ struct watch {
 	unsigned int serving; /* workers and the receiver */
 };
 
-/* libfuse's loop has returned (its workers joined). */
+/* libfuse's loop has returned (its workers joined); the thread in it. */
 static atomic_bool loop_returned;
+static pthread_t loop_thread;
 #define SFS_EXIT_GRACE_US 3000000u
 
 _Noreturn void sfs_loop_abandon(int status)
@@ -243,6 +244,13 @@ static void *watchdog(void *arg)
 	 */
 	since = now_us();
 	while (!atomic_load(&loop_returned)) {
+		/*
+		 * libfuse 3.14's loop checks for the end, then waits in
+		 * sem_wait(): a signal between the two is lost and it waits
+		 * for good on a healthy mount. Another signal ends that wait
+		 * (EINTR; libfuse's handler only ends the session again).
+		 */
+		pthread_kill(loop_thread, SIGTERM);
 		if (now_us() - since >= SFS_EXIT_GRACE_US) {
 			shift_log(SHIFT_LOG_WARNING,
 				  "a request did not end in %u s: exiting "
@@ -290,6 +298,7 @@ int sfs_loop(struct fuse_session *se, unsigned int spin_us, bool single,
 	}
 	watch.se = se;
 	watch.serving = workers + (receiver_running ? 1 : 0);
+	loop_thread = pthread_self();
 	watchdog_running =
 		sfs_thread_start(watchdog, &watch, &watchdog_thread) == 0;
 	ret = fuse_session_loop_mt(se, cfg);
